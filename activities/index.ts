@@ -1,0 +1,21 @@
+import type { Config } from '../lib/config';
+import type { Pool } from '../lib/db';
+import type { Logger } from '../lib/logger';
+import type { Redis } from '../lib/redis';
+import { createSelfCheckActivities } from './self-check';
+
+/** What the worker builds once and hands to every activity factory. */
+export interface ActivityDeps {
+  config: Config;
+  pool: Pool;
+  redis: Redis;
+  log: Logger;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createSelfCheckActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

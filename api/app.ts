@@ -1,0 +1,34 @@
+import express from 'express';
+import { pinoHttp } from 'pino-http';
+import { bearerAuth } from './auth';
+import type { ApiContext } from './context';
+import { notFoundHandler, problemHandler } from './problem';
+import { requestId } from './request-id';
+import { healthRoutes } from './routes/health';
+import { selfCheckRoutes } from './routes/self-checks';
+import { workflowRoutes } from './routes/workflows';
+
+export function createApp(ctx: ApiContext): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(
+    pinoHttp({
+      logger: ctx.log,
+      genReqId: requestId,
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+      },
+    }),
+  );
+  app.use(ctx.metrics.track);
+  app.use(express.json({ limit: '1mb' }));
+  app.use(healthRoutes(ctx));
+  app.use('/api', bearerAuth(ctx.config.api.token));
+  app.use('/api/v1/workflows', workflowRoutes(ctx));
+  app.use('/api/v1/self-checks', selfCheckRoutes(ctx));
+  app.use(notFoundHandler);
+  app.use(problemHandler);
+  return app;
+}

@@ -1,0 +1,16 @@
+import type { Client } from '@temporalio/client';
+import type { Config } from '../lib/config';
+import type { Pool } from '../lib/db';
+import type { Logger } from '../lib/logger';
+import type { Redis } from '../lib/redis';
+import type { Metrics } from './metrics';
+
+/** What every route receives: built once in api/main.ts (or by a test). */
+export interface ApiContext {
+  config: Config;
+  client: Client;
+  pool: Pool;
+  redis: Redis;
+  log: Logger;
+  metrics: Metrics;
+}

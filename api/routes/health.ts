@@ -1,0 +1,42 @@
+import { Router } from 'express';
+import type { ApiContext } from '../context';
+
+type Check = { ok: boolean; ms: number; error?: string };
+
+async function check(fn: () => Promise<unknown>, timeoutMs = 2000): Promise<Check> {
+  const started = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      fn(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+    return { ok: true, ms: Date.now() - started };
+  } catch (err) {
+    return { ok: false, ms: Date.now() - started, error: err instanceof Error ? err.message : String(err) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function healthRoutes(ctx: ApiContext): Router {
+  const router = Router();
+  router.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  router.get('/readyz', async (_req, res) => {
+    const [temporal, postgres, redis] = await Promise.all([
+      check(() => ctx.client.connection.workflowService.describeNamespace({ namespace: ctx.config.temporal.namespace })),
+      check(() => ctx.pool.query('SELECT 1')),
+      check(() => ctx.redis.ping()),
+    ]);
+    const ready = temporal.ok && postgres.ok && redis.ok;
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', checks: { temporal, postgres, redis } });
+  });
+  router.get('/metrics', async (_req, res) => {
+    res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
+  });
+  return router;
+}

@@ -1,0 +1,37 @@
+import { randomUUID } from 'node:crypto';
+import { Router } from 'express';
+import { z } from 'zod';
+import { workflowUiUrl } from '../../lib/temporal';
+import { selfCheck } from '../../workflows/self-check';
+import type { ApiContext } from '../context';
+import { startOptions } from '../start-options';
+import { parse } from '../validate';
+
+const body = z
+  .object({
+    wait: z
+      .string()
+      .regex(/^\d+(ms|s|m|h)$/, 'a duration such as 500ms, 30s or 5m')
+      .default('1s'),
+  })
+  .strict();
+
+/** Starts a self-check: a Postgres write, a durable timer, a second write. */
+export function selfCheckRoutes(ctx: ApiContext): Router {
+  const router = Router();
+  router.post('/', async (req, res) => {
+    const { wait } = parse(body, req.body ?? {});
+    const workflowId = `self-check-${randomUUID()}`;
+    const handle = await ctx.client.workflow.start(selfCheck, {
+      ...startOptions(ctx, req),
+      workflowId,
+      args: [{ wait: wait as `${number}s` }],
+    });
+    ctx.metrics.started.inc({ type: 'selfCheck' });
+    res
+      .status(201)
+      .location(`/api/v1/workflows/${workflowId}`)
+      .json({ workflowId, runId: handle.firstExecutionRunId, webUiUrl: workflowUiUrl(ctx.config, workflowId, handle.firstExecutionRunId) });
+  });
+  return router;
+}

@@ -1,0 +1,116 @@
+import { WorkflowFailedError, type WorkflowExecutionInfo } from '@temporalio/client';
+import { Router } from 'express';
+import { z } from 'zod';
+import { workflowUiUrl } from '../../lib/temporal';
+import type { ApiContext } from '../context';
+import { parse } from '../validate';
+
+/** Generic control of any workflow: describe, list, cancel, terminate, signal, query, update. */
+
+const idParams = z.object({ id: z.string().min(1).max(1000) });
+const nameParams = idParams.extend({ name: z.string().min(1).max(200).regex(/^[\w.:-]+$/, 'letters, digits, _ . : -') });
+const runQuery = z.object({ runId: z.string().uuid().optional() });
+const argsBody = z.object({ args: z.array(z.unknown()).max(20).default([]) }).strict();
+const listQuery = z.object({
+  query: z.string().max(2000).optional(),
+  pageSize: z.coerce.number().int().min(1).max(500).default(50),
+});
+const terminateBody = z.object({ reason: z.string().min(1).max(1000) }).strict();
+
+function summary(ctx: ApiContext, d: Omit<WorkflowExecutionInfo, 'raw'>) {
+  return {
+    workflowId: d.workflowId,
+    runId: d.runId,
+    type: d.type,
+    status: d.status.name,
+    taskQueue: d.taskQueue,
+    startTime: d.startTime,
+    closeTime: d.closeTime ?? null,
+    historyLength: d.historyLength,
+    memo: d.memo ?? {},
+    searchAttributes: Object.fromEntries(
+      (d.typedSearchAttributes?.getAll() ?? []).map((pair) => [pair.key.name, pair.value as unknown]),
+    ),
+    webUiUrl: workflowUiUrl(ctx.config, d.workflowId, d.runId),
+  };
+}
+
+async function outcome(ctx: ApiContext, id: string, runId: string | undefined, status: string) {
+  if (status === 'RUNNING') return {};
+  try {
+    const result = await ctx.client.workflow.getHandle(id, runId).result();
+    return { result };
+  } catch (err) {
+    const cause = err instanceof WorkflowFailedError ? err.cause : err;
+    return {
+      failure: {
+        message: cause instanceof Error ? cause.message : String(cause),
+        type: (cause as { type?: string } | undefined)?.type ?? (cause as Error | undefined)?.name,
+      },
+    };
+  }
+}
+
+export function workflowRoutes(ctx: ApiContext): Router {
+  const router = Router();
+
+  router.get('/', async (req, res) => {
+    const { query, pageSize } = parse(listQuery, req.query);
+    const items = [];
+    for await (const wf of ctx.client.workflow.list({ query, pageSize })) {
+      items.push(summary(ctx, wf));
+      if (items.length >= pageSize) break;
+    }
+    res.json({ items });
+  });
+
+  router.get('/:id', async (req, res) => {
+    const { id } = parse(idParams, req.params);
+    const { runId } = parse(runQuery, req.query);
+    const d = await ctx.client.workflow.getHandle(id, runId).describe();
+    const pendingActivities = (d.raw.pendingActivities ?? []).map((a) => ({
+      activityId: a.activityId,
+      type: a.activityType?.name,
+      state: a.state,
+      attempt: a.attempt,
+      lastFailure: a.lastFailure?.message ?? null,
+    }));
+    res.json({ ...summary(ctx, d), pendingActivities, ...(await outcome(ctx, id, d.runId, d.status.name)) });
+  });
+
+  router.post('/:id/cancel', async (req, res) => {
+    const { id } = parse(idParams, req.params);
+    await ctx.client.workflow.getHandle(id).cancel();
+    res.status(202).json({ workflowId: id, requested: 'cancel' });
+  });
+
+  router.post('/:id/terminate', async (req, res) => {
+    const { id } = parse(idParams, req.params);
+    const { reason } = parse(terminateBody, req.body ?? {});
+    await ctx.client.workflow.getHandle(id).terminate(reason);
+    res.json({ workflowId: id, terminated: true, reason });
+  });
+
+  router.post('/:id/signals/:name', async (req, res) => {
+    const { id, name } = parse(nameParams, req.params);
+    const { args } = parse(argsBody, req.body ?? {});
+    await ctx.client.workflow.getHandle(id).signal(name, ...args);
+    res.status(202).json({ workflowId: id, signal: name });
+  });
+
+  router.post('/:id/queries/:name', async (req, res) => {
+    const { id, name } = parse(nameParams, req.params);
+    const { args } = parse(argsBody, req.body ?? {});
+    const result = await ctx.client.workflow.getHandle(id).query(name, ...args);
+    res.json({ workflowId: id, query: name, result });
+  });
+
+  router.post('/:id/updates/:name', async (req, res) => {
+    const { id, name } = parse(nameParams, req.params);
+    const { args } = parse(argsBody, req.body ?? {});
+    const result = await ctx.client.workflow.getHandle(id).executeUpdate(name, { args: args as [unknown, ...unknown[]] });
+    res.json({ workflowId: id, update: name, result });
+  });
+
+  return router;
+}

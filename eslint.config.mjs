@@ -1,0 +1,44 @@
+import tseslint from 'typescript-eslint';
+import { builtinModules } from 'node:module';
+
+// Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, no I/O clients.
+const forbiddenInWorkflows = [
+  ...builtinModules,
+  ...builtinModules.map((m) => `node:${m}`),
+  'pg',
+  'ioredis',
+  'express',
+  'pino',
+  'node-pg-migrate',
+  '@unraid/libvirt',
+  '@temporalio/client',
+  '@temporalio/worker',
+  '@temporalio/activity',
+];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', '.data/**', '.venv/**', 'coverage/**', '**/*.js', '**/*.mjs'] },
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { parserOptions: { project: './tsconfig.json', tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-require-imports': 'off',
+    },
+  },
+  {
+    files: ['workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: forbiddenInWorkflows.map((name) => ({ name, message: 'workflow code must stay deterministic: do I/O in an activity' })),
+          patterns: [{ group: ['../activities', '../activities/*', '../api/*', '../workers/*', '../lib/db', '../lib/redis', '../lib/logger', '../lib/config'], allowTypeImports: true, message: 'workflows import activity types only' }],
+        },
+      ],
+      'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'process', 'require'],
+    },
+  },
+);

@@ -1,0 +1,149 @@
+import { z } from 'zod';
+
+/**
+ * The one place that reads the environment. Everything else receives a Config.
+ * Defaults point at the local stack that `npm run up` starts.
+ */
+
+const port = z.coerce.number().int().min(1).max(65535);
+const duration = z
+  .string()
+  .regex(/^\d+(ms|s|m|h)$/, 'a duration such as 500ms, 30s, 5m or 1h');
+const optional = z
+  .string()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_PRETTY: bool.optional(),
+
+  TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('orchestrator'),
+  TEMPORAL_UI_URL: z.string().url().default('http://localhost:8233'),
+  TEMPORAL_TLS: bool.default('false'),
+  TEMPORAL_TLS_CERT_PATH: optional,
+  TEMPORAL_TLS_KEY_PATH: optional,
+  TEMPORAL_TLS_CA_PATH: optional,
+  TEMPORAL_TLS_SERVER_NAME: optional,
+  TEMPORAL_API_KEY: optional,
+
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'a postgres:// URL')
+    .default('postgres://orchestrator:orchestrator@127.0.0.1:55432/orchestrator'),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(20),
+
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
+    .default('redis://127.0.0.1:56379'),
+
+  API_HOST: z.string().min(1).default('127.0.0.1'),
+  API_PORT: port.default(3000),
+  API_TOKEN: optional,
+
+  WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  WORKER_METRICS_PORT: port.default(9464),
+  WORKER_SHUTDOWN_GRACE: duration.default('30s'),
+  WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(10000).default(200),
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(1).max(10000).default(100),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  log: { level: Env['LOG_LEVEL']; pretty: boolean };
+  temporal: {
+    address: string;
+    namespace: string;
+    taskQueue: string;
+    uiUrl: string;
+    tls?: { certPath?: string; keyPath?: string; caPath?: string; serverName?: string };
+    apiKey?: string;
+  };
+  database: { url: string; poolMax: number };
+  redis: { url: string };
+  api: { host: string; port: number; token?: string };
+  worker: {
+    metricsHost: string;
+    metricsPort: number;
+    shutdownGrace: string;
+    maxConcurrentActivities: number;
+    maxConcurrentWorkflowTasks: number;
+  };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads and validates the environment once; a bad value names the variable and what it expected. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const name = i.path.join('.');
+      const got = env[name];
+      const shown = got === undefined ? 'nothing' : isSecretName(name) ? '(hidden)' : JSON.stringify(got);
+      return `  ${name}: expected ${describeIssue(i)}, got ${shown}`;
+    });
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const useTls = e.TEMPORAL_TLS || !!e.TEMPORAL_TLS_CERT_PATH || !!e.TEMPORAL_API_KEY;
+  return {
+    env: e.NODE_ENV,
+    log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY ?? !!process.stdout.isTTY },
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      uiUrl: e.TEMPORAL_UI_URL.replace(/\/$/, ''),
+      tls: useTls
+        ? {
+            certPath: e.TEMPORAL_TLS_CERT_PATH,
+            keyPath: e.TEMPORAL_TLS_KEY_PATH,
+            caPath: e.TEMPORAL_TLS_CA_PATH,
+            serverName: e.TEMPORAL_TLS_SERVER_NAME,
+          }
+        : undefined,
+      apiKey: e.TEMPORAL_API_KEY,
+    },
+    database: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX },
+    redis: { url: e.REDIS_URL },
+    api: { host: e.API_HOST, port: e.API_PORT, token: e.API_TOKEN },
+    worker: {
+      metricsHost: e.WORKER_METRICS_HOST,
+      metricsPort: e.WORKER_METRICS_PORT,
+      shutdownGrace: e.WORKER_SHUTDOWN_GRACE,
+      maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
+      maxConcurrentWorkflowTasks: e.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+    },
+  };
+}
+
+function isSecretName(name: string): boolean {
+  return /KEY|TOKEN|PASSWORD|SECRET|DATABASE_URL|REDIS_URL/.test(name);
+}
+
+function describeIssue(issue: z.ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_enum_value':
+      return `one of ${issue.options.join(', ')}`;
+    case 'too_small':
+      return `at least ${issue.minimum}`;
+    case 'too_big':
+      return `at most ${issue.maximum}`;
+    case 'invalid_type':
+      return issue.expected === 'number' ? 'a number' : issue.expected;
+    default:
+      return issue.message.replace(/^Invalid /, 'a valid ');
+  }
+}

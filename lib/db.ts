@@ -1,0 +1,35 @@
+import { Pool, type PoolClient } from 'pg';
+import type { Config } from './config';
+import type { Logger } from './logger';
+
+export type { Pool, PoolClient };
+
+export function createPool(config: Pick<Config, 'database'>, log?: Logger, name = 'orchestrator'): Pool {
+  const pool = new Pool({
+    connectionString: config.database.url,
+    max: config.database.poolMax,
+    application_name: name,
+    // A dead database should fail a call quickly so Temporal retries it, not hang it.
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+  });
+  // An idle client that loses its server emits here; without a listener the process dies.
+  pool.on('error', (err) => log?.warn({ err: err.message }, 'idle postgres client failed'));
+  return pool;
+}
+
+/** Runs fn in a transaction; rolls back on any error. */
+export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * Errors are values with a type name and a message a user can act on. The API maps
+ * the type to an HTTP status once (api/problem.ts); activities map it to retryable or
+ * not once (activities/failure.ts).
+ */
+export type ErrorType =
+  | 'ValidationError'
+  | 'NotFound'
+  | 'Conflict'
+  | 'Unauthorized'
+  | 'Unavailable'
+  | 'Upstream'
+  | 'Internal';
+
+export class AppError extends Error {
+  constructor(
+    readonly type: ErrorType,
+    message: string,
+    readonly details?: Record<string, unknown>,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = type;
+  }
+}
+
+export const validationError = (message: string, details?: Record<string, unknown>) =>
+  new AppError('ValidationError', message, details);
+export const notFound = (message: string) => new AppError('NotFound', message);
+export const conflict = (message: string) => new AppError('Conflict', message);
+export const unavailable = (message: string, cause?: unknown) =>
+  new AppError('Unavailable', message, undefined, { cause });
+
+/** Types that a retry cannot fix. */
+export const permanentTypes: ReadonlySet<ErrorType> = new Set([
+  'ValidationError',
+  'NotFound',
+  'Conflict',
+  'Unauthorized',
+]);
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

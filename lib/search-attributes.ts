@@ -1,0 +1,28 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+/**
+ * Every custom search attribute the workflows set. The local stack registers them
+ * when the dev server starts; on a real cluster run `npm run temporal:setup`.
+ */
+export const searchAttributes = {
+  correlationId: defineSearchAttributeKey('CorrelationId', SearchAttributeType.KEYWORD),
+  orderId: defineSearchAttributeKey('OrderId', SearchAttributeType.KEYWORD),
+  branch: defineSearchAttributeKey('Branch', SearchAttributeType.KEYWORD),
+  syncStatus: defineSearchAttributeKey('SyncStatus', SearchAttributeType.KEYWORD),
+  migrationName: defineSearchAttributeKey('MigrationName', SearchAttributeType.KEYWORD),
+  migrationState: defineSearchAttributeKey('MigrationState', SearchAttributeType.KEYWORD),
+} as const;
+
+/** The CLI's names for the types, as `temporal server start-dev --search-attribute` wants them. */
+export function searchAttributeFlags(): string[] {
+  const names: Record<string, string> = {
+    [SearchAttributeType.KEYWORD]: 'Keyword',
+    [SearchAttributeType.TEXT]: 'Text',
+    [SearchAttributeType.INT]: 'Int',
+    [SearchAttributeType.DOUBLE]: 'Double',
+    [SearchAttributeType.BOOL]: 'Bool',
+    [SearchAttributeType.DATETIME]: 'Datetime',
+    [SearchAttributeType.KEYWORD_LIST]: 'KeywordList',
+  };
+  return Object.values(searchAttributes).map((k) => `${k.name}=${names[k.type]}`);
+}

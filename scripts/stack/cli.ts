@@ -1,0 +1,59 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describeEndpoints, down, status, up } from './stack';
+import { stackSettings } from './settings';
+
+/** `npm run up|down|status|logs`: the local stack's command line. */
+
+const bold = (t: string) => (process.stdout.isTTY ? `\x1b[1m${t}\x1b[0m` : t);
+const step = (msg: string) => console.log(`${bold('[stack]')} ${msg}`);
+
+async function main(command: string | undefined): Promise<number> {
+  const s = stackSettings('local');
+  switch (command) {
+    case 'up': {
+      step('building (tsc and the workflow bundle)');
+      execFileSync('npm', ['run', '-s', 'build'], { cwd: s.root, stdio: 'inherit' });
+      await up(s, { onStep: step });
+      console.log(`\n${bold('The orchestrator is up.')}`);
+      for (const [what, where] of describeEndpoints(s)) console.log(`  ${what.padEnd(18)} ${where}`);
+      console.log(`\n  Stop it with ${bold('npm run down')}; see it with ${bold('npm run status')}.`);
+      return 0;
+    }
+    case 'down':
+      await down(s, step);
+      step('nothing of the stack is running');
+      return 0;
+    case 'status': {
+      const rows = await status(s);
+      for (const r of rows) {
+        const state = r.pid === undefined ? 'stopped' : r.ready ? 'ready' : 'starting/unhealthy';
+        console.log(`  ${r.name.padEnd(10)} ${state.padEnd(18)} ${r.pid ? `pid ${r.pid}` : ''}`);
+      }
+      return rows.every((r) => r.ready) ? 0 : 3;
+    }
+    case 'logs': {
+      const files = ['postgres', 'redis', 'temporal', 'cbb', 'worker', 'api']
+        .map((n) => join(s.logDir, `${n}.log`))
+        .filter((f) => existsSync(f));
+      if (files.length === 0) {
+        console.error(`no logs yet under ${s.logDir}: start the stack with npm run up`);
+        return 1;
+      }
+      const tail = spawn('tail', ['-n', '20', '-F', ...files], { stdio: 'inherit' });
+      return new Promise((resolve) => tail.on('exit', (code) => resolve(code ?? 0)));
+    }
+    default:
+      console.error('usage: stack up|down|status|logs');
+      return 2;
+  }
+}
+
+main(process.argv[2]).then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    console.error(`${bold('[stack]')} failed: ${err.message}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,18 @@
+import { createActivities } from '../activities';
+import { loadConfig } from '../lib/config';
+import { runWorker } from './run';
+
+/** The main worker: every I/O-bound workflow and activity, on the `orchestrator` task queue. */
+async function main() {
+  const config = loadConfig();
+  await runWorker(config, {
+    name: 'orchestrator',
+    taskQueue: config.temporal.taskQueue,
+    activities: createActivities,
+  });
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

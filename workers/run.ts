@@ -1,0 +1,76 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
+import type { ActivityDeps } from '../activities';
+import type { Config } from '../lib/config';
+import { createPool } from '../lib/db';
+import { createLogger, type Logger } from '../lib/logger';
+import { createRedis } from '../lib/redis';
+import { temporalConnectionOptions } from '../lib/temporal';
+import { temporalLogger } from '../lib/temporal-logger';
+import { workflowSource } from './bundle';
+import { correlationActivityInterceptor } from './interceptors';
+
+export interface WorkerSpec {
+  name: string;
+  taskQueue: string;
+  activities: (deps: ActivityDeps) => object;
+  /** Runs once the worker is connected, before it polls: schedules, setup. */
+  onStart?: (ctx: { client: Client; deps: ActivityDeps; log: Logger }) => Promise<void>;
+  maxConcurrentActivities?: number;
+}
+
+function workflowCode() {
+  const source = workflowSource();
+  return 'workflowBundle' in source ? { workflowBundle: source.workflowBundle } : { workflowsPath: source.workflowsPath };
+}
+
+function workflowModules(): string[] | undefined {
+  const source = workflowSource();
+  return 'workflowModules' in source ? source.workflowModules : undefined;
+}
+
+/** Installs the Runtime once per process: its logs go to pino, its metrics to Prometheus. */
+export function installRuntime(config: Config, log: Logger): void {
+  Runtime.install({
+    logger: temporalLogger(log),
+    telemetryOptions: {
+      logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }) },
+      metrics: { prometheus: { bindAddress: `${config.worker.metricsHost}:${config.worker.metricsPort}` } },
+    },
+  });
+}
+
+/** Runs a worker until SIGTERM/SIGINT, then lets running activities finish within the grace time. */
+export async function runWorker(config: Config, spec: WorkerSpec): Promise<void> {
+  const log = createLogger(config, `worker-${spec.name}`);
+  installRuntime(config, log);
+  const pool = createPool(config, log, `worker-${spec.name}`);
+  const redis = createRedis(config, log);
+  const deps: ActivityDeps = { config, pool, redis, log };
+  const connectionOptions = temporalConnectionOptions(config);
+  const connection = await NativeConnection.connect(connectionOptions);
+  const clientConnection = await Connection.connect(connectionOptions);
+  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+  try {
+    await spec.onStart?.({ client, deps, log });
+    const worker = await Worker.create({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: spec.taskQueue,
+      ...workflowCode(),
+      activities: spec.activities(deps),
+      interceptors: { activity: [correlationActivityInterceptor], workflowModules: workflowModules() },
+      shutdownGraceTime: config.worker.shutdownGrace as `${number}s`,
+      maxConcurrentActivityTaskExecutions: spec.maxConcurrentActivities ?? config.worker.maxConcurrentActivities,
+      maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
+    });
+    log.info(
+      { taskQueue: spec.taskQueue, namespace: config.temporal.namespace, metrics: `${config.worker.metricsHost}:${config.worker.metricsPort}` },
+      'worker polling',
+    );
+    await worker.run();
+    log.info('worker stopped');
+  } finally {
+    await Promise.allSettled([connection.close(), clientConnection.close(), pool.end(), redis.quit()]);
+  }
+}

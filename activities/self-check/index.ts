@@ -1,4 +1,3 @@
-import { Context } from '@temporalio/activity';
 import type { Pool } from '../../lib/db';
 
 export interface SelfCheckDeps {
@@ -18,7 +17,6 @@ export function createSelfCheckActivities({ pool }: SelfCheckDeps) {
          RETURNING written_at`,
         [workflowId, step, correlationId ?? null],
       );
-      Context.current().log.info('self-check step written', { step });
       return rows[0].written_at.toISOString();
     },
   };

@@ -98,7 +98,7 @@ export async function temporalReady(s: StackSettings): Promise<boolean> {
 const appEntries: Record<'worker' | 'api' | 'cbb', string> = {
   worker: 'dist/workers/orchestrator.js',
   api: 'dist/api/main.js',
-  cbb: 'dist/scripts/cbb-server.js',
+  cbb: 'dist/scripts/cbb-server/index.js',
 };
 
 export function appProcessEnv(s: StackSettings): NodeJS.ProcessEnv {

@@ -57,9 +57,26 @@ export interface StackSettings {
 
 export const projectRoot = resolve(__dirname, '..', '..');
 
+/**
+ * TEST_STACK_SLOT (0-9) shifts the test stack's ports by 10 × slot and gives it its
+ * own folder, so that several test runs (or a benchmark) can share one machine.
+ */
+export function testSlot(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.TEST_STACK_SLOT ?? '0';
+  const slot = Number(raw);
+  if (!Number.isInteger(slot) || slot < 0 || slot > 9) throw new Error(`TEST_STACK_SLOT must be a whole number from 0 to 9, got ${JSON.stringify(raw)}`);
+  return slot;
+}
+
 export function stackSettings(profile: Profile, env: NodeJS.ProcessEnv = process.env): StackSettings {
   // The test stack never reads the user's overrides: it must not collide with their stack.
-  const pick = (name: string) => (profile === 'test' ? defaults.test[name] : (env[name] ?? defaults.local[name]));
+  const slot = profile === 'test' ? testSlot(env) : 0;
+  const pick = (name: string) => {
+    if (profile === 'local') return env[name] ?? defaults.local[name];
+    const value = defaults.test[name];
+    if (name === 'DATA_DIR') return slot ? `${value}-${slot}` : value;
+    return Number(value) + slot * 10;
+  };
   const num = (name: string) => {
     const parsed = port.safeParse(pick(name));
     if (!parsed.success) throw new Error(`${name} must be a port number (1-65535), got ${JSON.stringify(pick(name))}`);

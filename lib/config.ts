@@ -53,6 +53,13 @@ export const envSchema = z.object({
   WORKER_SHUTDOWN_GRACE: duration.default('30s'),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(10000).default(200),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(1).max(10000).default(100),
+
+  CBB_BASE_URL: z.string().url().default('http://127.0.0.1:3100/api'),
+  // The local CBB server accepts this key; a real CBB account's token comes from the environment only.
+  CBB_API_KEY: z.string().min(1).default('local-dev-cbb-key'),
+  CBB_TIMEOUT: duration.default('10s'),
+  CBB_SWEEP_CONCURRENCY: z.coerce.number().int().min(1).max(5000).default(200),
+  CBB_SWEEP_EVERY: duration.default('1m'),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -78,6 +85,7 @@ export interface Config {
     maxConcurrentActivities: number;
     maxConcurrentWorkflowTasks: number;
   };
+  cbb: { baseUrl: string; apiKey: string; timeoutMs: number; sweepConcurrency: number; sweepEvery: string };
 }
 
 export class ConfigError extends Error {
@@ -126,7 +134,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentWorkflowTasks: e.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
     },
+    cbb: {
+      baseUrl: e.CBB_BASE_URL.replace(/\/$/, ''),
+      apiKey: e.CBB_API_KEY,
+      timeoutMs: durationMs(e.CBB_TIMEOUT),
+      sweepConcurrency: e.CBB_SWEEP_CONCURRENCY,
+      sweepEvery: e.CBB_SWEEP_EVERY,
+    },
   };
+}
+
+function durationMs(text: string): number {
+  const [, n, unit] = /^(\d+)(ms|s|m|h)$/.exec(text) ?? [];
+  return Number(n) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h'];
 }
 
 function isSecretName(name: string): boolean {

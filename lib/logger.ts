@@ -33,6 +33,8 @@ export const redactPaths = [
   'config.database.url',
   'config.redis.url',
   'config.temporal.apiKey',
+  'config.cbb.apiKey',
+  'cbb.apiKey',
   'databaseUrl',
   'redisUrl',
 ];

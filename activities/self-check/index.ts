@@ -1,3 +1,4 @@
+import { log } from '@temporalio/activity';
 import type { Pool } from '../../lib/db';
 
 export interface SelfCheckDeps {
@@ -17,6 +18,7 @@ export function createSelfCheckActivities({ pool }: SelfCheckDeps) {
          RETURNING written_at`,
         [workflowId, step, correlationId ?? null],
       );
+      log.info('self-check step written', { step });
       return rows[0].written_at.toISOString();
     },
   };

@@ -1,7 +1,9 @@
 import { loadConfig } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
 import { migrate } from '../../lib/migrate';
-import { logFile, runningPid, stopProcess } from './proc';
+import { join } from 'node:path';
+import { isAlive, logFile, processesUsing, runningPid, sleep, stopProcess } from './proc';
+import { postgresDataDir } from './postgres';
 import { isReady, serviceNames, startService, type ServiceName } from './services';
 import { appEnv, type StackSettings } from './settings';
 
@@ -31,6 +33,30 @@ export async function down(s: StackSettings, onStep?: (msg: string) => void): Pr
     const graceMs = name === 'worker' ? 60_000 : 20_000;
     if (await stopProcess(s, name, { signal, graceMs })) onStep?.(`stopped ${name}`);
   }
+  // Anything still holding the stack's data (a lost pid file, a crashed `up`) goes too.
+  const leftovers = stackProcesses(s);
+  for (const p of leftovers) {
+    onStep?.(`stopping leftover process ${p.pid}: ${p.command.slice(0, 120)}`);
+    try {
+      process.kill(p.pid, 'SIGTERM');
+    } catch {
+      /* gone already */
+    }
+  }
+  const deadline = Date.now() + 10_000;
+  while (leftovers.some((p) => isAlive(p.pid)) && Date.now() < deadline) await sleep(100);
+  for (const p of leftovers.filter((p) => isAlive(p.pid))) process.kill(p.pid, 'SIGKILL');
+}
+
+/** Every process of this stack's that is running, found by the data paths on its command line. */
+export function stackProcesses(s: StackSettings): { pid: number; command: string }[] {
+  const compiled = ['worker', 'api', 'cbb'].flatMap((n) => {
+    const pid = runningPid(s, n);
+    return pid === undefined ? [] : [{ pid, command: n }];
+  });
+  // Exact paths, not the data folder: the local stack's folder holds the test stacks' folders.
+  const paths = [join(s.dataDir, 'temporal', 'temporal.db'), join(s.dataDir, 'redis'), postgresDataDir(s)];
+  return [...processesUsing(paths), ...compiled];
 }
 
 export interface ServiceStatus {

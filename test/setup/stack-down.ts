@@ -1,7 +1,13 @@
-import { down } from '../../scripts/stack/stack';
+import { down, stackProcesses } from '../../scripts/stack/stack';
 import { stackSettings } from '../../scripts/stack/settings';
 
+/** Stops the test stack, and fails the run if any of its processes outlives `down`. */
 export default async function stackDown(): Promise<void> {
   if (process.env.KEEP_TEST_STACK === '1') return;
-  await down(stackSettings('test'));
+  const s = stackSettings('test');
+  await down(s);
+  const left = stackProcesses(s);
+  if (left.length > 0) {
+    throw new Error(`stack down left processes running:\n${left.map((p) => `  ${p.pid} ${p.command}`).join('\n')}`);
+  }
 }

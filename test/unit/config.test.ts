@@ -1,0 +1,41 @@
+import { ConfigError, loadConfig } from '../../lib/config';
+
+describe('loadConfig', () => {
+  test('defaults point at the local stack', () => {
+    const config = loadConfig({});
+    expect(config.temporal.address).toBe('127.0.0.1:7233');
+    expect(config.temporal.taskQueue).toBe('orchestrator');
+    expect(config.database.url).toContain('127.0.0.1:55432');
+    expect(config.redis.url).toBe('redis://127.0.0.1:56379');
+    expect(config.api).toMatchObject({ host: '127.0.0.1', port: 3000 });
+    expect(config.temporal.tls).toBeUndefined();
+  });
+
+  test('a bad value names the variable and what it expected', () => {
+    expect(() => loadConfig({ API_PORT: '70000' })).toThrow(ConfigError);
+    expect(() => loadConfig({ API_PORT: '70000' })).toThrow(/API_PORT: expected at most 65535, got "70000"/);
+    expect(() => loadConfig({ LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL: expected one of fatal, error/);
+    expect(() => loadConfig({ WORKER_SHUTDOWN_GRACE: 'soon' })).toThrow(/WORKER_SHUTDOWN_GRACE: expected a duration/);
+  });
+
+  test('every bad variable is reported at once', () => {
+    try {
+      loadConfig({ API_PORT: 'x', REDIS_URL: 'http://nope' });
+      throw new Error('expected a ConfigError');
+    } catch (err) {
+      expect((err as Error).message).toMatch(/API_PORT/);
+      expect((err as Error).message).toMatch(/REDIS_URL/);
+    }
+  });
+
+  test('a secret never appears in the error', () => {
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://user:hunter2@db/x' })).toThrow(/DATABASE_URL: expected .*got \(hidden\)/);
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://user:hunter2@db/x' })).not.toThrow(/hunter2/);
+  });
+
+  test('an API key turns TLS on for Temporal Cloud', () => {
+    const config = loadConfig({ TEMPORAL_API_KEY: 'k', TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233' });
+    expect(config.temporal.tls).toBeDefined();
+    expect(config.temporal.apiKey).toBe('k');
+  });
+});

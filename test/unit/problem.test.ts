@@ -1,0 +1,33 @@
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { z } from 'zod';
+import { toProblem } from '../../api/problem';
+import { AppError } from '../../lib/errors';
+
+describe('toProblem', () => {
+  test('a zod error names each field', () => {
+    const schema = z.object({ batchSize: z.number().int().min(1), name: z.string() });
+    const result = schema.safeParse({ batchSize: 0 });
+    const problem = toProblem(result.error);
+    expect(problem.status).toBe(400);
+    expect(problem.errors?.map((e) => e.field).sort()).toEqual(['batchSize', 'name']);
+    expect(problem.detail).toMatch(/batchSize: Number must be greater than or equal to 1/);
+  });
+
+  test.each([
+    [new AppError('ValidationError', 'bad'), 400],
+    [new AppError('NotFound', 'gone'), 404],
+    [new AppError('Conflict', 'twice'), 409],
+    [new AppError('Unauthorized', 'who'), 401],
+    [new AppError('Unavailable', 'later'), 503],
+    [new WorkflowNotFoundError('no such workflow', 'wf-1', undefined), 404],
+    [new WorkflowExecutionAlreadyStartedError('started', 'wf-1', 'T'), 409],
+  ])('%p maps to %i', (err, status) => {
+    expect(toProblem(err).status).toBe(status);
+  });
+
+  test('an unknown error says nothing of its internals', () => {
+    const problem = toProblem(new Error('password=hunter2 at db.ts:12'));
+    expect(problem.status).toBe(500);
+    expect(JSON.stringify(problem)).not.toContain('hunter2');
+  });
+});

@@ -15,7 +15,7 @@ async function main(command: string | undefined): Promise<number> {
     case 'up': {
       step('building (tsc and the workflow bundle)');
       execFileSync('npm', ['run', '-s', 'build'], { cwd: s.root, stdio: 'inherit' });
-      await up(s, { onStep: step });
+      await up(s, { onStep: step, restartApps: true });
       console.log(`\n${bold('The orchestrator is up.')}`);
       for (const [what, where] of describeEndpoints(s)) console.log(`  ${what.padEnd(18)} ${where}`);
       console.log(`\n  Stop it with ${bold('npm run down')}; see it with ${bold('npm run status')}.`);

@@ -12,10 +12,14 @@ export const infrastructure: ServiceName[] = ['postgres', 'redis', 'temporal'];
 /** Starts the given parts in order (each one idempotently) and applies the schema migrations. */
 export async function up(
   s: StackSettings,
-  opts: { only?: ServiceName[]; fresh?: boolean; onStep?: (msg: string) => void } = {},
+  opts: { only?: ServiceName[]; fresh?: boolean; restartApps?: boolean; onStep?: (msg: string) => void } = {},
 ): Promise<void> {
   const wanted = serviceNames.filter((n) => !opts.only || opts.only.includes(n));
   for (const name of wanted) {
+    // A new build only takes effect in new processes; the worker drains its activities first.
+    if (opts.restartApps && !infrastructure.includes(name) && (await stopProcess(s, name, { graceMs: 60_000 }))) {
+      opts.onStep?.(`stopped ${name} to run the new build`);
+    }
     opts.onStep?.(`starting ${name}`);
     await startService(s, name, { fresh: opts.fresh });
     if (name === 'postgres') {

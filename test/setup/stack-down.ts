@@ -1,3 +1,5 @@
+import { rmSync } from 'node:fs';
+import { postgresDataDir } from '../../scripts/stack/postgres';
 import { down, stackProcesses } from '../../scripts/stack/stack';
 import { stackSettings } from '../../scripts/stack/settings';
 
@@ -10,4 +12,7 @@ export default async function stackDown(): Promise<void> {
   if (left.length > 0) {
     throw new Error(`stack down left processes running:\n${left.map((p) => `  ${p.pid} ${p.command}`).join('\n')}`);
   }
+  // A test cluster kept outside the checkout (see scripts/stack/postgres.ts) is thrown away too.
+  const pgDir = postgresDataDir(s);
+  if (!pgDir.startsWith(s.dataDir)) rmSync(pgDir, { recursive: true, force: true });
 }

@@ -41,9 +41,9 @@ if [ ! -x .venv/bin/temporal ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; 
   echo "$want" >"$stamp"
 fi
 
-lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
-if [ "$(cat node_modules/.lock.sha256 2>/dev/null)" != "$lock_hash" ]; then
+# `npm ls` fails when an installed module is missing or does not satisfy package.json;
+# then (or on a fresh clone) install exactly what the lock file says.
+if [ ! -d node_modules ] || ! npm ls >/dev/null 2>&1; then
   say "installing node modules (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error
-  echo "$lock_hash" >node_modules/.lock.sha256
 fi

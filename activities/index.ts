@@ -2,6 +2,7 @@ import type { Config } from '../lib/config';
 import type { Pool } from '../lib/db';
 import type { Logger } from '../lib/logger';
 import type { Redis } from '../lib/redis';
+import { createCbbActivities } from './cbb';
 import { createSelfCheckActivities } from './self-check';
 
 /** What the worker builds once and hands to every activity factory. */
@@ -15,6 +16,7 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createSelfCheckActivities(deps),
+    ...createCbbActivities(deps),
   };
 }
 

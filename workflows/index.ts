@@ -1,1 +1,3 @@
+export * from './cbb-sweep';
+export * from './cbb-sync';
 export * from './self-check';

@@ -1,0 +1,88 @@
+import { inTransaction, type Pool } from '../../lib/db';
+import { errorMessage } from '../../lib/errors';
+import type { Logger } from '../../lib/logger';
+import * as store from '../../lib/orders-store';
+import { CbbError, type CbbClient } from './client';
+
+/**
+ * The WhatsApp order confirmation, sent at most once per order, and exactly once
+ * unless a send's outcome is unknown. CBB has no idempotency key for sends, so the
+ * guard is ours: a claim row keyed by the order is written before the send.
+ *
+ * - no claim: claim, send, mark sent;
+ * - CBB answered that it did not send (an HTTP error, `success: false`, 429): the
+ *   claim is released and the attempt fails, so Temporal retries and the next
+ *   attempt claims again;
+ * - the outcome is unknown (a timeout, a dropped connection, or a worker that died
+ *   mid-call and left a claim): the confirmation is marked `unconfirmed` and not
+ *   sent again; a duplicate WhatsApp message cannot be taken back, a missing one
+ *   can be sent by an operator who checks.
+ */
+export type ConfirmationResult = 'sent' | 'already-sent' | 'unconfirmed';
+
+export interface ConfirmationRequest {
+  orderId: string;
+  contactId: string;
+  externalId: string;
+  firstName: string;
+  workflowId: string;
+  run: string;
+  attempt: string;
+}
+
+export const confirmationTemplate = { template: 'order_confirmation', language: 'he' };
+
+export async function sendConfirmationOnce(
+  deps: { pool: Pool; cbb: CbbClient; log: Logger },
+  r: ConfirmationRequest,
+): Promise<ConfirmationResult> {
+  const { pool, cbb, log } = deps;
+  const claim = await store.claimConfirmation(pool, r.orderId, r.contactId, r.attempt);
+  if (!claim.claimed) {
+    if (claim.state === 'sent') return 'already-sent';
+    if (claim.state === 'sending') await markUnconfirmed(pool, r, `an earlier attempt (${claim.claimedBy}) stopped with the send's outcome unknown`);
+    return 'unconfirmed';
+  }
+  try {
+    const { messageId } = await cbb.sendWhatsappTemplate(r.contactId, {
+      ...confirmationTemplate,
+      params: { order_id: r.externalId, first_name: r.firstName },
+    });
+    // The message is out: recording it must not fail lightly, or the next attempt would
+    // find the claim and call the outcome unknown.
+    await persistently(() =>
+      inTransaction(pool, async (c) => {
+        await store.settleConfirmation(c, r.orderId, 'sent');
+        await store.setWhatsappState(c, r.orderId, 'sent', null);
+        await store.addEvent(c, r.orderId, { type: 'confirmation_sent', detail: { messageId }, workflowId: r.workflowId, dedupeKey: `${r.run}/confirmation` });
+      }),
+    );
+  } catch (err) {
+    if (err instanceof CbbError && err.delivery === 'not-sent') {
+      await store.releaseConfirmation(pool, r.orderId, r.attempt).catch((e) => log.warn({ err: errorMessage(e) }, 'could not release a confirmation claim'));
+      throw err;
+    }
+    await markUnconfirmed(pool, r, errorMessage(err));
+    return 'unconfirmed';
+  }
+  return 'sent';
+}
+
+async function markUnconfirmed(pool: Pool, r: ConfirmationRequest, reason: string): Promise<void> {
+  await inTransaction(pool, async (c) => {
+    await store.settleConfirmation(c, r.orderId, 'unconfirmed');
+    await store.setWhatsappState(c, r.orderId, 'unconfirmed', reason);
+    await store.addEvent(c, r.orderId, { type: 'confirmation_unconfirmed', detail: { reason }, workflowId: r.workflowId, dedupeKey: `${r.run}/confirmation` });
+  });
+}
+
+async function persistently<T>(fn: () => Promise<T>, tries = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (i >= tries) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 200 * i));
+    }
+  }
+}

@@ -1,0 +1,152 @@
+import { Context } from '@temporalio/activity';
+import { cbbFieldRegistry, describeProblems, mapOrderToContact, type CbbContactDraft, type CbbFieldValue } from '../../lib/cbb-fields';
+import type { Config } from '../../lib/config';
+import { inTransaction, type Pool } from '../../lib/db';
+import { AppError, errorMessage, notFound } from '../../lib/errors';
+import type { Logger } from '../../lib/logger';
+import { cbbBranches } from '../../lib/orders';
+import * as store from '../../lib/orders-store';
+import { mapFailures } from '../failure';
+import { CbbError, createCbbClient, type CbbClient } from './client';
+import { sendConfirmationOnce } from './confirmation';
+
+export interface CbbDeps {
+  config: Pick<Config, 'cbb'>;
+  pool: Pool;
+  log: Logger;
+  /** Tests may pass a client; the worker builds the real one from config. */
+  cbb?: CbbClient;
+}
+
+export type SyncPlan =
+  | { action: 'skip'; reason: string; branch: string }
+  | { action: 'invalid'; reason: string; branch: string }
+  | { action: 'sync'; branch: string; externalId: string; whatsappAlerts: boolean; contact: CbbContactDraft };
+
+export type SettleOutcome =
+  | { kind: 'skipped'; reason: string }
+  | { kind: 'invalid'; reason: string }
+  | { kind: 'error'; reason: string }
+  | { kind: 'whatsapp-skipped'; reason: string };
+
+/** Who is calling: the workflow run keys the audit events, the attempt keys a confirmation claim. */
+function caller() {
+  const info = Context.current().info;
+  const workflowId = info.workflowExecution?.workflowId ?? 'standalone';
+  const run = `${workflowId}/${info.workflowExecution?.runId ?? info.activityId}`;
+  return { workflowId, run, attempt: `${run}/${info.activityId}/${info.attempt}` };
+}
+
+export function createCbbActivities({ config, pool, log, cbb = createCbbClient(config.cbb) }: CbbDeps) {
+  return {
+    /**
+     * Reads the order and decides what the sync does with it. Safe to run twice: it
+     * only reads, and the attempt counter moves with the run's `sync_started` event,
+     * which a second call does not write again.
+     */
+    loadOrderForSync: mapFailures(async (orderId: string): Promise<SyncPlan> => {
+      const order = await store.getOrder(pool, orderId);
+      if (!order) throw notFound(`order ${orderId} does not exist`);
+      const { workflowId, run } = caller();
+      await inTransaction(pool, async (c) => {
+        if (await store.addEvent(c, orderId, { type: 'sync_started', workflowId, dedupeKey: `${run}/sync_started` })) {
+          await store.setSyncState(c, orderId, { countAttempt: true });
+        }
+      });
+      if (!cbbBranches.has(order.branch)) return { action: 'skip', reason: `branch ${order.branch} does not sync to CBB`, branch: order.branch };
+      if (order.isTest) return { action: 'skip', reason: 'test order', branch: order.branch };
+      const mapped = mapOrderToContact(order);
+      if (!mapped.ok) return { action: 'invalid', reason: describeProblems(mapped.problems), branch: order.branch };
+      return { action: 'sync', branch: order.branch, externalId: order.externalId, whatsappAlerts: order.whatsappAlerts, contact: mapped.contact };
+    }),
+
+    /**
+     * Finds the contact by phone or creates it. Safe to run twice: it looks before it
+     * creates, so a retry after a create whose answer was lost finds that contact; an
+     * advisory lock on the phone keeps two orders of one customer from both creating.
+     */
+    upsertCbbContact: mapFailures(async (orderId: string, draft: CbbContactDraft): Promise<{ contactId: string; created: boolean }> => {
+      const { workflowId, run } = caller();
+      return inTransaction(pool, async (c) => {
+        await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`cbb-contact:${draft.phone}`]);
+        const found = await cbb.findContactsByPhone(draft.phone);
+        const existing = found.sort((a, b) => Number(a.id) - Number(b.id))[0];
+        const contact =
+          existing ??
+          (await cbb.createContact({
+            phone: draft.phone,
+            email: draft.email,
+            firstName: draft.firstName,
+            lastName: draft.lastName,
+            fields: draft.fields.map((f) => ({ name: f.name, value: f.value })),
+            tags: ['visa-order'],
+          }));
+        await store.setSyncState(c, orderId, { contactId: contact.id });
+        const type = existing ? 'contact_found' : 'contact_created';
+        await store.addEvent(c, orderId, { type, detail: { contactId: contact.id }, workflowId, dedupeKey: `${run}/contact` });
+        return { contactId: contact.id, created: !existing };
+      });
+    }),
+
+    /**
+     * Makes every custom field hold the order's value, then marks the order synced.
+     * Safe to run twice: it reads the contact first and writes only fields that differ,
+     * and setting a field to a value it already has changes nothing.
+     */
+    setCbbContactFields: mapFailures(
+      async (orderId: string, contactId: string, fields: CbbFieldValue[]): Promise<{ set: number; unchanged: number; hasWhatsapp: boolean }> => {
+        const { workflowId, run } = caller();
+        const contact = await cbb.getContact(contactId);
+        const stale = fields.filter((f) => contact.fields[f.id] !== f.value);
+        const results = await Promise.allSettled(stale.map((f) => cbb.setCustomField(contactId, f.id, f.value)));
+        const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [{ field: stale[i].name, err: r.reason as unknown }] : []));
+        if (failures.length > 0) {
+          const err = fieldFailure(failures, stale.length);
+          await store.setSyncState(pool, orderId, { lastError: err.message }).catch((e) => log.warn({ err: errorMessage(e) }, 'could not record field failure'));
+          throw err;
+        }
+        await inTransaction(pool, async (c) => {
+          await store.setSyncState(c, orderId, { status: 'synced', lastError: null });
+          const detail = { contactId, set: stale.map((f) => f.name), unchanged: fields.length - stale.length };
+          await store.addEvent(c, orderId, { type: 'synced', detail, workflowId, dedupeKey: `${run}/synced` });
+        });
+        return { set: stale.length, unchanged: fields.length - stale.length, hasWhatsapp: contact.hasWhatsapp };
+      },
+    ),
+
+    /** Sends the WhatsApp order confirmation at most once per order: see confirmation.ts. */
+    sendOrderConfirmation: mapFailures(async (orderId: string, contactId: string, externalId: string, firstName: string) =>
+      sendConfirmationOnce({ pool, cbb, log }, { orderId, contactId, externalId, firstName, ...caller() }),
+    ),
+
+    /** Records how a sync ended when it did not end synced. Safe to run twice: plain updates and a deduplicated event. */
+    settleOrder: mapFailures(async (orderId: string, outcome: SettleOutcome): Promise<void> => {
+      const { workflowId, run } = caller();
+      await inTransaction(pool, async (c) => {
+        if (outcome.kind === 'skipped' || outcome.kind === 'invalid') {
+          await store.setSyncState(c, orderId, { status: outcome.kind === 'skipped' ? 'skipped' : 'failed', lastError: outcome.reason });
+          await store.setWhatsappState(c, orderId, 'skipped', outcome.kind === 'skipped' ? outcome.reason : 'order not synced to CBB');
+        } else if (outcome.kind === 'error') {
+          await store.setSyncState(c, orderId, { lastError: outcome.reason });
+        } else {
+          await store.setWhatsappState(c, orderId, 'skipped', outcome.reason);
+        }
+        await store.addEvent(c, orderId, { type: outcome.kind, detail: { reason: outcome.reason }, workflowId, dedupeKey: `${run}/${outcome.kind}` });
+      });
+    }),
+
+    /** A keyset page of pending orders. Safe to run twice: it only reads. */
+    listPendingOrders: mapFailures(async (afterId: string, limit: number): Promise<string[]> => store.pendingOrderIds(pool, afterId, limit)),
+  };
+}
+
+/** One error for a set of failed field writes: permanent if any was, else retryable after the longest Retry-After. */
+function fieldFailure(failures: { field: string; err: unknown }[], tried: number): AppError {
+  const message = `${failures.length} of ${tried} custom fields not set: ${failures.map((f) => `${f.field} (${errorMessage(f.err)})`).join('; ')}`;
+  const permanent = failures.find((f) => f.err instanceof AppError && ['ValidationError', 'NotFound', 'Unauthorized'].includes(f.err.type));
+  if (permanent) return new AppError((permanent.err as AppError).type, message, { fields: failures.map((f) => f.field) });
+  const retryAfter = Math.max(0, ...failures.map((f) => (f.err instanceof CbbError ? Number(f.err.details?.retryAfterSeconds ?? 0) : 0)));
+  return new AppError('Upstream', message, { fields: failures.map((f) => f.field), ...(retryAfter > 0 ? { retryAfterSeconds: retryAfter } : {}) });
+}
+
+export const cbbFieldNames = Object.keys(cbbFieldRegistry);

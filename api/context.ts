@@ -13,4 +13,6 @@ export interface ApiContext {
   redis: Redis;
   log: Logger;
   metrics: Metrics;
+  /** The package version, shown in the OpenAPI document. */
+  version: string;
 }

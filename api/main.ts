@@ -4,6 +4,7 @@ import { createPool } from '../lib/db';
 import { createLogger } from '../lib/logger';
 import { createRedis } from '../lib/redis';
 import { temporalConnectionOptions } from '../lib/temporal';
+import { packageVersion } from '../lib/version';
 import { createApp } from './app';
 import { createMetrics } from './metrics';
 
@@ -15,7 +16,7 @@ async function main() {
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const pool = createPool(config, log, 'api');
   const redis = createRedis(config, log);
-  const app = createApp({ config, client, pool, redis, log, metrics: createMetrics() });
+  const app = createApp({ config, client, pool, redis, log, metrics: createMetrics(), version: packageVersion() });
 
   const server = app.listen(config.api.port, config.api.host, () => {
     log.info({ url: `http://${config.api.host}:${config.api.port}` }, 'api listening');

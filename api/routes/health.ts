@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import type { ApiContext } from '../context';
+import { anyObject, json, openApiDocument, registry } from '../openapi';
 
 type Check = { ok: boolean; ms: number; error?: string };
 
@@ -21,8 +22,19 @@ async function check(fn: () => Promise<unknown>, timeoutMs = 2000): Promise<Chec
   }
 }
 
+registry.registerPath({ method: 'get', path: '/healthz', summary: 'The process is up', responses: { 200: json(anyObject) } });
+registry.registerPath({
+  method: 'get',
+  path: '/readyz',
+  summary: 'Temporal, Postgres and Redis each answer',
+  responses: { 200: json(anyObject, 'All ready'), 503: json(anyObject, 'At least one dependency is down; see `checks`') },
+});
+
 export function healthRoutes(ctx: ApiContext): Router {
   const router = Router();
+  router.get('/openapi.json', (_req, res) => {
+    res.json(openApiDocument(ctx.version));
+  });
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { workflowUiUrl } from '../../lib/temporal';
 import { selfCheck } from '../../workflows/self-check';
 import type { ApiContext } from '../context';
+import { anyObject, errorResponses, json, jsonBody, registry } from '../openapi';
 import { startOptions } from '../start-options';
 import { parse } from '../validate';
 
@@ -15,6 +16,14 @@ const body = z
       .default('1s'),
   })
   .strict();
+
+registry.registerPath({
+  method: 'post',
+  path: '/api/v1/self-checks',
+  summary: 'Start a self-check: a Postgres write, a durable timer, a second write',
+  request: jsonBody(body),
+  responses: { 201: json(anyObject, 'Started; `webUiUrl` links to the run'), 400: errorResponses[400] },
+});
 
 /** Starts a self-check: a Postgres write, a durable timer, a second write. */
 export function selfCheckRoutes(ctx: ApiContext): Router {

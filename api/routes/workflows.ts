@@ -3,6 +3,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { workflowUiUrl } from '../../lib/temporal';
 import type { ApiContext } from '../context';
+import { anyObject, errorResponses, json, jsonBody, registry } from '../openapi';
 import { parse } from '../validate';
 
 /** Generic control of any workflow: describe, list, cancel, terminate, signal, query, update. */
@@ -16,6 +17,23 @@ const listQuery = z.object({
   pageSize: z.coerce.number().int().min(1).max(500).default(50),
 });
 const terminateBody = z.object({ reason: z.string().min(1).max(1000) }).strict();
+
+const base = '/api/v1/workflows/{id}';
+const byId = { params: idParams };
+const byName = { params: nameParams };
+registry.registerPath({ method: 'get', path: '/api/v1/workflows', summary: 'List workflows matching a visibility query', request: { query: listQuery }, responses: { 200: json(anyObject), 400: errorResponses[400] } });
+registry.registerPath({ method: 'get', path: base, summary: 'Describe a workflow: status, times, pending activities, result or failure', request: { ...byId, query: runQuery }, responses: { 200: json(anyObject), 404: errorResponses[404] } });
+registry.registerPath({ method: 'post', path: `${base}/cancel`, summary: 'Request cancellation', request: byId, responses: { 202: json(anyObject), 404: errorResponses[404] } });
+registry.registerPath({ method: 'post', path: `${base}/terminate`, summary: 'Terminate with a reason', request: { ...byId, ...jsonBody(terminateBody) }, responses: { 200: json(anyObject), 400: errorResponses[400], 404: errorResponses[404] } });
+for (const [kind, status] of [['signals', 202], ['queries', 200], ['updates', 200]] as const) {
+  registry.registerPath({
+    method: 'post',
+    path: `${base}/${kind}/{name}`,
+    summary: `Send ${kind === 'queries' ? 'a query' : kind === 'signals' ? 'a signal' : 'an update'} by name`,
+    request: { ...byName, ...jsonBody(argsBody) },
+    responses: { [status]: json(anyObject), 400: errorResponses[400], 404: errorResponses[404], 409: errorResponses[409] },
+  });
+}
 
 function summary(ctx: ApiContext, d: Omit<WorkflowExecutionInfo, 'raw'>) {
   return {

@@ -29,6 +29,9 @@ test('readyz reports Temporal, Postgres and Redis up', async () => {
   const res = await api.get('/readyz');
   expect(res.status).toBe(200);
   expect(res.body.checks).toMatchObject({ temporal: { ok: true }, postgres: { ok: true }, redis: { ok: true } });
+  const doc = await api.get('/openapi.json');
+  expect(doc.status).toBe(200);
+  expect(doc.body.paths['/api/v1/self-checks'].post).toBeDefined();
 });
 
 test('a self-check started through the API completes in Temporal and writes Postgres', async () => {

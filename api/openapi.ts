@@ -1,0 +1,58 @@
+import { OpenAPIRegistry, OpenApiGeneratorV31, extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
+import { z, type ZodTypeAny } from 'zod';
+
+/**
+ * The OpenAPI document is generated from the same zod schemas that validate requests,
+ * so the two cannot disagree. Each route module registers its paths here.
+ */
+extendZodWithOpenApi(z);
+
+export const registry = new OpenAPIRegistry();
+
+const problem = registry.register(
+  'Problem',
+  z.object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    instance: z.string().optional(),
+    requestId: z.string().optional(),
+    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  }),
+);
+
+const problemResponse = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: problem } },
+});
+
+export const errorResponses = {
+  400: problemResponse('Invalid input; `errors` names each field'),
+  401: problemResponse('Missing or wrong bearer token (when API_TOKEN is set)'),
+  404: problemResponse('No such resource'),
+  409: problemResponse('Conflicts with the current state'),
+  503: problemResponse('A dependency (Temporal, Postgres, Redis, a partner) is unavailable'),
+};
+
+export const json = (schema: ZodTypeAny, description = 'OK') => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+
+export const jsonBody = (schema: ZodTypeAny) => ({ body: { content: { 'application/json': { schema } } } });
+
+/** A loose object for responses whose shape is documented in prose. */
+export const anyObject = z.record(z.unknown());
+
+export function openApiDocument(version: string) {
+  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'orchestrator API',
+      version,
+      description: 'Starts, controls and inspects the orchestrator’s durable workflows. Errors are RFC 9457 problem documents.',
+    },
+    servers: [{ url: '/' }],
+  });
+}

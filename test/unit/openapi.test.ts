@@ -1,0 +1,36 @@
+import { openApiDocument } from '../../api/openapi';
+import '../../api/routes/health';
+import '../../api/routes/self-checks';
+import '../../api/routes/workflows';
+
+describe('the OpenAPI document', () => {
+  const doc = openApiDocument('1.2.3');
+
+  test('documents the routes from their zod schemas', () => {
+    expect(doc.openapi).toBe('3.1.0');
+    expect(doc.info.version).toBe('1.2.3');
+    expect(Object.keys(doc.paths ?? {})).toEqual(
+      expect.arrayContaining([
+        '/healthz',
+        '/readyz',
+        '/api/v1/self-checks',
+        '/api/v1/workflows',
+        '/api/v1/workflows/{id}',
+        '/api/v1/workflows/{id}/terminate',
+        '/api/v1/workflows/{id}/updates/{name}',
+      ]),
+    );
+  });
+
+  test('request bodies carry the validation rules', () => {
+    const body = (doc.paths?.['/api/v1/workflows/{id}/terminate']?.post?.requestBody as any).content['application/json'].schema;
+    expect(body.required).toEqual(['reason']);
+    expect(body.properties.reason).toMatchObject({ type: 'string', minLength: 1, maxLength: 1000 });
+    expect(body.additionalProperties).toBe(false);
+  });
+
+  test('errors are problem documents', () => {
+    const bad = doc.paths?.['/api/v1/self-checks']?.post?.responses?.['400'] as any;
+    expect(Object.keys(bad.content)).toEqual(['application/problem+json']);
+  });
+});

@@ -34,6 +34,14 @@ test('readyz reports Temporal, Postgres and Redis up', async () => {
   expect(doc.body.paths['/api/v1/self-checks'].post).toBeDefined();
 });
 
+test('the worker and the API expose Prometheus metrics', async () => {
+  const worker = await fetch(`http://127.0.0.1:${s.ports.workerMetrics}/metrics`).then((r) => r.text());
+  expect(worker).toMatch(/^temporal_\w+/m);
+  await api.get('/healthz');
+  const own = (await api.get('/metrics')).body as string;
+  expect(own).toMatch(/orchestrator_api_request_duration_seconds_count\{method="GET",route="\/healthz",status="200"\} \d+/);
+});
+
 test('a self-check started through the API completes in Temporal and writes Postgres', async () => {
   const started = await api.post('/api/v1/self-checks', { wait: '1s' }, { 'x-request-id': 'e2e-request-1' });
   expect(started.status).toBe(201);

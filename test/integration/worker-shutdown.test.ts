@@ -1,0 +1,52 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { stackSettings } from '../../scripts/stack/settings';
+import { selfCheck } from '../../workflows/self-check';
+import { eventually } from '../helpers/http';
+import { projectRoot } from '../helpers/paths';
+import { connectStack, stackWorker, type StackHandles } from '../helpers/stack';
+import { uniqueTaskQueue } from '../helpers/time-skipping';
+
+/** SIGTERM lets a running activity finish (WORKER_SHUTDOWN_GRACE) before the worker exits. */
+let stack: StackHandles;
+beforeAll(async () => {
+  stack = await connectStack();
+});
+afterAll(() => stack?.close());
+
+function exitOf(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+test('a worker stopped with SIGTERM finishes its running activity, then exits cleanly', async () => {
+  const taskQueue = uniqueTaskQueue('slow');
+  const child = spawn(process.execPath, [join(projectRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(projectRoot, 'test', 'fixtures', 'slow-worker.ts')], {
+    env: { ...process.env, TASK_QUEUE: taskQueue, SLOW_MS: '3000', WORKER_SHUTDOWN_GRACE: '20s', WORKER_METRICS_PORT: String(stackSettings('test').ports.workerMetrics + 1), LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const exited = exitOf(child);
+  const workflowId = `self-check-shutdown-${Date.now()}`;
+  const handle = await stack.client.workflow.start(selfCheck, { taskQueue, workflowId, args: [{ wait: '1s' }] });
+
+  await eventually(
+    'the slow activity to start',
+    async () => {
+      const d = await handle.describe();
+      return d.raw.pendingActivities?.some((a) => a.state === 2 /* STARTED */) ? true : undefined;
+    },
+    60_000,
+  );
+  child.kill('SIGTERM');
+  const started = Date.now();
+  expect(await exited).toBe(0);
+  // It waited for the write rather than abandoning it.
+  expect(Date.now() - started).toBeGreaterThan(500);
+  const { rows } = await stack.pool.query('SELECT step FROM self_check_steps WHERE workflow_id = $1', [workflowId]);
+  expect(rows.map((r) => r.step)).toEqual(['started']);
+
+  // The workflow goes on with the next worker that polls its queue.
+  const worker = await stackWorker(stack, { taskQueue });
+  await worker.runUntil(handle.result());
+  const after = await stack.pool.query('SELECT step FROM self_check_steps WHERE workflow_id = $1 ORDER BY written_at', [workflowId]);
+  expect(after.rows.map((r) => r.step)).toEqual(['started', 'finished']);
+}, 90_000);

@@ -1,0 +1,196 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { SettleOutcome, SyncPlan } from '../../activities/cbb';
+import { temporal } from '@temporalio/proto';
+import type { CbbFieldValue } from '../../lib/cbb-fields';
+import { searchAttributes } from '../../lib/search-attributes';
+import { cbbSyncOrder, cbbSyncProgress } from '../../workflows/cbb-sync';
+import { testWorker, timeSkippingEnv, uniqueTaskQueue } from '../helpers/time-skipping';
+
+let env: TestWorkflowEnvironment;
+beforeAll(async () => {
+  env = await timeSkippingEnv();
+  // The time-skipping server cannot list search attributes, but it can add them.
+  const KEYWORD = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries([searchAttributes.orderId, searchAttributes.branch, searchAttributes.syncStatus].map((k) => [k.name, KEYWORD])),
+  });
+});
+afterAll(() => env?.teardown());
+
+const fields: CbbFieldValue[] = [
+  { name: 'order_id', id: '701001', value: 'IL-1' },
+  { name: 'visa_quantity', id: '701005', value: '2' },
+];
+const syncPlan: SyncPlan = {
+  action: 'sync',
+  branch: 'IL',
+  externalId: 'IL-1',
+  whatsappAlerts: true,
+  contact: { phone: '+972501234567', firstName: 'Dana', lastName: 'Levi', fields },
+};
+
+/** Fake activities that record calls; each test overrides the ones it exercises. */
+function fakes(over: Record<string, (...args: any[]) => Promise<unknown>> = {}) {
+  const calls: { name: string; args: unknown[]; at: number }[] = [];
+  const record =
+    (name: string, fn: (...args: any[]) => Promise<unknown>) =>
+    async (...args: unknown[]) => {
+      calls.push({ name, args, at: await env.currentTimeMs() });
+      return fn(...args);
+    };
+  const base: Record<string, (...args: any[]) => Promise<unknown>> = {
+    loadOrderForSync: async () => syncPlan,
+    upsertCbbContact: async () => ({ contactId: '100001', created: true }),
+    setCbbContactFields: async () => ({ set: 2, unchanged: 0, hasWhatsapp: true }),
+    sendOrderConfirmation: async () => 'sent',
+    settleOrder: async () => undefined,
+    listPendingOrders: async () => [],
+    ...over,
+  };
+  const activities = Object.fromEntries(Object.entries(base).map(([n, fn]) => [n, record(n, fn)]));
+  return { activities, calls, names: () => calls.map((c) => c.name) };
+}
+
+async function run(activities: object, orderId = '1') {
+  const taskQueue = uniqueTaskQueue('cbb-sync');
+  const worker = await testWorker(env, { taskQueue, activities });
+  const handle = await env.client.workflow.start(cbbSyncOrder, { taskQueue, workflowId: `cbb-sync-order-${orderId}-${taskQueue}`, args: [{ orderId }] });
+  // The query needs the worker, so it runs before the worker stops.
+  const [outcome, progress] = await worker.runUntil(async () => {
+    const o = await handle.result().then((r) => ({ ok: true as const, r }), (e: unknown) => ({ ok: false as const, e }));
+    return [o, await handle.query(cbbSyncProgress)] as const;
+  });
+  return { handle, outcome, progress };
+}
+
+const retryable = (message: string, nextRetryDelay?: `${number}s`) => ApplicationFailure.create({ type: 'Upstream', message, nextRetryDelay });
+
+test('syncs the contact, sets the fields, then sends the confirmation', async () => {
+  const f = fakes();
+  const { outcome, progress } = await run(f.activities);
+  expect(outcome).toEqual({ ok: true, r: { orderId: '1', status: 'confirmed', contactId: '100001', confirmation: 'sent' } });
+  expect(f.names()).toEqual(['loadOrderForSync', 'upsertCbbContact', 'setCbbContactFields', 'sendOrderConfirmation']);
+  expect(f.calls[2].args).toEqual(['1', '100001', fields]);
+  expect(progress).toMatchObject({ step: 'done', status: 'confirmed', contactId: '100001' });
+});
+
+test('transient CBB failures are retried until they pass', async () => {
+  let attempts = 0;
+  const f = fakes({
+    upsertCbbContact: async () => {
+      if (++attempts < 4) throw retryable('CBB find contact: HTTP 503');
+      return { contactId: '100002', created: false };
+    },
+  });
+  const { outcome } = await run(f.activities);
+  expect(outcome.ok && outcome.r.status).toBe('confirmed');
+  expect(attempts).toBe(4);
+});
+
+test("a 429's Retry-After is the delay before the next attempt", async () => {
+  let attempts = 0;
+  const f = fakes({
+    setCbbContactFields: async () => {
+      if (++attempts === 1) throw ApplicationFailure.create({ type: 'Unavailable', message: 'rate limited (429)', nextRetryDelay: '90s' });
+      return { set: 2, unchanged: 0, hasWhatsapp: true };
+    },
+  });
+  const { outcome } = await run(f.activities);
+  expect(outcome.ok).toBe(true);
+  const tries = f.calls.filter((c) => c.name === 'setCbbContactFields');
+  expect(tries).toHaveLength(2);
+  // The policy's own first interval is 1 s; the server asked for 90.
+  expect(tries[1].at - tries[0].at).toBeGreaterThanOrEqual(90_000);
+});
+
+test('an invalid order fails at once, non-retryable, and is marked failed with its reason', async () => {
+  const reason = 'phone "12" is not a valid phone number';
+  const f = fakes({ loadOrderForSync: async () => ({ action: 'invalid', reason, branch: 'IL' }) });
+  const { outcome, progress } = await run(f.activities);
+  expect(outcome.ok).toBe(false);
+  const err = !outcome.ok ? (outcome.e as WorkflowFailedError) : undefined;
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  expect((err?.cause as ApplicationFailure).type).toBe('InvalidOrder');
+  expect(f.names()).toEqual(['loadOrderForSync', 'settleOrder']);
+  expect(f.calls[1].args[1]).toEqual<SettleOutcome>({ kind: 'invalid', reason });
+  expect(progress).toMatchObject({ status: 'failed', reason });
+});
+
+test('non-IL and test orders are skipped with their reason and touch no CBB', async () => {
+  const f = fakes({ loadOrderForSync: async () => ({ action: 'skip', reason: 'branch SE does not sync to CBB', branch: 'SE' }) });
+  const { outcome } = await run(f.activities);
+  expect(outcome).toEqual({ ok: true, r: { orderId: '1', status: 'skipped', reason: 'branch SE does not sync to CBB' } });
+  expect(f.names()).toEqual(['loadOrderForSync', 'settleOrder']);
+});
+
+test('partial field failures are retried, and the order is synced only once every field is set', async () => {
+  let attempts = 0;
+  const f = fakes({
+    setCbbContactFields: async () => {
+      if (++attempts < 3) throw retryable('1 of 2 custom fields not set: visa_quantity (HTTP 500)');
+      return { set: 1, unchanged: 1, hasWhatsapp: true };
+    },
+  });
+  const { outcome } = await run(f.activities);
+  expect(outcome.ok && outcome.r.status).toBe('confirmed');
+  expect(attempts).toBe(3);
+  // No confirmation before the fields were all set.
+  const sendAt = f.names().indexOf('sendOrderConfirmation');
+  expect(f.names().lastIndexOf('setCbbContactFields')).toBeLessThan(sendAt);
+});
+
+test('a field CBB refuses for good fails the order, with no confirmation', async () => {
+  const f = fakes({
+    setCbbContactFields: async () => {
+      throw ApplicationFailure.nonRetryable('1 of 2 custom fields not set: visa_quantity (Invalid value)', 'ValidationError');
+    },
+  });
+  const { outcome } = await run(f.activities);
+  expect(outcome.ok).toBe(false);
+  expect(f.names()).toEqual(['loadOrderForSync', 'upsertCbbContact', 'setCbbContactFields', 'settleOrder']);
+  expect((f.calls[3].args[1] as SettleOutcome).kind).toBe('invalid');
+});
+
+test('when retries run out the order stays pending with its last error, for the next sweep', async () => {
+  const f = fakes({
+    upsertCbbContact: async () => {
+      throw retryable('CBB find contact: no answer within 10000 ms', '1s');
+    },
+  });
+  const { outcome } = await run(f.activities);
+  expect(outcome.ok).toBe(false);
+  expect(f.calls.filter((c) => c.name === 'upsertCbbContact')).toHaveLength(12);
+  expect(f.calls.at(-1)).toMatchObject({ name: 'settleOrder', args: ['1', { kind: 'error', reason: expect.stringContaining('no answer') }] });
+});
+
+test('a retried send that finds its confirmation already sent does not send again', async () => {
+  // The activity's guard (tested against Postgres in test/integration/cbb-confirmation) answers
+  // already-sent on the retry; the workflow takes that as confirmed and calls nothing else.
+  let attempts = 0;
+  const f = fakes({
+    sendOrderConfirmation: async () => {
+      if (++attempts === 1) throw retryable('worker lost the answer');
+      return 'already-sent';
+    },
+  });
+  const { outcome } = await run(f.activities);
+  expect(outcome).toEqual({ ok: true, r: expect.objectContaining({ status: 'confirmed', confirmation: 'already-sent' }) });
+  expect(attempts).toBe(2);
+});
+
+test.each([
+  [false, true, 'the customer did not ask for WhatsApp alerts'],
+  [true, false, 'the contact has no WhatsApp'],
+])('no confirmation when alerts=%s and WhatsApp=%s', async (alerts, hasWhatsapp, reason) => {
+  const f = fakes({
+    loadOrderForSync: async () => ({ ...syncPlan, whatsappAlerts: alerts }),
+    setCbbContactFields: async () => ({ set: 2, unchanged: 0, hasWhatsapp }),
+  });
+  const { outcome } = await run(f.activities);
+  expect(outcome).toEqual({ ok: true, r: expect.objectContaining({ status: 'synced', confirmation: 'skipped', reason }) });
+  expect(f.names()).not.toContain('sendOrderConfirmation');
+  expect(f.calls.at(-1)?.args[1]).toEqual({ kind: 'whatsapp-skipped', reason });
+});

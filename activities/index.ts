@@ -3,6 +3,7 @@ import type { Pool } from '../lib/db';
 import type { Logger } from '../lib/logger';
 import type { Redis } from '../lib/redis';
 import { createCbbActivities } from './cbb';
+import { createDataMigrationActivities } from './data-migrations';
 import { createSelfCheckActivities } from './self-check';
 
 /** What the worker builds once and hands to every activity factory. */
@@ -16,6 +17,7 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createSelfCheckActivities(deps),
+    ...createDataMigrationActivities(deps),
     ...createCbbActivities(deps),
   };
 }

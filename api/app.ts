@@ -4,7 +4,9 @@ import { bearerAuth } from './auth';
 import type { ApiContext } from './context';
 import { notFoundHandler, problemHandler } from './problem';
 import { requestId } from './request-id';
+import { cbbRoutes } from './routes/cbb';
 import { healthRoutes } from './routes/health';
+import { orderRoutes } from './routes/orders';
 import { selfCheckRoutes } from './routes/self-checks';
 import { workflowRoutes } from './routes/workflows';
 
@@ -28,6 +30,8 @@ export function createApp(ctx: ApiContext): express.Express {
   app.use('/api', bearerAuth(ctx.config.api.token));
   app.use('/api/v1/workflows', workflowRoutes(ctx));
   app.use('/api/v1/self-checks', selfCheckRoutes(ctx));
+  app.use('/api/v1/orders', orderRoutes(ctx));
+  app.use('/api/v1/cbb', cbbRoutes(ctx));
   app.use(notFoundHandler);
   app.use(problemHandler);
   return app;

@@ -77,7 +77,8 @@ export async function insertOrder(db: Db, o: OrderInput): Promise<{ order: Order
 /** Keyset page of orders waiting for their sync (served by the partial index orders_cbb_pending_idx). */
 export async function pendingOrderIds(db: Db, afterId: string, limit: number): Promise<string[]> {
   const { rows } = await db.query<{ id: string }>(
-    `SELECT id::text FROM orders WHERE cbb_status = 'pending' AND id > $1 ORDER BY id LIMIT $2`,
+    // orders.id, not the text output column: ORDER BY would otherwise sort '10' before '2'.
+    `SELECT id::text AS id FROM orders WHERE cbb_status = 'pending' AND id > $1 ORDER BY orders.id LIMIT $2`,
     [afterId, limit],
   );
   return rows.map((r) => r.id);

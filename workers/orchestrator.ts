@@ -1,4 +1,5 @@
 import { createActivities } from '../activities';
+import { applyCbbSweepSchedule } from '../lib/cbb-schedule';
 import { loadConfig } from '../lib/config';
 import { runWorker } from './run';
 
@@ -9,6 +10,9 @@ async function main() {
     name: 'orchestrator',
     taskQueue: config.temporal.taskQueue,
     activities: createActivities,
+    onStart: async ({ client, log }) => {
+      await applyCbbSweepSchedule(client, config, log);
+    },
   });
 }
 

@@ -10,7 +10,7 @@ import { postgresReady, startPostgres } from './postgres';
 import { appEnv, type StackSettings } from './settings';
 
 /** The parts of the local stack, in start order; `down` stops them in reverse. */
-export const serviceNames = ['postgres', 'redis', 'temporal', 'worker', 'api'] as const;
+export const serviceNames = ['postgres', 'redis', 'temporal', 'cbb', 'worker', 'api'] as const;
 export type ServiceName = (typeof serviceNames)[number];
 
 export const venvBin = (s: StackSettings, name: string) => join(s.root, '.venv', 'bin', name);

@@ -7,7 +7,7 @@ import { postgresDataDir } from './postgres';
 import { isReady, serviceNames, startService, type ServiceName } from './services';
 import { appEnv, type StackSettings } from './settings';
 
-export const infrastructure: ServiceName[] = ['postgres', 'redis', 'temporal'];
+export const infrastructure: ServiceName[] = ['postgres', 'redis', 'temporal', 'cbb'];
 
 /** Starts the given parts in order (each one idempotently) and applies the schema migrations. */
 export async function up(

@@ -12,7 +12,7 @@ export default async function stackUp(): Promise<void> {
   const s = stackSettings('test');
   await down(s);
   rmSync(s.dataDir, { recursive: true, force: true });
-  await up(s, { only: ['postgres', 'redis', 'temporal'], fresh: true });
+  await up(s, { only: ['postgres', 'redis', 'temporal', 'cbb'], fresh: true });
   Object.assign(process.env, appEnv(s), { NODE_ENV: 'test', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', LOG_PRETTY: 'false' });
   await bundle();
 }

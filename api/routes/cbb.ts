@@ -1,0 +1,24 @@
+import { Router } from 'express';
+import { cbbSweepArgs } from '../../lib/cbb-schedule';
+import { workflowUiUrl } from '../../lib/temporal';
+import { cbbSweep } from '../../workflows/cbb-sweep';
+import type { ApiContext } from '../context';
+import { startOptions } from '../start-options';
+
+/** `POST /api/v1/cbb/sweep`: runs the sweep now, or joins the on-demand sweep already running. */
+export function cbbRoutes(ctx: ApiContext): Router {
+  const router = Router();
+  router.post('/sweep', async (req, res) => {
+    const workflowId = 'cbb-sweep-now';
+    const handle = await ctx.client.workflow.start(cbbSweep, {
+      ...startOptions(ctx, req),
+      workflowId,
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      args: cbbSweepArgs(ctx.config),
+      staticSummary: 'Sweep on demand: start the CBB sync of every pending order',
+    });
+    ctx.metrics.started.inc({ type: 'cbbSweep' });
+    res.status(202).json({ workflowId, runId: handle.firstExecutionRunId, webUiUrl: workflowUiUrl(ctx.config, workflowId, handle.firstExecutionRunId) });
+  });
+  return router;
+}

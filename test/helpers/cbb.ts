@@ -1,0 +1,50 @@
+import type { Faults, LoggedRequest, SentMessage } from '../../scripts/cbb-server/store';
+import type { OrderInput } from '../../lib/orders';
+import type { Pool } from '../../lib/db';
+import { insertOrder } from '../../lib/orders-store';
+
+/** The local CBB server's admin side (request log, counts, fault knobs), as tests use it. */
+export function cbbAdmin(baseUrl: string) {
+  const root = baseUrl.replace(/\/api$/, '');
+  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const res = await fetch(`${root}/_admin${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!res.ok) throw new Error(`CBB admin ${method} ${path}: HTTP ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  };
+  return {
+    reset: () => call('POST', '/reset'),
+    faults: (f: Partial<Faults>) => call<Faults>('PUT', '/faults', f),
+    requests: () => call<LoggedRequest[]>('GET', '/requests'),
+    messages: () => call<SentMessage[]>('GET', '/messages'),
+    contacts: () => call<{ id: string; phone: string; first_name: string; custom_fields: { id: string; name: string; value: string | null }[] }[]>('GET', '/contacts'),
+  };
+}
+
+let seq = 0;
+/** A valid IL order with a unique external id and phone; override what the test needs. */
+export function orderFixture(over: Partial<OrderInput> = {}): OrderInput {
+  seq++;
+  const n = `${Date.now() % 1_000_000}`.padStart(6, '0');
+  return {
+    externalId: `IT-${process.pid}-${n}-${seq}`,
+    branch: 'IL',
+    isTest: false,
+    customerName: 'Dana Levi',
+    email: 'dana@example.com',
+    phone: `+97252${String((Date.now() + seq * 7919) % 10_000_000).padStart(7, '0')}`,
+    whatsappAlerts: true,
+    visa: { country: 'India', type: 'tourist', quantity: 1, entryDate: '2026-12-24' },
+    amount: 120,
+    currency: 'ILS',
+    urgency: 'standard',
+    ...over,
+  };
+}
+
+export async function createOrder(pool: Pool, over: Partial<OrderInput> = {}): Promise<string> {
+  return (await insertOrder(pool, orderFixture(over))).order.id;
+}

@@ -6,6 +6,7 @@ import { notFoundHandler, problemHandler } from './problem';
 import { requestId } from './request-id';
 import { cbbRoutes } from './routes/cbb';
 import { healthRoutes } from './routes/health';
+import { migrationRoutes } from './routes/migrations';
 import { orderRoutes } from './routes/orders';
 import { selfCheckRoutes } from './routes/self-checks';
 import { workflowRoutes } from './routes/workflows';
@@ -30,6 +31,7 @@ export function createApp(ctx: ApiContext): express.Express {
   app.use('/api', bearerAuth(ctx.config.api.token));
   app.use('/api/v1/workflows', workflowRoutes(ctx));
   app.use('/api/v1/self-checks', selfCheckRoutes(ctx));
+  app.use('/api/v1/migrations', migrationRoutes(ctx));
   app.use('/api/v1/orders', orderRoutes(ctx));
   app.use('/api/v1/cbb', cbbRoutes(ctx));
   app.use(notFoundHandler);

@@ -123,24 +123,25 @@ export function createDataMigrationActivities({ pool }: DataMigrationDeps) {
       const start = process.hrtime.bigint();
       const outcome = await cancellableTransaction(pool, async (client) => {
         const { rows: source } = await client.query(
-          `SELECT id::text, from_key, to_key, changed FROM migration_batches
-           WHERE run_id = $1 AND originals IS NOT NULL AND ($2::bigint IS NULL OR id > $2::bigint) ORDER BY id LIMIT 1`,
+          // Ordered by the bigint id, not its text (as text, batch 10 would come before batch 7).
+          `SELECT b.id::text AS batch_id, b.from_key, b.to_key, b.changed FROM migration_batches b
+           WHERE b.run_id = $1 AND b.originals IS NOT NULL AND ($2::bigint IS NULL OR b.id > $2::bigint) ORDER BY b.id LIMIT 1`,
           [input.sourceRunId, input.after ?? null],
         );
         if (source.length === 0) return undefined;
-        const restored = await restoreBatch(client, m, source[0].id);
+        const restored = await restoreBatch(client, m, source[0].batch_id);
         const ms = elapsed(start);
         await client.query(
           `INSERT INTO migration_batches (run_id, partition, seq, from_key, to_key, rows, changed, ms, source_batch)
            VALUES ($1, 0, $2, $3, $4, $5, $6, $7, $8)`,
-          [input.runId, input.seq, source[0].from_key, source[0].to_key, source[0].changed, restored, ms, source[0].id],
+          [input.runId, input.seq, source[0].from_key, source[0].to_key, source[0].changed, restored, ms, source[0].batch_id],
         );
         await client.query(
           `UPDATE migration_runs SET rows_done = rows_done + $2, rows_changed = rows_changed + $3, batches = batches + 1,
              cursor = $4, updated_at = now() WHERE id = $1`,
-          [input.runId, source[0].changed, restored, source[0].id],
+          [input.runId, source[0].changed, restored, source[0].batch_id],
         );
-        return { rows: Number(source[0].changed), changed: restored, lastKey: source[0].id as string, ms, replayed: false };
+        return { rows: Number(source[0].changed), changed: restored, lastKey: source[0].batch_id as string, ms, replayed: false };
       });
       const load = await sampleLoad(pool);
       return outcome ? { ...outcome, done: false, load } : { rows: 0, changed: 0, lastKey: input.after, ms: elapsed(start), replayed: false, done: true, load };

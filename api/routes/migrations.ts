@@ -1,0 +1,114 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { dataMigrations, describeMigration } from '../../lib/data-migrations';
+import {
+  cancelMigration,
+  migrationProgress,
+  pauseMigration,
+  resumeMigration,
+  setMigrationBatchSize,
+  setMigrationRate,
+  type MigrationProgress,
+  type Settings,
+} from '../../lib/data-migrations/messages';
+import { getRun, listBatches, listRuns, type RunRecord } from '../../lib/data-migrations/records';
+import { runParameters, startReverse, startRun, type StartContext } from '../../lib/data-migrations/start';
+import { notFound } from '../../lib/errors';
+import { workflowUiUrl } from '../../lib/temporal';
+import type { ApiContext } from '../context';
+import { startOptions } from '../start-options';
+import { parse } from '../validate';
+
+/** Data migrations: definitions, runs, their progress and their controls. */
+
+const nameParams = z.object({ name: z.string().min(1).max(100).regex(/^[a-z0-9-]+$/, 'a migration name such as trades-risk-score') });
+const idParams = z.object({ id: z.string().min(1).max(200).regex(/^migration-[a-z0-9-]+-\d+$/, 'a run id such as migration-trades-risk-score-1') });
+const reverseBody = z.object({ maxRowsPerSecond: z.number().int().min(1).max(10_000_000).optional() }).strict();
+const patchBody = z
+  .object({
+    batchSize: runParameters.shape.batchSize.removeDefault().optional(),
+    maxRowsPerSecond: z.number().int().min(0).max(10_000_000).nullable().optional(),
+  })
+  .strict()
+  .refine((b) => b.batchSize !== undefined || b.maxRowsPerSecond !== undefined, 'give batchSize, maxRowsPerSecond or both');
+
+const active = (state: string) => !['completed', 'failed', 'cancelled'].includes(state);
+
+export function migrationRoutes(ctx: ApiContext): Router {
+  const router = Router();
+  const starter = (req: Parameters<typeof startOptions>[1]): StartContext => {
+    const { taskQueue, memo } = startOptions(ctx, req);
+    return { client: ctx.client, pool: ctx.pool, taskQueue, memo };
+  };
+  const view = (run: RunRecord) => ({ ...run, webUiUrl: workflowUiUrl(ctx.config, run.id) });
+  const runOr404 = async (id: string) => {
+    const run = await getRun(ctx.pool, id);
+    if (!run) throw notFound(`no migration run ${id}`);
+    return run;
+  };
+  const started = (res: Parameters<Parameters<Router['post']>[1]>[1], run: RunRecord) => {
+    ctx.metrics.started.inc({ type: 'batchMigration' });
+    res.status(201).location(`/api/v1/migrations/runs/${run.id}`).json(view(run));
+  };
+
+  router.get('/', async (_req, res) => {
+    const runs = await listRuns(ctx.pool);
+    const items = [...dataMigrations.values()].map((m) => ({
+      ...describeMigration(m),
+      runs: runs.filter((r) => r.migration === m.name).map(view),
+    }));
+    res.json({ items });
+  });
+
+  router.post('/:name/runs', async (req, res) => {
+    const { name } = parse(nameParams, req.params);
+    const params = parse(runParameters, req.body ?? {});
+    started(res, await startRun(starter(req), name, params));
+  });
+
+  router.get('/runs/:id', async (req, res) => {
+    const { id } = parse(idParams, req.params);
+    const run = await runOr404(id);
+    // The record is the durable truth; a running workflow adds its live view (rate, ETA, requests).
+    let progress: MigrationProgress | null = null;
+    if (active(run.state)) {
+      progress = await ctx.client.workflow
+        .getHandle(id)
+        .query(migrationProgress)
+        .catch(() => null);
+    }
+    res.json({ ...view(run), progress, recentBatches: await listBatches(ctx.pool, id, 20) });
+  });
+
+  for (const [action, signal] of [
+    ['pause', pauseMigration],
+    ['resume', resumeMigration],
+    ['cancel', cancelMigration],
+  ] as const) {
+    router.post(`/runs/:id/${action}`, async (req, res) => {
+      const { id } = parse(idParams, req.params);
+      await runOr404(id);
+      await ctx.client.workflow.getHandle(id).signal(signal);
+      res.status(202).json({ id, requested: action, takesEffect: 'at the next batch boundary' });
+    });
+  }
+
+  router.post('/runs/:id/reverse', async (req, res) => {
+    const { id } = parse(idParams, req.params);
+    const { maxRowsPerSecond } = parse(reverseBody, req.body ?? {});
+    started(res, await startReverse(starter(req), id, { maxRowsPerSecond }));
+  });
+
+  router.patch('/runs/:id', async (req, res) => {
+    const { id } = parse(idParams, req.params);
+    const body = parse(patchBody, req.body ?? {});
+    await runOr404(id);
+    const handle = ctx.client.workflow.getHandle(id);
+    let settings: Settings | undefined;
+    if (body.batchSize !== undefined) settings = await handle.executeUpdate(setMigrationBatchSize, { args: [body.batchSize] });
+    if (body.maxRowsPerSecond !== undefined) settings = await handle.executeUpdate(setMigrationRate, { args: [body.maxRowsPerSecond] });
+    res.json({ id, settings });
+  });
+
+  return router;
+}

@@ -1,0 +1,114 @@
+import { parseArgs } from 'node:util';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { SingleBar } from 'cli-progress';
+import { loadConfig } from '../lib/config';
+import { createPool } from '../lib/db';
+import { dataMigrations } from '../lib/data-migrations';
+import { migrationProgress, type MigrationProgress, type MigrationResult } from '../lib/data-migrations/messages';
+import { runParameters, startRun } from '../lib/data-migrations/start';
+import { temporalConnectionOptions, workflowUiUrl } from '../lib/temporal';
+
+/**
+ * `npm run migrate:data -- <name> [--batch-size N] [--rate N] [--target-ms N] [--partitions N] [--dry-run]`:
+ * starts a batchMigration run (the same workflow the API starts) and follows it with a
+ * progress bar. Ctrl-C detaches: the run goes on in Temporal.
+ */
+const usage = `usage: npm run migrate:data -- <name> [--batch-size N] [--rate ROWS_PER_S] [--target-ms MS] [--partitions N] [--dry-run]
+migrations: ${[...dataMigrations.keys()].join(', ')}`;
+
+const int = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      'batch-size': { type: 'string' },
+      rate: { type: 'string' },
+      'target-ms': { type: 'string' },
+      partitions: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+    },
+  });
+  const name = positionals[0];
+  if (!name || !dataMigrations.has(name)) {
+    console.error(name ? `no data migration named ${JSON.stringify(name)}\n${usage}` : usage);
+    return 2;
+  }
+  const parsed = runParameters.safeParse({
+    batchSize: int(values['batch-size']),
+    maxRowsPerSecond: int(values.rate),
+    targetBatchMs: int(values['target-ms']),
+    partitions: int(values.partitions),
+    dryRun: values['dry-run'],
+  });
+  if (!parsed.success) {
+    console.error(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n'));
+    return 2;
+  }
+  const config = loadConfig();
+  const pool = createPool(config);
+  const connection = await Connection.connect(temporalConnectionOptions(config));
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  try {
+    const run = await startRun({ client, pool, taskQueue: config.temporal.taskQueue }, name, parsed.data);
+    console.log(`started ${run.id}${parsed.data.dryRun ? ' (dry run)' : ''}\n  Web UI: ${workflowUiUrl(config, run.id)}`);
+    return await follow(client, run.id);
+  } finally {
+    await Promise.allSettled([pool.end(), connection.close()]);
+  }
+}
+
+async function follow(client: Client, id: string): Promise<number> {
+  const handle = client.workflow.getHandle(id);
+  const bar = new SingleBar({
+    format: ' {bar} {percentage}% | {value}/{total} rows | {rate} rows/s | ETA {eta_h} | {state} batch {batchSize}',
+    hideCursor: true,
+  });
+  let detached = false;
+  process.once('SIGINT', () => {
+    detached = true;
+  });
+  bar.start(1, 0, { rate: 0, eta_h: '?', state: 'starting', batchSize: '' });
+  const done = handle.result().then(
+    (r: MigrationResult) => ({ ok: true as const, r }),
+    (err: unknown) => ({ ok: false as const, err }),
+  );
+  let finished: Awaited<typeof done> | undefined;
+  void done.then((f) => (finished = f));
+  while (!finished && !detached) {
+    const p: MigrationProgress | undefined = await handle.query(migrationProgress).catch(() => undefined);
+    if (p) {
+      bar.setTotal(Math.max(p.estimatedTotal ?? p.rowsDone, p.rowsDone, 1));
+      bar.update(p.rowsDone, {
+        rate: p.rowsPerSecond,
+        eta_h: p.etaSeconds === null ? '?' : `${p.etaSeconds}s`,
+        state: p.pauseRequested && p.state === 'running' ? 'pausing' : p.state,
+        batchSize: p.batchSize,
+      });
+    }
+    await Promise.race([done, new Promise((r) => setTimeout(r, 500))]);
+  }
+  bar.stop();
+  if (detached) {
+    console.log(`detached; ${id} goes on. Follow it: GET /api/v1/migrations/runs/${id}`);
+    return 0;
+  }
+  if (finished!.ok) {
+    const r = finished!.r;
+    console.log(`${id}: ${r.state}, ${r.rowsDone} rows read, ${r.rowsChanged} changed${r.verify ? `, verify ${r.verify.ok ? 'passed' : 'FAILED'}` : ''}`);
+    return r.state === 'completed' ? 0 : 1;
+  }
+  const err = finished!.err;
+  const cause = err instanceof WorkflowFailedError && err.cause ? err.cause.message : (err as Error).message;
+  console.error(`${id} failed: ${cause}`);
+  return 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    console.error(`migrate:data failed: ${err.message}`);
+    process.exit(1);
+  },
+);

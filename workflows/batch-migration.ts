@@ -53,6 +53,7 @@ const records = proxyActivities<DataMigrationActivities>({ startToCloseTimeout: 
 const verifier = proxyActivities<DataMigrationActivities>({ startToCloseTimeout: '30m', retry: { maximumAttempts: 3 } });
 
 const defaultBatchesPerRun = 500;
+const minWaitMs = 250;
 
 function initialState(input: BatchMigrationInput): CarriedState {
   return {
@@ -245,7 +246,11 @@ export async function batchMigration(input: BatchMigrationInput): Promise<Migrat
         return 'done';
       }
       if (s.adaptive && input.targetBatchMs) s.batchSize = nextBatchSize(s.batchSize, r.ms, input.targetBatchMs);
-      let delay = rateDelayMs(r.rows, r.ms, s.maxRowsPerSecond ?? undefined);
+      // The rate's wait is owed up and paid once it is worth a timer: the server fires timers
+      // with about a second's granularity, so many 2 ms waits would each cost a second.
+      s.rateDebtMs = (s.rateDebtMs ?? 0) + rateDelayMs(r.rows, r.ms, s.maxRowsPerSecond ?? undefined);
+      let delay = s.rateDebtMs >= minWaitMs ? s.rateDebtMs : 0;
+      if (delay > 0) s.rateDebtMs = 0;
       if (overloaded(r.load, limits)) {
         s.overloads++;
         s.batchSize = Math.max(batchSizeFloor, Math.floor(s.batchSize / 2));

@@ -51,6 +51,8 @@ export interface CarriedState {
   cancelRequested: boolean;
   activeMs: number;
   throttledMs: number;
+  /** Rate-limit wait owed but not yet slept (waits under a timer's worth are summed). */
+  rateDebtMs?: number;
   overloads: number;
   lastBatchMs?: number;
   lastError?: string;

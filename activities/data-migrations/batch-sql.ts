@@ -24,17 +24,22 @@ const windowWhere = (m: DataMigration) =>
   `($1::bigint IS NULL OR t.${m.key} > $1::bigint) AND ($2::bigint IS NULL OR t.${m.key} <= $2::bigint)` +
   (m.where ? ` AND (${m.where})` : '');
 
-/** Computed in Postgres: one statement selects, compares and updates (and locks the rows it reads). */
+/**
+ * Computed in Postgres: one statement reads the batch (old and new values), updates
+ * the rows whose value changes and reports them. The UPDATE evaluates the expression
+ * again on the row it locks, so a concurrent change to an input is not overwritten
+ * with a value computed from the older snapshot.
+ */
 async function sqlBatch(client: PoolClient, m: DataMigration, expr: string, w: BatchWindow): Promise<BatchChange> {
+  const next = `(${expr})::${m.columnType}`;
   const { rows } = await client.query(
     `WITH batch AS (
-       SELECT t.${m.key} AS key, t.${m.column} AS old, (${expr})::${m.columnType} AS new
-       FROM ${m.table} t WHERE ${windowWhere(m)}
-       ORDER BY t.${m.key} LIMIT $3 FOR UPDATE OF t
+       SELECT t.${m.key} AS key, t.${m.column} AS old, ${next} AS new
+       FROM ${m.table} t WHERE ${windowWhere(m)} ORDER BY t.${m.key} LIMIT $3
      ), changed AS (
-       SELECT key, old, new FROM batch WHERE old IS DISTINCT FROM new
+       SELECT key, old FROM batch WHERE old IS DISTINCT FROM new
      ), updated AS (
-       UPDATE ${m.table} t SET ${m.column} = c.new FROM changed c WHERE t.${m.key} = c.key AND NOT $4::boolean
+       UPDATE ${m.table} t SET ${m.column} = ${next} FROM changed c WHERE t.${m.key} = c.key AND NOT $4::boolean
      )
      SELECT (SELECT count(*) FROM batch)::int AS rows,
             (SELECT max(key) FROM batch)::text AS last_key,

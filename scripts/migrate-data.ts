@@ -2,9 +2,10 @@ import { parseArgs } from 'node:util';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { SingleBar } from 'cli-progress';
 import { loadConfig } from '../lib/config';
-import { createPool } from '../lib/db';
+import { createPool, type Pool } from '../lib/db';
 import { dataMigrations } from '../lib/data-migrations';
 import { migrationProgress, type MigrationProgress, type MigrationResult } from '../lib/data-migrations/messages';
+import { getRun } from '../lib/data-migrations/records';
 import { runParameters, startRun } from '../lib/data-migrations/start';
 import { temporalConnectionOptions, workflowUiUrl } from '../lib/temporal';
 
@@ -53,13 +54,18 @@ async function main(argv: string[]): Promise<number> {
   try {
     const run = await startRun({ client, pool, taskQueue: config.temporal.taskQueue }, name, parsed.data);
     console.log(`started ${run.id}${parsed.data.dryRun ? ' (dry run)' : ''}\n  Web UI: ${workflowUiUrl(config, run.id)}`);
-    return await follow(client, run.id);
+    return await follow(client, pool, run.id);
   } finally {
     await Promise.allSettled([pool.end(), connection.close()]);
   }
 }
 
-async function follow(client: Client, id: string): Promise<number> {
+/**
+ * Rows come from the run record (which partitions update too), rate and requests from
+ * the workflow's progress query.
+ */
+async function follow(client: Client, pool: Pool, id: string): Promise<number> {
+  const since = Date.now();
   const handle = client.workflow.getHandle(id);
   const bar = new SingleBar({
     format: ' {bar} {percentage}% | {value}/{total} rows | {rate} rows/s | ETA {eta_h} | {state} batch {batchSize}',
@@ -77,14 +83,19 @@ async function follow(client: Client, id: string): Promise<number> {
   let finished: Awaited<typeof done> | undefined;
   void done.then((f) => (finished = f));
   while (!finished && !detached) {
-    const p: MigrationProgress | undefined = await handle.query(migrationProgress).catch(() => undefined);
-    if (p) {
-      bar.setTotal(Math.max(p.estimatedTotal ?? p.rowsDone, p.rowsDone, 1));
-      bar.update(p.rowsDone, {
-        rate: p.rowsPerSecond,
-        eta_h: p.etaSeconds === null ? '?' : `${p.etaSeconds}s`,
-        state: p.pauseRequested && p.state === 'running' ? 'pausing' : p.state,
-        batchSize: p.batchSize,
+    const [p, rec] = await Promise.all([
+      handle.query(migrationProgress).catch((): MigrationProgress | undefined => undefined),
+      getRun(pool, id).catch(() => undefined),
+    ]);
+    if (rec) {
+      const rate = p?.rowsPerSecond || Math.round((rec.rowsDone / Math.max(1, Date.now() - since)) * 1000);
+      const total = Math.max(rec.estimatedTotal ?? rec.rowsDone, rec.rowsDone, 1);
+      bar.setTotal(total);
+      bar.update(rec.rowsDone, {
+        rate,
+        eta_h: rate > 0 ? `${Math.round((total - rec.rowsDone) / rate)}s` : '?',
+        state: p?.pauseRequested && rec.state === 'running' ? 'pause requested' : rec.state,
+        batchSize: p?.batchSize ?? rec.batchSize ?? '',
       });
     }
     await Promise.race([done, new Promise((r) => setTimeout(r, 500))]);

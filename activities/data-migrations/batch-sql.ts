@@ -25,10 +25,10 @@ const windowWhere = (m: DataMigration) =>
   (m.where ? ` AND (${m.where})` : '');
 
 /**
- * Computed in Postgres: one statement reads the batch (old and new values), updates
- * the rows whose value changes and reports them. The UPDATE evaluates the expression
- * again on the row it locks, so a concurrent change to an input is not overwritten
- * with a value computed from the older snapshot.
+ * Computed in Postgres: one statement reads the batch (old and new values, the
+ * expression evaluated once per row), updates the rows whose value changes and
+ * reports them. A writer that changes an input in the instant between the read and
+ * the write of the same statement would leave a stale value; verify finds it.
  */
 async function sqlBatch(client: PoolClient, m: DataMigration, expr: string, w: BatchWindow): Promise<BatchChange> {
   const next = `(${expr})::${m.columnType}`;
@@ -37,9 +37,9 @@ async function sqlBatch(client: PoolClient, m: DataMigration, expr: string, w: B
        SELECT t.${m.key} AS key, t.${m.column} AS old, ${next} AS new
        FROM ${m.table} t WHERE ${windowWhere(m)} ORDER BY t.${m.key} LIMIT $3
      ), changed AS (
-       SELECT key, old FROM batch WHERE old IS DISTINCT FROM new
+       SELECT key, old, new FROM batch WHERE old IS DISTINCT FROM new
      ), updated AS (
-       UPDATE ${m.table} t SET ${m.column} = ${next} FROM changed c WHERE t.${m.key} = c.key AND NOT $4::boolean
+       UPDATE ${m.table} t SET ${m.column} = c.new FROM changed c WHERE t.${m.key} = c.key AND NOT $4::boolean
      )
      SELECT (SELECT count(*) FROM batch)::int AS rows,
             (SELECT max(key) FROM batch)::text AS last_key,

@@ -1,7 +1,7 @@
 import { getRun } from '../../lib/data-migrations/records';
 import { seedTrades } from '../../lib/data-migrations/seed-trades';
 import { startRun } from '../../lib/data-migrations/start';
-import { isAlive, killProcess, runningPid, sleep, stopProcess } from '../../scripts/stack/proc';
+import { isAlive, killProcess, sleep, stopProcess } from '../../scripts/stack/proc';
 import { startApp } from '../../scripts/stack/services';
 import { stackSettings } from '../../scripts/stack/settings';
 import { batchCoverage, rowsToChange } from '../helpers/data-migrations';
@@ -14,13 +14,13 @@ import { connectStack, type StackHandles } from '../helpers/stack';
  */
 const s = stackSettings('test');
 let stack: StackHandles;
-let workerWasRunning = false;
 beforeAll(async () => {
   stack = await connectStack();
-  workerWasRunning = runningPid(s, 'worker') !== undefined;
 }, 60_000);
+// The worker this test restarted has the stack's default environment; stop it so that a
+// later test that wants other settings (a log level, say) starts its own.
 afterAll(async () => {
-  if (!workerWasRunning) await stopProcess(s, 'worker');
+  await stopProcess(s, 'worker');
   await stack?.close();
 });
 

@@ -12,13 +12,24 @@ export interface BatchWindow {
   dryRun: boolean;
 }
 
+/** Where the batch is recorded: its row in migration_batches is written by the batch's own statements. */
+export interface BatchKey {
+  runId: string;
+  partition: number;
+  seq: number;
+}
+
 export interface BatchChange {
   rows: number;
   changed: number;
   lastKey?: string;
-  /** [key, old value] of each changed row, for a reverse run; null for a dry run. */
-  originals: [string, string | null][] | null;
+  /** The batch's record; undefined when a record under the same key existed (a racing twin). */
+  batchId?: string;
 }
+
+// The record also keeps the [key, old value] pairs of the changed rows (null for a dry
+// run): what a reverse run restores.
+const insertBatch = `INSERT INTO migration_batches (run_id, partition, seq, from_key, to_key, rows, changed, ms, originals)`;
 
 const windowWhere = (m: DataMigration) =>
   `($1::bigint IS NULL OR t.${m.key} > $1::bigint) AND ($2::bigint IS NULL OR t.${m.key} <= $2::bigint)` +
@@ -30,8 +41,9 @@ const windowWhere = (m: DataMigration) =>
  * reports them. A writer that changes an input in the instant between the read and
  * the write of the same statement would leave a stale value; verify finds it.
  */
-async function sqlBatch(client: PoolClient, m: DataMigration, expr: string, w: BatchWindow): Promise<BatchChange> {
+async function sqlBatch(client: PoolClient, m: DataMigration, expr: string, w: BatchWindow, at: BatchKey): Promise<BatchChange> {
   const next = `(${expr})::${m.columnType}`;
+  // The originals never leave Postgres: the record is inserted by the same statement.
   const { rows } = await client.query(
     `WITH batch AS (
        SELECT t.${m.key} AS key, t.${m.column} AS old, ${next} AS new
@@ -40,16 +52,22 @@ async function sqlBatch(client: PoolClient, m: DataMigration, expr: string, w: B
        SELECT key, old, new FROM batch WHERE old IS DISTINCT FROM new
      ), updated AS (
        UPDATE ${m.table} t SET ${m.column} = c.new FROM changed c WHERE t.${m.key} = c.key AND NOT $4::boolean
+     ), summary AS (
+       SELECT (SELECT count(*) FROM batch)::int AS rows, (SELECT max(key) FROM batch)::text AS last_key,
+              (SELECT count(*) FROM changed)::int AS changed
+     ), saved AS (
+       ${insertBatch}
+       SELECT $5, $6, $7, $8, s.last_key, s.rows, s.changed, 0,
+              CASE WHEN $4::boolean THEN NULL
+                   ELSE (SELECT coalesce(jsonb_agg(jsonb_build_array(key::text, old::text)), '[]') FROM changed) END
+       FROM summary s
+       ON CONFLICT (run_id, partition, seq) DO NOTHING RETURNING id
      )
-     SELECT (SELECT count(*) FROM batch)::int AS rows,
-            (SELECT max(key) FROM batch)::text AS last_key,
-            (SELECT count(*) FROM changed)::int AS changed,
-            CASE WHEN $4::boolean THEN NULL
-                 ELSE (SELECT coalesce(jsonb_agg(jsonb_build_array(key::text, old::text)), '[]') FROM changed) END AS originals`,
-    [w.after ?? null, w.upTo ?? null, w.limit, w.dryRun],
+     SELECT s.rows, s.last_key, s.changed, (SELECT id::text FROM saved) AS batch_id FROM summary s`,
+    [w.after ?? null, w.upTo ?? null, w.limit, w.dryRun, at.runId, at.partition, at.seq, w.after ?? null],
   );
   const r = rows[0];
-  return { rows: r.rows, changed: r.changed, lastKey: r.last_key ?? undefined, originals: r.originals };
+  return { rows: r.rows, changed: r.changed, lastKey: r.last_key ?? undefined, batchId: r.batch_id ?? undefined };
 }
 
 /** Computed in the worker: read the batch, compute each value, write all changes in one UPDATE. */
@@ -58,6 +76,7 @@ async function jsBatch(
   m: DataMigration,
   value: { inputs: string[]; compute: (row: Record<string, unknown>) => string | null },
   w: BatchWindow,
+  at: BatchKey,
 ): Promise<BatchChange> {
   const inputs = value.inputs.map((c) => `, t.${c}`).join('');
   const { rows } = await client.query(
@@ -83,16 +102,17 @@ async function jsBatch(
       [keys, values],
     );
   }
-  return {
-    rows: rows.length,
-    changed: keys.length,
-    lastKey: rows.length ? rows[rows.length - 1].__key : undefined,
-    originals: w.dryRun ? null : originals,
-  };
+  const lastKey = rows.length ? (rows[rows.length - 1].__key as string) : undefined;
+  const saved = await client.query(
+    `${insertBatch} VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8) ON CONFLICT (run_id, partition, seq) DO NOTHING RETURNING id::text`,
+    [at.runId, at.partition, at.seq, w.after ?? null, lastKey ?? null, rows.length, keys.length, w.dryRun ? null : JSON.stringify(originals)],
+  );
+  return { rows: rows.length, changed: keys.length, lastKey, batchId: saved.rows[0]?.id };
 }
 
-export function applyForward(client: PoolClient, m: DataMigration, w: BatchWindow): Promise<BatchChange> {
-  return isSqlValue(m.newValue) ? sqlBatch(client, m, m.newValue.sql, w) : jsBatch(client, m, m.newValue, w);
+/** Applies one forward batch and inserts its record, in the caller's transaction. */
+export function applyForward(client: PoolClient, m: DataMigration, w: BatchWindow, at: BatchKey): Promise<BatchChange> {
+  return isSqlValue(m.newValue) ? sqlBatch(client, m, m.newValue.sql, w, at) : jsBatch(client, m, m.newValue, w, at);
 }
 
 /** Restores the values one forward batch replaced; writing them again is a no-op. */

@@ -89,19 +89,15 @@ export function createDataMigrationActivities({ pool }: DataMigrationDeps) {
       if (already) return { ...already, done: already.rows < input.batchSize, load: await sampleLoad(pool) };
       const start = process.hrtime.bigint();
       const outcome = await cancellableTransaction(pool, async (client) => {
-        const change = await applyForward(client, m, { after: input.after, upTo: input.upTo, limit: input.batchSize, dryRun: input.dryRun });
+        const window = { after: input.after, upTo: input.upTo, limit: input.batchSize, dryRun: input.dryRun };
+        const change = await applyForward(client, m, window, input);
+        if (change.batchId === undefined) throw new DuplicateBatch();
         const ms = elapsed(start);
-        const inserted = await client.query(
-          `INSERT INTO migration_batches (run_id, partition, seq, from_key, to_key, rows, changed, ms, originals)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (run_id, partition, seq) DO NOTHING RETURNING id`,
-          [input.runId, input.partition, input.seq, input.after ?? null, change.lastKey ?? null, change.rows, change.changed, ms,
-            change.originals === null ? null : JSON.stringify(change.originals)],
-        );
-        if (inserted.rowCount === 0) throw new DuplicateBatch();
         await client.query(
-          `UPDATE migration_runs SET rows_done = rows_done + $2, rows_changed = rows_changed + $3, batches = batches + 1,
+          `WITH timed AS (UPDATE migration_batches SET ms = $6 WHERE id = $7)
+           UPDATE migration_runs SET rows_done = rows_done + $2, rows_changed = rows_changed + $3, batches = batches + 1,
              cursor = CASE WHEN $4 AND $5::text IS NOT NULL THEN $5 ELSE cursor END, updated_at = now() WHERE id = $1`,
-          [input.runId, change.rows, change.changed, input.trackCursor, change.lastKey ?? null],
+          [input.runId, change.rows, change.changed, input.trackCursor, change.lastKey ?? null, ms, change.batchId],
         );
         return { rows: change.rows, changed: change.changed, lastKey: change.lastKey, ms, replayed: false };
       }).catch(async (err) => {

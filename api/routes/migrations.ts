@@ -16,6 +16,7 @@ import { runParameters, startReverse, startRun, type StartContext } from '../../
 import { notFound } from '../../lib/errors';
 import { workflowUiUrl } from '../../lib/temporal';
 import type { ApiContext } from '../context';
+import { anyObject, errorResponses, json, jsonBody, registry } from '../openapi';
 import { startOptions } from '../start-options';
 import { parse } from '../validate';
 
@@ -31,6 +32,47 @@ const patchBody = z
   })
   .strict()
   .refine((b) => b.batchSize !== undefined || b.maxRowsPerSecond !== undefined, 'give batchSize, maxRowsPerSecond or both');
+
+const runPath = '/api/v1/migrations/runs/{id}';
+const paths: Parameters<typeof registry.registerPath>[0][] = [
+  { method: 'get', path: '/api/v1/migrations', summary: 'Data migration definitions, each with its recent runs', responses: { 200: json(anyObject) } },
+  {
+    method: 'post',
+    path: '/api/v1/migrations/{name}/runs',
+    summary: 'Start a batchMigration run (workflow id migration-<name>-<n>)',
+    request: { params: nameParams, ...jsonBody(runParameters) },
+    responses: { 201: json(anyObject, 'Started: the run record and its Web UI link'), 400: errorResponses[400], 404: errorResponses[404] },
+  },
+  {
+    method: 'get',
+    path: runPath,
+    summary: 'A run: its record, live progress while it runs, its last batches',
+    request: { params: idParams },
+    responses: { 200: json(anyObject), 404: errorResponses[404] },
+  },
+  ...(['pause', 'resume', 'cancel'] as const).map((action) => ({
+    method: 'post' as const,
+    path: `${runPath}/${action}`,
+    summary: `Request ${action} (takes effect at the next batch boundary)`,
+    request: { params: idParams },
+    responses: { 202: json(anyObject, 'Requested'), 404: errorResponses[404] },
+  })),
+  {
+    method: 'post',
+    path: `${runPath}/reverse`,
+    summary: 'Start a reverse run restoring what a stopped forward run changed',
+    request: { params: idParams, ...jsonBody(reverseBody) },
+    responses: { 201: json(anyObject), 400: errorResponses[400], 409: errorResponses[409] },
+  },
+  {
+    method: 'patch',
+    path: runPath,
+    summary: 'Set the batch size and/or the rate limit of a running run',
+    request: { params: idParams, ...jsonBody(patchBody) },
+    responses: { 200: json(anyObject, 'The settings now in force'), 400: errorResponses[400], 404: errorResponses[404], 409: errorResponses[409] },
+  },
+];
+for (const path of paths) registry.registerPath(path);
 
 const active = (state: string) => !['completed', 'failed', 'cancelled'].includes(state);
 

@@ -34,6 +34,12 @@ test('lists the definitions and refuses bad parameters, naming the field', async
   expect(bad.status).toBe(400);
   expect(bad.body.errors).toEqual([{ field: 'batchSize', message: expect.stringMatching(/10/) }]);
   expect((await api.post('/api/v1/migrations/no-such/runs', {})).status).toBe(404);
+  const doc = (await api.get('/openapi.json')).body;
+  expect(doc.paths['/api/v1/migrations/{name}/runs'].post.requestBody.content['application/json'].schema.properties.batchSize).toMatchObject({
+    minimum: 10,
+    maximum: 100_000,
+  });
+  expect(doc.paths['/api/v1/migrations/runs/{id}'].patch).toBeDefined();
 });
 
 test('pause from the API, resume from the Temporal CLI, cancel from the API', async () => {

@@ -1,6 +1,16 @@
+import {
+  cancelMigration,
+  migrationProgress,
+  pauseMigration,
+  resumeMigration,
+  setMigrationBatchSize,
+} from '../../lib/data-migrations/messages';
 import { getRun } from '../../lib/data-migrations/records';
 import { seedTrades, tradesFingerprint } from '../../lib/data-migrations/seed-trades';
 import { startReverse, startRun, type StartContext } from '../../lib/data-migrations/start';
+import { searchAttributes } from '../../lib/search-attributes';
+import { sleep } from '../../scripts/stack/proc';
+import { batchMigration } from '../../workflows/batch-migration';
 import { batchCoverage, rowsToChange } from '../helpers/data-migrations';
 import { recordHistory } from '../helpers/histories';
 import { connectStack, stackWorker, type StackHandles } from '../helpers/stack';
@@ -81,4 +91,32 @@ test('two partitions split the key range and together migrate every row once', a
   expect(coverage).toMatchObject({ covered: 20_000, distinct_rows: 20_000, changed: expected });
   const { rows } = await stack.pool.query(`SELECT DISTINCT partition FROM migration_batches WHERE run_id = $1 ORDER BY 1`, [run.id]);
   expect(rows.map((r) => r.partition)).toEqual([0, 1]);
+}, 120_000);
+
+test('pause, resume, a new batch size, continue-as-new and cancel on the real server (recorded for replay)', async () => {
+  await seedTrades(stack.pool, 20_000);
+  const id = 'migration-trades-risk-score-900';
+  const worker = await stackWorker(stack, { taskQueue });
+  await worker.runUntil(async () => {
+    const handle = await stack.client.workflow.start(batchMigration, {
+      taskQueue,
+      workflowId: id,
+      args: [{ migration: 'trades-risk-score', batchSize: 500, maxRowsPerSecond: 5000, batchesPerRun: 4 }],
+      typedSearchAttributes: [{ key: searchAttributes.migrationName, value: 'trades-risk-score' }],
+    });
+    const state = async () => (await getRun(stack.pool, id))?.state;
+    while (((await getRun(stack.pool, id))?.batches ?? 0) < 2) await sleep(100);
+    await handle.signal(pauseMigration);
+    while ((await state()) !== 'paused') await sleep(100);
+    await handle.signal(resumeMigration);
+    expect(await handle.executeUpdate(setMigrationBatchSize, { args: [1000] })).toMatchObject({ batchSize: 1000, adaptive: false });
+    while ((await handle.query(migrationProgress)).continuedRuns < 1) await sleep(100);
+    await handle.signal(cancelMigration);
+    const result = await handle.result();
+    expect(result.state).toBe('cancelled');
+    expect(result.rowsDone).toBeLessThan(20_000);
+    const record = await getRun(stack.pool, id);
+    expect(record).toMatchObject({ state: 'cancelled', rowsDone: result.rowsDone, batchSize: 1000 });
+    await recordHistory(handle, 'controls');
+  });
 }, 120_000);

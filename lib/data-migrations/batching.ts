@@ -72,7 +72,8 @@ export function splitKeyRange(min: string, max: string, parts: number): { after?
   let after: bigint | undefined;
   for (let i = 1n; i <= n; i++) {
     const upTo = i === n ? hi : lo - 1n + (span * i) / n;
-    if (after !== undefined && upTo <= after) continue;
+    // More parts than keys: skip the empty ones (before the first key, or no wider than the last).
+    if (i !== n && (upTo < lo || (after !== undefined && upTo <= after))) continue;
     ranges.push({ after: after === undefined ? undefined : String(after), upTo: i === n ? undefined : String(upTo) });
     after = upTo;
   }

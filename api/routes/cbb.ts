@@ -3,7 +3,15 @@ import { cbbSweepArgs } from '../../lib/cbb-schedule';
 import { workflowUiUrl } from '../../lib/temporal';
 import { cbbSweep } from '../../workflows/cbb-sweep';
 import type { ApiContext } from '../context';
+import { anyObject, json, registry } from '../openapi';
 import { startOptions } from '../start-options';
+
+registry.registerPath({
+  method: 'post',
+  path: '/api/v1/cbb/sweep',
+  summary: 'Run the sweep of pending orders now (joins the on-demand sweep already running)',
+  responses: { 202: json(anyObject) },
+});
 
 /** `POST /api/v1/cbb/sweep`: runs the sweep now, or joins the on-demand sweep already running. */
 export function cbbRoutes(ctx: ApiContext): Router {

@@ -9,6 +9,7 @@ import { searchAttributes } from '../../lib/search-attributes';
 import { workflowUiUrl } from '../../lib/temporal';
 import { cbbSyncOrder, cbbSyncWorkflowId } from '../../workflows/cbb-sync';
 import type { ApiContext } from '../context';
+import { anyObject, errorResponses, json, jsonBody, registry } from '../openapi';
 import { startOptions } from '../start-options';
 import { parse } from '../validate';
 
@@ -18,6 +19,28 @@ const createBody = orderInput.superRefine((o, ctx) => {
   if (!toE164(o.phone)) ctx.addIssue({ code: 'custom', path: ['phone'], message: `${JSON.stringify(o.phone)} is not a valid phone number` });
 });
 const idParams = z.object({ id: z.string().regex(/^\d{1,18}$/, 'a numeric order id') });
+
+registry.registerPath({
+  method: 'post',
+  path: '/api/v1/orders',
+  summary: 'Create an order and start its CBB sync (an order with a known external id returns 200 and joins its sync)',
+  request: jsonBody(orderInput),
+  responses: { 201: json(anyObject, 'Created; `workflow` links to its sync'), 200: json(anyObject, 'Already known'), 400: errorResponses[400] },
+});
+registry.registerPath({
+  method: 'get',
+  path: '/api/v1/orders/{id}',
+  summary: 'An order with its CBB sync state, WhatsApp confirmation, audit events and workflow link',
+  request: { params: idParams },
+  responses: { 200: json(anyObject), 404: errorResponses[404] },
+});
+registry.registerPath({
+  method: 'post',
+  path: '/api/v1/orders/{id}/resync',
+  summary: 'Sync the order to CBB again (joins a sync already running)',
+  request: { params: idParams },
+  responses: { 202: json(anyObject), 404: errorResponses[404] },
+});
 
 /** Starts the order's sync, or joins the one already running under the same id. */
 export async function startOrderSync(ctx: ApiContext, req: Request, orderId: string) {

@@ -2,6 +2,9 @@ import { openApiDocument } from '../../api/openapi';
 import '../../api/routes/health';
 import '../../api/routes/self-checks';
 import '../../api/routes/workflows';
+import '../../api/routes/orders';
+import '../../api/routes/cbb';
+import '../../api/routes/migrations';
 
 describe('the OpenAPI document', () => {
   const doc = openApiDocument('1.2.3');
@@ -18,6 +21,9 @@ describe('the OpenAPI document', () => {
         '/api/v1/workflows/{id}',
         '/api/v1/workflows/{id}/terminate',
         '/api/v1/workflows/{id}/updates/{name}',
+        '/api/v1/orders',
+        '/api/v1/orders/{id}/resync',
+        '/api/v1/cbb/sweep',
       ]),
     );
   });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Client } from 'pg';
-import { killProcess, logFile, runningPid } from '../../scripts/stack/proc';
+import { killProcess, logFile, runningPid, stopProcess } from '../../scripts/stack/proc';
 import { startApp, startService } from '../../scripts/stack/services';
 import { appEnv, stackSettings } from '../../scripts/stack/settings';
 import { apiClient, eventually } from '../helpers/http';
@@ -11,6 +11,8 @@ const api = apiClient(`http://127.0.0.1:${s.ports.api}`);
 let db: Client;
 
 beforeAll(async () => {
+  // Another suite may have left a worker running at a quieter level; this one reads info lines.
+  await stopProcess(s, 'worker');
   await startApp(s, 'worker', { LOG_LEVEL: 'info' });
   await startApp(s, 'api');
   db = new Client({ connectionString: appEnv(s).DATABASE_URL });

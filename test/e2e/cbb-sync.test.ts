@@ -102,8 +102,11 @@ test('with 20 % CBB failures, 429s and a worker killed mid-run: every order sync
       "SELECT count(*)::int AS n FROM orders WHERE id = ANY($1) AND cbb_status = 'synced' AND whatsapp_status IN ('sent', 'unconfirmed')",
       [ids],
     );
-    return rows[0].n === count ? true : undefined;
-  }, 240_000, 1000);
+    if (rows[0].n === count) return true;
+    // Orders whose attempt died with the worker wait out their activity timeout and backoff;
+    // on a loaded 2-core machine that has taken over four minutes.
+    throw new Error(`${rows[0].n} of ${count} settled so far`);
+  }, 420_000, 1000);
 
   const contacts = await cbb.contacts();
   const phones = new Set(inputs.map((o) => o.phone));
@@ -125,4 +128,4 @@ test('with 20 % CBB failures, 429s and a worker killed mid-run: every order sync
   for await (const wf of temporal.workflow.list({ query: 'WorkflowType = "cbbSyncOrder" AND ExecutionStatus = "Running"' })) stuck.push(wf.workflowId);
   expect(stuck).toEqual([]);
   await cbb.faults({ errorRate: 0, rateLimitRate: 0, latencyMs: 0 });
-}, 360_000);
+}, 600_000);

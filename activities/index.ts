@@ -1,8 +1,10 @@
+import type { Client } from '@temporalio/client';
 import type { Config } from '../lib/config';
 import type { Pool } from '../lib/db';
 import type { Logger } from '../lib/logger';
 import type { Redis } from '../lib/redis';
 import { createCbbActivities } from './cbb';
+import { createSweepActivities } from './cbb/sweep';
 import { createDataMigrationActivities } from './data-migrations';
 import { createSelfCheckActivities } from './self-check';
 
@@ -12,6 +14,8 @@ export interface ActivityDeps {
   pool: Pool;
   redis: Redis;
   log: Logger;
+  /** On the worker's own connection, so that workflows it starts can start eagerly on that worker. */
+  client: Client;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -19,6 +23,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSelfCheckActivities(deps),
     ...createDataMigrationActivities(deps),
     ...createCbbActivities(deps),
+    ...createSweepActivities(deps),
   };
 }
 

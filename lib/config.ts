@@ -52,7 +52,9 @@ export const envSchema = z.object({
   WORKER_METRICS_PORT: port.default(9464),
   WORKER_SHUTDOWN_GRACE: duration.default('30s'),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(10000).default(200),
-  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(1).max(10000).default(100),
+  // A workflow task stays open while its local activities run: this bounds the CBB syncs in progress.
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(1).max(10000).default(250),
+  WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: z.coerce.number().int().min(1).max(10000).default(250),
 
   CBB_BASE_URL: z.string().url().default('http://127.0.0.1:3100/api'),
   // The local CBB server accepts this key; a real CBB account's token comes from the environment only.
@@ -84,6 +86,7 @@ export interface Config {
     shutdownGrace: string;
     maxConcurrentActivities: number;
     maxConcurrentWorkflowTasks: number;
+    maxConcurrentLocalActivities: number;
   };
   cbb: { baseUrl: string; apiKey: string; timeoutMs: number; sweepConcurrency: number; sweepEvery: string };
 }
@@ -133,6 +136,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       shutdownGrace: e.WORKER_SHUTDOWN_GRACE,
       maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentWorkflowTasks: e.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+      maxConcurrentLocalActivities: e.WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES,
     },
     cbb: {
       baseUrl: e.CBB_BASE_URL.replace(/\/$/, ''),

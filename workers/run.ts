@@ -1,4 +1,4 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
 import type { ActivityDeps } from '../activities';
 import type { Config } from '../lib/config';
@@ -46,11 +46,11 @@ export async function runWorker(config: Config, spec: WorkerSpec): Promise<void>
   installRuntime(config, log);
   const pool = createPool(config, log, `worker-${spec.name}`);
   const redis = createRedis(config, log);
-  const deps: ActivityDeps = { config, pool, redis, log };
-  const connectionOptions = temporalConnectionOptions(config);
-  const connection = await NativeConnection.connect(connectionOptions);
-  const clientConnection = await Connection.connect(connectionOptions);
-  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config));
+  // A client on the worker's connection: workflows its activities start may be handed
+  // straight to this worker (eager start).
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const deps: ActivityDeps = { config, pool, redis, log, client };
   try {
     await spec.onStart?.({ client, deps, log });
     const worker = await Worker.create({
@@ -63,6 +63,7 @@ export async function runWorker(config: Config, spec: WorkerSpec): Promise<void>
       shutdownGraceTime: config.worker.shutdownGrace as `${number}s`,
       maxConcurrentActivityTaskExecutions: spec.maxConcurrentActivities ?? config.worker.maxConcurrentActivities,
       maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
+      maxConcurrentLocalActivityExecutions: config.worker.maxConcurrentLocalActivities,
     });
     log.info(
       { taskQueue: spec.taskQueue, namespace: config.temporal.namespace, metrics: `${config.worker.metricsHost}:${config.worker.metricsPort}` },
@@ -71,6 +72,6 @@ export async function runWorker(config: Config, spec: WorkerSpec): Promise<void>
     await worker.run();
     log.info('worker stopped');
   } finally {
-    await Promise.allSettled([connection.close(), clientConnection.close(), pool.end(), redis.quit()]);
+    await Promise.allSettled([connection.close(), pool.end(), redis.quit()]);
   }
 }

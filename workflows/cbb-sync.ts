@@ -1,8 +1,13 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  type RetryPolicy,
+  TemporalFailure,
   defineQuery,
+  isCancellation,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -20,11 +25,26 @@ type CbbActivities = ReturnType<typeof createCbbActivities>;
 
 const permanent = ['ValidationError', 'NotFound', 'Unauthorized', 'Conflict'];
 
-const cbb = proxyActivities<CbbActivities>({
+const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 12, nonRetryableErrorTypes: permanent };
+
+/**
+ * Local activities: each step runs in the worker that runs the workflow, and the whole
+ * sync is usually one workflow task whose results are recorded as markers. Regular
+ * activities cost the server a task, a dispatch and a completion per step, and the
+ * server, not CBB, bounded the throughput. Every step is safe to run twice, which a
+ * local activity needs: a worker lost mid-task makes the next one run the steps again
+ * from the last recorded marker. Backoffs longer than a few seconds (a 429's
+ * Retry-After) become durable timers in the history.
+ */
+const local = proxyLocalActivities<CbbActivities>({
   // Each CBB call has its own 10 s timeout; a few run per activity.
   startToCloseTimeout: '45s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 12, nonRetryableErrorTypes: permanent },
+  localRetryThreshold: '5s',
+  retry,
 });
+
+/** What syncs started before the move to local activities ran, and still replay on. */
+const regular = proxyActivities<CbbActivities>({ startToCloseTimeout: '45s', retry });
 
 export type SyncStatus = 'syncing' | 'synced' | 'confirmed' | 'skipped' | 'failed' | 'error';
 export type SyncStep = 'loading' | 'contact' | 'fields' | 'confirmation' | 'done';
@@ -54,62 +74,81 @@ export const cbbSyncProgress = defineQuery<CbbSyncProgress>('cbbSyncProgress');
 export const cbbSyncWorkflowId = (orderId: string) => `cbb-sync-order-${orderId}`;
 
 export async function cbbSyncOrder({ orderId }: CbbSyncInput): Promise<CbbSyncResult> {
+  const legacy = !patched('cbb-sync-local-activities');
+  const cbb = legacy ? regular : local;
   const progress: CbbSyncProgress = { orderId, step: 'loading', status: 'syncing' };
   setHandler(cbbSyncProgress, () => progress);
-  const status = (s: SyncStatus, branch?: string) => {
-    progress.status = s;
+  let branch: string | undefined;
+  const upsert = (withBranch: boolean) =>
     upsertSearchAttributes([
       { key: searchAttributes.orderId, value: orderId },
-      { key: searchAttributes.syncStatus, value: s },
-      ...(branch ? [{ key: searchAttributes.branch, value: branch }] : []),
+      { key: searchAttributes.syncStatus, value: progress.status },
+      ...(withBranch && branch ? [{ key: searchAttributes.branch, value: branch }] : []),
     ]);
+  // The search attributes change once, when the sync ends: its steps run within one
+  // workflow task, so intermediate states would never be seen, and each upsert costs the
+  // server a visibility write. Whoever starts the sync sets OrderId and SyncStatus=syncing.
+  // Legacy runs upserted at every change and must replay doing so.
+  const status = (s: SyncStatus, withBranch = false) => {
+    progress.status = s;
+    if (legacy) upsert(withBranch);
+  };
+  const publish = () => {
+    if (!legacy) upsert(true);
   };
   const step = (s: SyncStep, details: string) => {
     progress.step = s;
     setCurrentDetails(details);
   };
-  status('syncing');
+  if (legacy) status('syncing');
   step('loading', `loading order ${orderId}`);
 
+  let result: CbbSyncResult;
   try {
     const plan = await cbb.loadOrderForSync(orderId);
+    branch = plan.branch;
     if (plan.action !== 'sync') {
       const kind = plan.action === 'skip' ? 'skipped' : 'invalid';
       await cbb.settleOrder(orderId, { kind, reason: plan.reason });
       progress.reason = plan.reason;
-      status(kind === 'skipped' ? 'skipped' : 'failed', plan.branch);
+      status(kind === 'skipped' ? 'skipped' : 'failed', true);
       step('done', `${kind}: ${plan.reason}`);
-      if (kind === 'invalid') throw ApplicationFailure.nonRetryable(`order ${orderId} cannot go to CBB: ${plan.reason}`, 'InvalidOrder');
-      return { orderId, status: 'skipped', reason: plan.reason };
+      result = { orderId, status: progress.status, reason: plan.reason };
+    } else {
+      if (legacy) status('syncing', true);
+      step('contact', `finding or creating the CBB contact for ${plan.contact.phone}`);
+      const { contactId } = await cbb.upsertCbbContact(orderId, plan.contact);
+      progress.contactId = contactId;
+
+      step('fields', `setting ${plan.contact.fields.length} custom fields on contact ${contactId}`);
+      const { hasWhatsapp } = await cbb.setCbbContactFields(orderId, contactId, plan.contact.fields);
+      status('synced');
+
+      step('confirmation', 'WhatsApp order confirmation');
+      let confirmation: CbbSyncResult['confirmation'] = 'skipped';
+      const skip = !plan.whatsappAlerts ? 'the customer did not ask for WhatsApp alerts' : !hasWhatsapp ? 'the contact has no WhatsApp' : undefined;
+      if (skip) await cbb.settleOrder(orderId, { kind: 'whatsapp-skipped', reason: skip });
+      else confirmation = await cbb.sendOrderConfirmation(orderId, contactId, plan.externalId, plan.contact.firstName);
+      if (confirmation === 'sent' || confirmation === 'already-sent') status('confirmed');
+      step('done', `synced; confirmation ${confirmation}`);
+      result = { orderId, status: progress.status, contactId, confirmation, reason: skip };
     }
-    status('syncing', plan.branch);
-
-    step('contact', `finding or creating the CBB contact for ${plan.contact.phone}`);
-    const { contactId } = await cbb.upsertCbbContact(orderId, plan.contact);
-    progress.contactId = contactId;
-
-    step('fields', `setting ${plan.contact.fields.length} custom fields on contact ${contactId}`);
-    const { hasWhatsapp } = await cbb.setCbbContactFields(orderId, contactId, plan.contact.fields);
-    status('synced');
-
-    step('confirmation', 'WhatsApp order confirmation');
-    let confirmation: CbbSyncResult['confirmation'] = 'skipped';
-    const skip = !plan.whatsappAlerts ? 'the customer did not ask for WhatsApp alerts' : !hasWhatsapp ? 'the contact has no WhatsApp' : undefined;
-    if (skip) await cbb.settleOrder(orderId, { kind: 'whatsapp-skipped', reason: skip });
-    else confirmation = await cbb.sendOrderConfirmation(orderId, contactId, plan.externalId, plan.contact.firstName);
-    if (confirmation === 'sent' || confirmation === 'already-sent') status('confirmed');
-    step('done', `synced; confirmation ${confirmation}`);
-    return { orderId, status: progress.status, contactId, confirmation, reason: skip };
   } catch (err) {
-    if (!(err instanceof ActivityFailure)) throw err;
-    const cause = err.cause instanceof ApplicationFailure ? err.cause : undefined;
+    // Local activities fail with the activity's own failure, not one wrapped in an ActivityFailure.
+    if (!(err instanceof TemporalFailure) || isCancellation(err)) throw err;
+    const cause = err instanceof ActivityFailure ? err.cause : err;
+    const failure = cause instanceof ApplicationFailure ? cause : undefined;
     const reason = cause?.message ?? err.message;
-    const isPermanent = cause?.nonRetryable || permanent.includes(cause?.type ?? '');
+    const isPermanent = failure?.nonRetryable || permanent.includes(failure?.type ?? '');
     // A permanent refusal fails the order; anything else leaves it pending for the next sweep.
     await cbb.settleOrder(orderId, { kind: isPermanent ? 'invalid' : 'error', reason });
     progress.reason = reason;
     status(isPermanent ? 'failed' : 'error');
-    step('done', `${isPermanent ? 'failed' : 'error'}: ${reason}`);
+    step('done', `${progress.status}: ${reason}`);
+    publish();
     throw ApplicationFailure.create({ message: `order ${orderId}: ${reason}`, type: isPermanent ? 'InvalidOrder' : 'SyncError', nonRetryable: true });
   }
+  publish();
+  if (result.status === 'failed') throw ApplicationFailure.nonRetryable(`order ${orderId} cannot go to CBB: ${result.reason}`, 'InvalidOrder');
+  return result;
 }

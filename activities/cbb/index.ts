@@ -134,9 +134,6 @@ export function createCbbActivities({ config, pool, log, cbb = createCbbClient(c
         await store.addEvent(c, orderId, { type: outcome.kind, detail: { reason: outcome.reason }, workflowId, dedupeKey: `${run}/${outcome.kind}` });
       });
     }),
-
-    /** A keyset page of pending orders. Safe to run twice: it only reads. */
-    listPendingOrders: mapFailures(async (afterId: string, limit: number): Promise<string[]> => store.pendingOrderIds(pool, afterId, limit)),
   };
 }
 

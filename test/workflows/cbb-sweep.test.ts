@@ -1,58 +1,62 @@
-import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { searchAttributes } from '../../lib/search-attributes';
-import { cbbSweep } from '../../workflows/cbb-sweep';
+import type { SweepChunk, SweepChunkResult } from '../../activities/cbb/sweep';
+import { cbbSweep, cbbSweepProgress } from '../../workflows/cbb-sweep';
 import { testWorker, timeSkippingEnv, uniqueTaskQueue } from '../helpers/time-skipping';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
   env = await timeSkippingEnv();
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: env.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(
-      [searchAttributes.orderId, searchAttributes.branch, searchAttributes.syncStatus].map((k) => [k.name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
-    ),
-  });
 });
 afterAll(() => env?.teardown());
 
-test('pages through every pending order by keyset, a bounded window at a time, continuing as new', async () => {
+const totals = (n: number, notSynced = 0) => ({ started: n, joined: 0, synced: n - notSynced, notSynced });
+
+test('runs chunks of perRun orders from the cursor, continuing as new after each, and adds up the totals', async () => {
   const taskQueue = uniqueTaskQueue('cbb-sweep');
-  const pending = Array.from({ length: 25 }, (_, i) => String(i + 1));
-  const pages: [string, number][] = [];
-  const synced: string[] = [];
-  let inFlight = 0;
-  let maxInFlight = 0;
+  const chunks: SweepChunk[] = [];
+  // 25 pending orders, ids 1..25, swept 10 at a time; the second chunk has one failure.
   const worker = await testWorker(env, {
     taskQueue,
     activities: {
-      async listPendingOrders(afterId: string, limit: number) {
-        pages.push([afterId, limit]);
-        return pending.filter((id) => Number(id) > Number(afterId)).slice(0, limit);
-      },
-      async loadOrderForSync(orderId: string) {
-        maxInFlight = Math.max(maxInFlight, ++inFlight);
-        await new Promise((r) => setTimeout(r, 20));
-        inFlight--;
-        return { action: 'skip', reason: 'test order', branch: 'IL', orderId };
-      },
-      async settleOrder(orderId: string) {
-        synced.push(orderId);
+      async runCbbSyncs(chunk: SweepChunk): Promise<SweepChunkResult> {
+        chunks.push(chunk);
+        const from = Number(chunk.afterId);
+        const to = Math.min(25, from + chunk.maxOrders);
+        return { cursor: String(to), exhausted: to === 25, totals: totals(to - from, chunks.length === 2 ? 1 : 0) };
       },
     },
   });
-  const handle = await env.client.workflow.start(cbbSweep, {
-    taskQueue,
-    workflowId: `cbb-sweep-${taskQueue}`,
-    args: [{ concurrency: 3, pageSize: 10, perRun: 10 }],
-  });
-  const totals = await worker.runUntil(handle.result());
-  expect(totals).toEqual({ started: 25, joined: 0, synced: 25, notSynced: 0 });
-  expect(synced.sort((a, b) => +a - +b)).toEqual(pending);
-  expect(maxInFlight).toBeLessThanOrEqual(3);
-  expect(maxInFlight).toBeGreaterThan(1);
-  // Keyset: each page starts after the last id of the one before.
-  expect(pages.map((p) => p[0])).toEqual(['0', '10', '20']);
+  const handle = await env.client.workflow.start(cbbSweep, { taskQueue, workflowId: `cbb-sweep-${taskQueue}`, args: [{ concurrency: 3, pageSize: 4, perRun: 10 }] });
+  const result = await worker.runUntil(handle.result());
+  expect(result).toEqual({ started: 25, joined: 0, synced: 24, notSynced: 1 });
+  expect(chunks).toEqual([
+    { afterId: '0', maxOrders: 10, concurrency: 3, pageSize: 4 },
+    { afterId: '10', maxOrders: 10, concurrency: 3, pageSize: 4 },
+    { afterId: '20', maxOrders: 10, concurrency: 3, pageSize: 4 },
+  ]);
   const { runId } = await handle.describe();
   expect(runId).not.toBe(handle.firstExecutionRunId); // it continued as new
+});
+
+test('the progress query shows the totals and cursor carried into the current run', async () => {
+  const taskQueue = uniqueTaskQueue('cbb-sweep-progress');
+  let release!: () => void;
+  const blocked = new Promise<void>((r) => (release = r));
+  let calls = 0;
+  const worker = await testWorker(env, {
+    taskQueue,
+    activities: {
+      async runCbbSyncs(chunk: SweepChunk): Promise<SweepChunkResult> {
+        if (++calls === 2) await blocked;
+        return { cursor: String(Number(chunk.afterId) + 5), exhausted: calls === 2, totals: totals(5) };
+      },
+    },
+  });
+  const handle = await env.client.workflow.start(cbbSweep, { taskQueue, workflowId: `cbb-sweep-${taskQueue}`, args: [{ concurrency: 2, perRun: 5 }] });
+  await worker.runUntil(async () => {
+    while (calls < 2) await new Promise((r) => setTimeout(r, 20));
+    expect(await handle.query(cbbSweepProgress)).toEqual({ ...totals(5), cursor: '5' });
+    release();
+    expect(await handle.result()).toEqual(totals(10));
+  });
 });

@@ -1,0 +1,152 @@
+import { Context } from '@temporalio/activity';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { Pool } from '../../lib/db';
+import { errorMessage } from '../../lib/errors';
+import type { Logger } from '../../lib/logger';
+import * as store from '../../lib/orders-store';
+import { searchAttributes } from '../../lib/search-attributes';
+import { cbbSyncOrder, cbbSyncWorkflowId } from '../../workflows/cbb-sync';
+import { noSweepTotals, type CbbSweepTotals } from '../../workflows/cbb-sweep';
+
+export interface SweepChunk {
+  /** Orders with a greater id are swept. */
+  afterId: string;
+  maxOrders: number;
+  concurrency: number;
+  pageSize: number;
+}
+
+export interface SweepChunkResult {
+  /** Every pending order up to this id has had its sync run. */
+  cursor: string;
+  /** False when the chunk stopped at maxOrders and more orders may be pending. */
+  exhausted: boolean;
+  totals: CbbSweepTotals;
+}
+
+/** What a heartbeat carries, so a retried chunk resumes where the crashed one was. */
+interface SweepCheckpoint {
+  cursor: string;
+  handled: number;
+  totals: CbbSweepTotals;
+}
+
+/**
+ * Runs `cbbSyncOrder` for up to `maxOrders` pending orders, `concurrency` at a time: a
+ * sliding window, the next sync starts as soon as one ends. The syncs are started by a
+ * client on the worker's own connection, so the server hands each one's first workflow
+ * task straight back to this worker (eager start): no task queue round trip, no reload
+ * of the run, and no child bookkeeping in the sweep's history. That is most of what a
+ * sync costs the server, and the server bounds the throughput (docs/cbb-sync.md).
+ *
+ * Heartbeats carry the id below which every sync has ended. A retry after a crash
+ * resumes there: orders synced since are no longer pending, and a sync still running
+ * is joined, not started twice.
+ */
+export function createSweepActivities({ pool, client, log }: { pool: Pool; client: Client; log: Logger }) {
+  return {
+    runCbbSyncs: async (chunk: SweepChunk): Promise<SweepChunkResult> => {
+      const ctx = Context.current();
+      const { taskQueue } = ctx.info;
+      const resumed = ctx.info.heartbeatDetails as SweepCheckpoint | undefined;
+      const totals = resumed?.totals ?? noSweepTotals();
+      let handled = resumed?.handled ?? 0;
+      let settledTo = resumed?.cursor ?? chunk.afterId;
+      let listedTo = settledTo;
+      if (resumed) log.info({ cursor: settledTo, handled }, 'CBB sweep chunk resumed from its last heartbeat');
+
+      // Started syncs in id order; the checkpoint moves past a prefix once all of it has ended.
+      const started: { id: string; ended: boolean }[] = [];
+      const window = new Set<Promise<void>>();
+      let failure: unknown;
+      const settle = () => {
+        while (started.length > 0 && started[0].ended) settledTo = started.shift()!.id;
+        ctx.heartbeat({ cursor: settledTo, handled, totals } satisfies SweepCheckpoint);
+      };
+
+      const sync = async (orderId: string): Promise<void> => {
+        const workflowId = cbbSyncWorkflowId(orderId);
+        let handle: WorkflowHandle<typeof cbbSyncOrder>;
+        try {
+          handle = await client.workflow.start(cbbSyncOrder, {
+            taskQueue,
+            workflowId,
+            args: [{ orderId }],
+            requestEagerStart: true,
+            typedSearchAttributes: [
+              { key: searchAttributes.orderId, value: orderId },
+              { key: searchAttributes.syncStatus, value: 'syncing' },
+            ],
+            staticSummary: `CBB sync of order ${orderId} (sweep)`,
+          });
+          totals.started++;
+        } catch (err) {
+          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+          handle = client.workflow.getHandle(workflowId);
+          totals.joined++;
+        }
+        try {
+          await handle.result();
+          totals.synced++;
+        } catch (err) {
+          // The order stays pending with its reason; the next sweep tries it again.
+          if (!(err instanceof WorkflowFailedError)) throw err;
+          totals.notSynced++;
+        }
+      };
+
+      const launch = (orderId: string) => {
+        const entry = { id: orderId, ended: false };
+        started.push(entry);
+        const p: Promise<void> = sync(orderId)
+          .then(() => {
+            entry.ended = true;
+            settle();
+          })
+          .catch((err: unknown) => {
+            failure ??= err;
+          })
+          .finally(() => window.delete(p));
+        window.add(p);
+        handled++;
+        listedTo = orderId;
+      };
+
+      // Waits for a free slot, or for every sync with `until: 0`; stops at the first failure or a cancel.
+      const drain = async (until: number) => {
+        while (window.size > until && failure === undefined) await Promise.race([...window, ctx.cancelled]);
+        if (failure !== undefined) {
+          log.warn({ err: errorMessage(failure), cursor: settledTo }, 'CBB sweep chunk failed; a retry resumes from its checkpoint');
+          throw failure;
+        }
+      };
+
+      const sweep = async (): Promise<SweepChunkResult> => {
+        for (;;) {
+          const limit = Math.min(chunk.pageSize, chunk.maxOrders - handled);
+          if (limit <= 0) {
+            await drain(0);
+            return { cursor: listedTo, exhausted: false, totals };
+          }
+          const ids = await store.pendingOrderIds(pool, listedTo, limit);
+          for (const id of ids) {
+            await drain(chunk.concurrency - 1);
+            launch(id);
+          }
+          if (ids.length < limit) {
+            await drain(0);
+            return { cursor: listedTo, exhausted: true, totals };
+          }
+        }
+      };
+
+      // Heartbeats also go out while no sync ends (all of them waiting out a Retry-After, say).
+      const beating = setInterval(settle, 5_000);
+      try {
+        return await sweep();
+      } finally {
+        clearInterval(beating);
+      }
+    },
+  };
+}

@@ -5,7 +5,7 @@ import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { searchAttributeFlags } from '../../lib/search-attributes';
 import { ensureSearchAttributes } from '../../lib/temporal-setup';
-import { logFile, runningPid, spawnDetached, waitFor } from './proc';
+import { logFile, runningPid, spawnDetached, stopProcess, waitFor } from './proc';
 import { postgresReady, startPostgres } from './postgres';
 import { appEnv, type StackSettings } from './settings';
 
@@ -48,46 +48,64 @@ export function redisReady(s: StackSettings): Promise<boolean> {
 export async function startTemporal(s: StackSettings): Promise<void> {
   const dir = join(s.dataDir, 'temporal');
   mkdirSync(dir, { recursive: true });
-  if (runningPid(s, 'temporal') === undefined) {
-    spawnDetached(s, {
-      name: 'temporal',
-      command: venvBin(s, 'temporal'),
-      args: [
-        'server',
-        'start-dev',
-        '--db-filename',
-        join(dir, 'temporal.db'),
-        '--ip',
-        '127.0.0.1',
-        '--port',
-        String(s.ports.temporal),
-        '--metrics-port',
-        String(s.ports.temporalMetrics),
-        ...(s.profile === 'test' ? ['--headless'] : ['--ui-port', String(s.ports.temporalUi), '--ui-disable-news-fetch']),
-        // WAL with synchronous=normal survives a killed process (only an OS crash can lose
-        // the last commits) and spares an fsync per history event, the dev server's bottleneck.
-        '--sqlite-pragma',
-        'journal_mode=wal',
-        '--sqlite-pragma',
-        'synchronous=normal',
-        '--log-level',
-        'warn',
-        ...searchAttributeFlags().flatMap((f) => ['--search-attribute', f]),
-      ],
-    });
+  if (runningPid(s, 'temporal') === undefined) spawnTemporal(s, join(dir, 'temporal.db'));
+  await waitForTemporal(s);
+  // The dev server registers --search-attribute flags only when it creates its database.
+  const connection = await Connection.connect({ address: `127.0.0.1:${s.ports.temporal}` });
+  let added: string[];
+  try {
+    added = await ensureSearchAttributes(connection, 'default');
+  } finally {
+    await connection.close();
   }
-  await waitFor('temporal', () => temporalReady(s), {
+  // Search attributes are cached (see below): a restart makes new ones usable at once.
+  if (added.length > 0) {
+    await stopProcess(s, 'temporal');
+    spawnTemporal(s, join(dir, 'temporal.db'));
+    await waitForTemporal(s);
+  }
+}
+
+function spawnTemporal(s: StackSettings, dbFile: string): void {
+  spawnDetached(s, {
+    name: 'temporal',
+    command: venvBin(s, 'temporal'),
+    args: [
+      'server',
+      'start-dev',
+      '--db-filename',
+      dbFile,
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(s.ports.temporal),
+      '--metrics-port',
+      String(s.ports.temporalMetrics),
+      ...(s.profile === 'test' ? ['--headless'] : ['--ui-port', String(s.ports.temporalUi), '--ui-disable-news-fetch']),
+      // WAL with synchronous=normal survives a killed process (only an OS crash can lose
+      // the last commits) and spares an fsync per history event.
+      '--sqlite-pragma',
+      'journal_mode=wal',
+      '--sqlite-pragma',
+      'synchronous=normal',
+      // The dev server rereads the search attributes from its database on every use, about
+      // a dozen reads per workflow on its single SQLite connection; a production server
+      // caches them, and so does this one with the flag off (docs/cbb-sync.md, Benchmark).
+      '--dynamic-config-value',
+      'system.forceSearchAttributesCacheRefreshOnRead=false',
+      '--log-level',
+      'warn',
+      ...searchAttributeFlags().flatMap((f) => ['--search-attribute', f]),
+    ],
+  });
+}
+
+function waitForTemporal(s: StackSettings): Promise<void> {
+  return waitFor('temporal', () => temporalReady(s), {
     timeoutMs: 120_000,
     pid: () => runningPid(s, 'temporal'),
     log: logFile(s, 'temporal'),
   });
-  // The dev server registers --search-attribute flags only when it creates its database.
-  const connection = await Connection.connect({ address: `127.0.0.1:${s.ports.temporal}` });
-  try {
-    await ensureSearchAttributes(connection, 'default');
-  } finally {
-    await connection.close();
-  }
 }
 
 export async function temporalReady(s: StackSettings): Promise<boolean> {

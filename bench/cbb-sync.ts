@@ -1,21 +1,27 @@
+import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { Pool } from 'pg';
 import { createCbbClient, type CbbClient } from '../activities/cbb/client';
 import { mapOrderToContact } from '../lib/cbb-fields';
 import { loadConfig } from '../lib/config';
 import type { Order } from '../lib/orders';
+import { runningPid } from '../scripts/stack/proc';
 import { startApp } from '../scripts/stack/services';
 import { appEnv, stackSettings } from '../scripts/stack/settings';
 import { down, up } from '../scripts/stack/stack';
 import { cbbSweep } from '../workflows/cbb-sweep';
+import { cpuSeconds, cpuSecondsOf } from './cpu';
 
 /**
  * `npm run bench -- cbb-sync [orders=10000] [concurrency=200]`: pending orders through
  * the real stack (its own, in test slot 5 unless TEST_STACK_SLOT says otherwise), the
  * local CBB server answering after 5 ms. It prints orders per minute through Temporal
  * and the ratio to the same CBB calls made directly, without Temporal, at the same
- * concurrency, measured in the same run. Needs a build (`npm run build`).
+ * concurrency, measured in the same run. Then, for scale, the CPU each part used per
+ * order, and how many empty workflows a minute the same Temporal server runs at the
+ * same concurrency: the most any one-workflow-per-order design can reach on it.
  */
 export default async function bench(args: string[]): Promise<void> {
   const orders = Number(args[0] ?? 10_000);
@@ -26,6 +32,8 @@ export default async function bench(args: string[]): Promise<void> {
   const config = loadConfig({ ...process.env, ...env, LOG_PRETTY: 'false' });
   const say = (m: string) => console.log(`[bench cbb-sync] ${m}`);
 
+  say('building the worker (tsc and workflow bundle)');
+  execFileSync('npm', ['run', '-s', 'build'], { cwd: s.root, stdio: ['ignore', 'ignore', 'inherit'] });
   say(`starting an isolated stack in ${s.dataDir}`);
   await down(s);
   rmSync(s.dataDir, { recursive: true, force: true });
@@ -53,13 +61,16 @@ export default async function bench(args: string[]): Promise<void> {
     await startApp(s, 'worker', {
       LOG_LEVEL: 'warn',
       DATABASE_POOL_MAX: '60',
-      WORKER_MAX_CONCURRENT_ACTIVITIES: String(Math.max(200, concurrency)),
+      WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: String(concurrency + 50),
+      WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: String(concurrency + 50),
       CBB_SWEEP_CONCURRENCY: String(concurrency),
       // The bench starts its own sweep; the schedule's would run beside it and double the concurrency.
       CBB_SWEEP_EVERY: '24h',
     });
     const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
     const client = new Client({ connection });
+    const pids = { temporal: runningPid(s, 'temporal'), worker: runningPid(s, 'worker'), cbb: runningPid(s, 'cbb') };
+    const cpuBefore = { temporal: cpuSeconds(pids.temporal), worker: cpuSeconds(pids.worker), cbb: cpuSeconds(pids.cbb), postgres: cpuSecondsOf('postgres') };
     const started = Date.now();
     await client.workflow.start(cbbSweep, { taskQueue: config.temporal.taskQueue, workflowId: 'cbb-sweep-bench', args: [{ concurrency }] });
     let done = 0;
@@ -75,12 +86,25 @@ export default async function bench(args: string[]): Promise<void> {
       if (Date.now() - started > 30 * 60_000) throw new Error(`only ${done} of ${orders} orders done after 30 minutes`);
     }
     const temporalMs = Date.now() - started;
+    const perOrderMs = (after: number, before: number) => (((after - before) * 1000) / orders).toFixed(1);
+    const cpu = [
+      `Temporal server ${perOrderMs(cpuSeconds(pids.temporal), cpuBefore.temporal)}`,
+      `worker ${perOrderMs(cpuSeconds(pids.worker), cpuBefore.worker)}`,
+      `Postgres ${perOrderMs(cpuSecondsOf('postgres'), cpuBefore.postgres)}`,
+      `CBB server ${perOrderMs(cpuSeconds(pids.cbb), cpuBefore.cbb)}`,
+    ].join(', ');
     await connection.close();
     const temporalRate = (orders / temporalMs) * 60_000;
+
+    say(`ceiling: ${orders} empty workflows on the same server, ${concurrency} at a time`);
+    const emptyMs = await emptyWorkflows(env.TEMPORAL_ADDRESS, orders, concurrency);
+    const emptyRate = (orders / emptyMs) * 60_000;
 
     say(`through Temporal:  ${Math.round(temporalRate)} orders/min (${(temporalMs / 1000).toFixed(1)} s for ${orders})`);
     say(`direct CBB calls:  ${Math.round(directRate)} orders/min (${(directMs / 1000).toFixed(1)} s for ${orders})`);
     say(`ratio (Temporal / direct): ${(temporalRate / directRate).toFixed(3)}  (target ≥ 0.5; throughput target ≥ 12000 orders/min)`);
+    say(`CPU per order through Temporal, ms: ${cpu}`);
+    say(`empty workflows:   ${Math.round(emptyRate)} /min on this server; the sync reached ${(temporalRate / emptyRate).toFixed(2)} of that ceiling`);
   } finally {
     await pool.end();
     say('stopping the stack');
@@ -113,4 +137,36 @@ async function direct(cbb: CbbClient, count: number, concurrency: number): Promi
     }),
   );
   return Date.now() - started;
+}
+
+/** Workflows with no steps, started eagerly on an in-process worker the way the sweep starts syncs, each awaited. */
+async function emptyWorkflows(address: string, count: number, concurrency: number): Promise<number> {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const connection = await NativeConnection.connect({ address });
+  const taskQueue = 'bench-empty';
+  try {
+    const worker = await Worker.create({
+      connection,
+      taskQueue,
+      workflowsPath: require.resolve('./workflows/empty'),
+      maxConcurrentWorkflowTaskExecutions: concurrency + 50,
+    });
+    const client = new Client({ connection });
+    return await worker.runUntil(async () => {
+      let next = 0;
+      const started = Date.now();
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (next < count) {
+            const id = next++;
+            const handle = await client.workflow.start('emptyWorkflow', { taskQueue, workflowId: `bench-empty-${id}`, requestEagerStart: true });
+            await handle.result();
+          }
+        }),
+      );
+      return Date.now() - started;
+    });
+  } finally {
+    await connection.close();
+  }
 }

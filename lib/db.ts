@@ -18,18 +18,25 @@ export function createPool(config: Pick<Config, 'database'>, log?: Logger, name 
   return pool;
 }
 
-/** Runs fn in a transaction; rolls back on any error. */
+/** Runs fn in a transaction on a connection from the pool; rolls back on any error. */
 export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   try {
-    await client.query('BEGIN');
+    return await transaction(client, fn);
+  } finally {
+    client.release();
+  }
+}
+
+/** Runs fn in a transaction on a connection the caller holds; rolls back on any error. */
+export async function transaction<T>(client: PoolClient, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  await client.query('BEGIN');
+  try {
     const result = await fn(client);
     await client.query('COMMIT');
     return result;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
-  } finally {
-    client.release();
   }
 }

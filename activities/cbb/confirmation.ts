@@ -1,4 +1,4 @@
-import { inTransaction, type Pool } from '../../lib/db';
+import { inTransaction, transaction, type Pool, type PoolClient } from '../../lib/db';
 import { errorMessage } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import * as store from '../../lib/orders-store';
@@ -37,35 +37,42 @@ export async function sendConfirmationOnce(
   r: ConfirmationRequest,
 ): Promise<ConfirmationResult> {
   const { pool, cbb, log } = deps;
-  const claim = await store.claimConfirmation(pool, r.orderId, r.contactId, r.attempt);
-  if (!claim.claimed) {
-    if (claim.state === 'sent') return 'already-sent';
-    if (claim.state === 'sending') await markUnconfirmed(pool, r, `an earlier attempt (${claim.claimedBy}) stopped with the send's outcome unknown`);
-    return 'unconfirmed';
-  }
+  // One connection from the claim to its record: the send's answer must not then wait
+  // for a free connection, since a worker lost while waiting leaves the outcome unknown.
+  const db = await pool.connect();
   try {
-    const { messageId } = await cbb.sendWhatsappTemplate(r.contactId, {
-      ...confirmationTemplate,
-      params: { order_id: r.externalId, first_name: r.firstName },
-    });
-    // The message is out: recording it must not fail lightly, or the next attempt would
-    // find the claim and call the outcome unknown.
-    await persistently(() =>
-      inTransaction(pool, async (c) => {
-        await store.settleConfirmation(c, r.orderId, 'sent');
-        await store.setWhatsappState(c, r.orderId, 'sent', null);
-        await store.addEvent(c, r.orderId, { type: 'confirmation_sent', detail: { messageId }, workflowId: r.workflowId, dedupeKey: `${r.run}/confirmation` });
-      }),
-    );
-  } catch (err) {
-    if (err instanceof CbbError && err.delivery === 'not-sent') {
-      await store.releaseConfirmation(pool, r.orderId, r.attempt).catch((e) => log.warn({ err: errorMessage(e) }, 'could not release a confirmation claim'));
-      throw err;
+    const claim = await store.claimConfirmation(db, r.orderId, r.contactId, r.attempt);
+    if (!claim.claimed) {
+      if (claim.state === 'sent') return 'already-sent';
+      if (claim.state === 'sending') await markUnconfirmed(pool, r, `an earlier attempt (${claim.claimedBy}) stopped with the send's outcome unknown`);
+      return 'unconfirmed';
     }
-    await markUnconfirmed(pool, r, errorMessage(err));
-    return 'unconfirmed';
+    let messageId: string | undefined;
+    try {
+      ({ messageId } = await cbb.sendWhatsappTemplate(r.contactId, {
+        ...confirmationTemplate,
+        params: { order_id: r.externalId, first_name: r.firstName },
+      }));
+    } catch (err) {
+      if (err instanceof CbbError && err.delivery === 'not-sent') {
+        await store.releaseConfirmation(db, r.orderId, r.attempt).catch((e) => log.warn({ err: errorMessage(e) }, 'could not release a confirmation claim'));
+        throw err;
+      }
+      await markUnconfirmed(pool, r, errorMessage(err));
+      return 'unconfirmed';
+    }
+    const record = async (c: PoolClient) => {
+      await store.settleConfirmation(c, r.orderId, 'sent');
+      await store.setWhatsappState(c, r.orderId, 'sent', null);
+      await store.addEvent(c, r.orderId, { type: 'confirmation_sent', detail: { messageId }, workflowId: r.workflowId, dedupeKey: `${r.run}/confirmation` });
+    };
+    // The message is out: recording it must not fail lightly, or the next attempt would
+    // find the claim and call the outcome unknown. Should the held connection fail, the pool's are tried.
+    await transaction(db, record).catch(() => persistently(() => inTransaction(pool, record)));
+    return 'sent';
+  } finally {
+    db.release();
   }
-  return 'sent';
 }
 
 async function markUnconfirmed(pool: Pool, r: ConfirmationRequest, reason: string): Promise<void> {

@@ -16,6 +16,8 @@ export interface ActivityDeps {
   log: Logger;
   /** On the worker's own connection, so that workflows it starts can start eagerly on that worker. */
   client: Client;
+  /** Aborted when the worker starts to shut down, before its grace time runs. */
+  stopping: AbortSignal;
 }
 
 export function createActivities(deps: ActivityDeps) {

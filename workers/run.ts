@@ -50,7 +50,9 @@ export async function runWorker(config: Config, spec: WorkerSpec): Promise<void>
   // A client on the worker's connection: workflows its activities start may be handed
   // straight to this worker (eager start).
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const deps: ActivityDeps = { config, pool, redis, log, client };
+  const stopping = new AbortController();
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => stopping.abort());
+  const deps: ActivityDeps = { config, pool, redis, log, client, stopping: stopping.signal };
   try {
     await spec.onStart?.({ client, deps, log });
     const worker = await Worker.create({

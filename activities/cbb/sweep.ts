@@ -43,7 +43,9 @@ interface SweepCheckpoint {
  * resumes there: orders synced since are no longer pending, and a sync still running
  * is joined, not started twice.
  */
-export function createSweepActivities({ pool, client, log }: { pool: Pool; client: Client; log: Logger }) {
+class WorkerStopping extends Error {}
+
+export function createSweepActivities({ pool, client, log, stopping }: { pool: Pool; client: Client; log: Logger; stopping: AbortSignal }) {
   return {
     runCbbSyncs: async (chunk: SweepChunk): Promise<SweepChunkResult> => {
       const ctx = Context.current();
@@ -112,9 +114,19 @@ export function createSweepActivities({ pool, client, log }: { pool: Pool; clien
         listedTo = orderId;
       };
 
-      // Waits for a free slot, or for every sync with `until: 0`; stops at the first failure or a cancel.
+      // A worker that is shutting down hands the chunk back at once rather than after its
+      // grace time: the next chunk, on another worker, joins the syncs still running.
+      let onStop = () => {};
+      const stop = new Promise<never>((_, reject) => {
+        onStop = () => reject(new WorkerStopping());
+        stopping.addEventListener('abort', onStop, { once: true });
+      });
+      stop.catch(() => undefined);
+
+      // Waits for a free slot, or for every sync with `until: 0`; stops at the first failure, a cancel or a shutdown.
       const drain = async (until: number) => {
-        while (window.size > until && failure === undefined) await Promise.race([...window, ctx.cancelled]);
+        if (stopping.aborted) throw new WorkerStopping();
+        while (window.size > until && failure === undefined) await Promise.race([...window, ctx.cancelled, stop]);
         if (failure !== undefined) {
           log.warn({ err: errorMessage(failure), cursor: settledTo }, 'CBB sweep chunk failed; a retry resumes from its checkpoint');
           throw failure;
@@ -144,8 +156,13 @@ export function createSweepActivities({ pool, client, log }: { pool: Pool; clien
       const beating = setInterval(settle, 5_000);
       try {
         return await sweep();
+      } catch (err) {
+        if (!(err instanceof WorkerStopping)) throw err;
+        log.info({ cursor: settledTo, running: window.size }, 'worker stopping: CBB sweep chunk handed back');
+        return { cursor: settledTo, exhausted: false, totals };
       } finally {
         clearInterval(beating);
+        stopping.removeEventListener('abort', onStop);
       }
     },
   };

@@ -1,6 +1,6 @@
 import { Client as PgClient } from 'pg';
 import { Client, Connection } from '@temporalio/client';
-import { isAlive, killProcess } from '../../scripts/stack/proc';
+import { isAlive, killProcess, stopProcess } from '../../scripts/stack/proc';
 import { startApp } from '../../scripts/stack/services';
 import { appEnv, stackSettings } from '../../scripts/stack/settings';
 import { cbbAdmin, orderFixture } from '../helpers/cbb';
@@ -73,7 +73,12 @@ test('bad input is refused naming the field, and nothing is written', async () =
   expect((await api.get('/api/v1/orders/999999999')).status).toBe(404);
 });
 
-test('with 20 % CBB failures, 429s and a worker killed mid-run: every order synced, one contact and at most one confirmation each', async () => {
+/**
+ * 150 pending orders swept with 20 % of CBB calls failing and some 429s; once a fifth
+ * are synced the worker is stopped (`kill`: SIGKILL, a crash; `term`: SIGTERM, a deploy)
+ * and started again. Waits for every order to settle and checks what CBB received.
+ */
+async function sweepThroughStop(stop: 'kill' | 'term') {
   await cbb.reset();
   await cbb.faults({ errorRate: 0.2, rateLimitRate: 0.05, retryAfterSeconds: 1, latencyMs: 5 });
   const count = 150;
@@ -91,10 +96,14 @@ test('with 20 % CBB failures, 429s and a worker killed mid-run: every order sync
 
   const syncedCount = async () => (await db.query("SELECT count(*)::int AS n FROM orders WHERE id = ANY($1) AND cbb_status = 'synced'", [ids])).rows[0].n as number;
   await eventually('some orders to sync', async () => ((await syncedCount()) >= count / 5 ? true : undefined), 60_000);
-  const killed = killProcess(s, 'worker');
-  expect(killed).toBeDefined();
-  // Until it is reaped the killed pid still answers signals, and startApp would take it for running.
-  await eventually('the killed worker to be gone', async () => (isAlive(killed!) ? undefined : true), 10_000, 50);
+  if (stop === 'kill') {
+    const killed = killProcess(s, 'worker');
+    expect(killed).toBeDefined();
+    // Until it is reaped the killed pid still answers signals, and startApp would take it for running.
+    await eventually('the killed worker to be gone', async () => (isAlive(killed!) ? undefined : true), 10_000, 50);
+  } else {
+    expect(await stopProcess(s, 'worker', { graceMs: 60_000 })).toBe(true);
+  }
   await startApp(s, 'worker');
 
   await eventually('every order to be synced and settled', async () => {
@@ -106,29 +115,39 @@ test('with 20 % CBB failures, 429s and a worker killed mid-run: every order sync
     // Syncs whose workflow task died with the worker run again once that task times out (10 s).
     throw new Error(`${rows[0].n} of ${count} settled so far`);
   }, 180_000, 1000);
+  await cbb.faults({ errorRate: 0, rateLimitRate: 0, latencyMs: 0 });
 
   const contacts = await cbb.contacts();
   const phones = new Set(inputs.map((o) => o.phone));
-  const ours = contacts.filter((c) => phones.has(c.phone));
-  expect(ours).toHaveLength(count); // each contact created once
   const messages = await cbb.messages();
-  const perOrder = new Map<string, number>();
-  for (const m of messages) perOrder.set(m.params.order_id, (perOrder.get(m.params.order_id) ?? 0) + 1);
-  const { rows } = await db.query('SELECT external_id, whatsapp_status FROM orders WHERE id = ANY($1)', [ids]);
-  for (const r of rows) {
-    const sent = perOrder.get(r.external_id) ?? 0;
-    if (r.whatsapp_status === 'sent') expect([r.external_id, sent]).toEqual([r.external_id, 1]);
+  const sentPerOrder = new Map<string, number>();
+  for (const m of messages) sentPerOrder.set(m.params.order_id, (sentPerOrder.get(m.params.order_id) ?? 0) + 1);
+  const { rows } = await db.query<{ external_id: string; whatsapp_status: string }>('SELECT external_id, whatsapp_status FROM orders WHERE id = ANY($1)', [ids]);
+  const stuck = [];
+  for await (const wf of temporal.workflow.list({ query: 'WorkflowType = "cbbSyncOrder" AND ExecutionStatus = "Running"' })) stuck.push(wf.workflowId);
+  return { count, contacts: contacts.filter((c) => phones.has(c.phone)), orders: rows, sentPerOrder, stuck };
+}
+
+test('with 20 % CBB failures, 429s and a worker killed mid-run: every order synced, one contact and at most one confirmation each', async () => {
+  const { count, contacts, orders, sentPerOrder, stuck } = await sweepThroughStop('kill');
+  expect(contacts).toHaveLength(count); // each contact created once
+  for (const o of orders) {
+    const sent = sentPerOrder.get(o.external_id) ?? 0;
+    if (o.whatsapp_status === 'sent') expect([o.external_id, sent]).toEqual([o.external_id, 1]);
     else expect(sent).toBeLessThanOrEqual(1); // unconfirmed: the kill hit mid-send
   }
-  const unconfirmed = rows.filter((r) => r.whatsapp_status === 'unconfirmed');
-  const reachedCbb = unconfirmed.filter((r) => perOrder.get(r.external_id) === 1).length;
+  const unconfirmed = orders.filter((o) => o.whatsapp_status === 'unconfirmed');
+  const reachedCbb = unconfirmed.filter((o) => sentPerOrder.get(o.external_id) === 1).length;
   console.log(
     `chaos run: ${count} orders synced; ${count - unconfirmed.length} confirmations sent once, ${unconfirmed.length} unconfirmed ` +
       `(worker killed mid-send; ${reachedCbb} of them did reach CBB, once)`,
   );
-
-  const stuck = [];
-  for await (const wf of temporal.workflow.list({ query: 'WorkflowType = "cbbSyncOrder" AND ExecutionStatus = "Running"' })) stuck.push(wf.workflowId);
   expect(stuck).toEqual([]);
-  await cbb.faults({ errorRate: 0, rateLimitRate: 0, latencyMs: 0 });
+}, 600_000);
+
+test('a worker stopped with SIGTERM mid-run (a deploy) lets its syncs finish: every confirmation sent exactly once', async () => {
+  const { count, contacts, orders, sentPerOrder, stuck } = await sweepThroughStop('term');
+  expect(contacts).toHaveLength(count);
+  expect(orders.filter((o) => o.whatsapp_status !== 'sent' || sentPerOrder.get(o.external_id) !== 1)).toEqual([]);
+  expect(stuck).toEqual([]);
 }, 600_000);

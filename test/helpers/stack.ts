@@ -33,7 +33,14 @@ export async function connectStack(): Promise<StackHandles> {
   const connection = await Connection.connect({ address: config.temporal.address });
   const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const deps: ActivityDeps = { config, pool, redis, log, client: new Client({ connection: nativeConnection, namespace: config.temporal.namespace }) };
+  const deps: ActivityDeps = {
+    config,
+    pool,
+    redis,
+    log,
+    client: new Client({ connection: nativeConnection, namespace: config.temporal.namespace }),
+    stopping: new AbortController().signal,
+  };
   return {
     config,
     pool,

@@ -61,6 +61,8 @@ export const envSchema = z.object({
   CBB_API_KEY: z.string().min(1).default('local-dev-cbb-key'),
   CBB_TIMEOUT: duration.default('10s'),
   CBB_SWEEP_CONCURRENCY: z.coerce.number().int().min(1).max(5000).default(200),
+  // WhatsApp sends in flight per worker: a worker that dies leaves at most this many unconfirmed.
+  CBB_MAX_CONCURRENT_SENDS: z.coerce.number().int().min(1).max(1000).default(10),
   CBB_SWEEP_EVERY: duration.default('1m'),
 });
 
@@ -88,7 +90,7 @@ export interface Config {
     maxConcurrentWorkflowTasks: number;
     maxConcurrentLocalActivities: number;
   };
-  cbb: { baseUrl: string; apiKey: string; timeoutMs: number; sweepConcurrency: number; sweepEvery: string };
+  cbb: { baseUrl: string; apiKey: string; timeoutMs: number; sweepConcurrency: number; sweepEvery: string; maxConcurrentSends: number };
 }
 
 export class ConfigError extends Error {
@@ -143,6 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       apiKey: e.CBB_API_KEY,
       timeoutMs: durationMs(e.CBB_TIMEOUT),
       sweepConcurrency: e.CBB_SWEEP_CONCURRENCY,
+      maxConcurrentSends: e.CBB_MAX_CONCURRENT_SENDS,
       sweepEvery: e.CBB_SWEEP_EVERY,
     },
   };

@@ -29,7 +29,7 @@ export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => P
 }
 
 /** Runs fn in a transaction on a connection the caller holds; rolls back on any error. */
-export async function transaction<T>(client: PoolClient, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+async function transaction<T>(client: PoolClient, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   await client.query('BEGIN');
   try {
     const result = await fn(client);

@@ -156,10 +156,29 @@ export async function claimConfirmation(
   return { claimed: false, state: rows[0].state, claimedBy: rows[0].claimed_by };
 }
 
-export async function settleConfirmation(db: Db, orderId: string, state: 'sent' | 'unconfirmed'): Promise<void> {
+/**
+ * Settles a claimed confirmation as sent or unconfirmed: the claim, the order's WhatsApp
+ * state and the audit event, in one statement. One round trip, because the time between
+ * CBB's answer and this record is when a lost worker leaves the outcome unknown.
+ */
+export async function recordConfirmation(
+  db: Db,
+  orderId: string,
+  outcome: { state: 'sent' | 'unconfirmed'; reason: string | null; event: OrderEvent },
+): Promise<void> {
+  const { state, reason, event: e } = outcome;
   await db.query(
-    `UPDATE cbb_confirmations SET state = $2, sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE sent_at END WHERE order_id = $1`,
-    [orderId, state],
+    `WITH claim AS (
+       UPDATE cbb_confirmations SET state = $2::text, sent_at = CASE WHEN $2::text = 'sent' THEN now() ELSE sent_at END WHERE order_id = $1
+     ), ord AS (
+       UPDATE orders SET whatsapp_status = $2::text, whatsapp_reason = $3,
+         whatsapp_sent_at = CASE WHEN $2::text = 'sent' THEN COALESCE(whatsapp_sent_at, now()) ELSE whatsapp_sent_at END,
+         updated_at = now()
+       WHERE id = $1
+     )
+     INSERT INTO order_events (order_id, type, detail, workflow_id, dedupe_key) VALUES ($1, $4, $5, $6, $7)
+     ON CONFLICT (dedupe_key) DO NOTHING`,
+    [orderId, state, reason, e.type, JSON.stringify(e.detail ?? {}), e.workflowId ?? null, e.dedupeKey ?? null],
   );
 }
 

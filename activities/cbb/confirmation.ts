@@ -1,7 +1,8 @@
-import { inTransaction, transaction, type Pool, type PoolClient } from '../../lib/db';
+import type { Pool, PoolClient } from '../../lib/db';
 import { errorMessage } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import * as store from '../../lib/orders-store';
+import type { Semaphore } from '../../lib/semaphore';
 import { CbbError, type CbbClient } from './client';
 
 /**
@@ -33,53 +34,52 @@ export interface ConfirmationRequest {
 export const confirmationTemplate = { template: 'order_confirmation', language: 'he' };
 
 export async function sendConfirmationOnce(
-  deps: { pool: Pool; cbb: CbbClient; log: Logger },
+  deps: { pool: Pool; cbb: CbbClient; log: Logger; sends: Semaphore },
   r: ConfirmationRequest,
 ): Promise<ConfirmationResult> {
-  const { pool, cbb, log } = deps;
-  // One connection from the claim to its record: the send's answer must not then wait
-  // for a free connection, since a worker lost while waiting leaves the outcome unknown.
-  const db = await pool.connect();
-  try {
-    const claim = await store.claimConfirmation(db, r.orderId, r.contactId, r.attempt);
-    if (!claim.claimed) {
-      if (claim.state === 'sent') return 'already-sent';
-      if (claim.state === 'sending') await markUnconfirmed(pool, r, `an earlier attempt (${claim.claimedBy}) stopped with the send's outcome unknown`);
-      return 'unconfirmed';
-    }
-    let messageId: string | undefined;
+  const { pool, cbb, log, sends } = deps;
+  // Sends in flight are what a lost worker leaves unknown: a bounded number of them means
+  // a bounded number of unconfirmed orders per crash. A send waits for its slot unclaimed.
+  // One connection from the claim to its record, so the answer never waits for one.
+  return sends.use(async () => {
+    const db = await pool.connect();
     try {
-      ({ messageId } = await cbb.sendWhatsappTemplate(r.contactId, {
-        ...confirmationTemplate,
-        params: { order_id: r.externalId, first_name: r.firstName },
-      }));
-    } catch (err) {
-      if (err instanceof CbbError && err.delivery === 'not-sent') {
-        await store.releaseConfirmation(db, r.orderId, r.attempt).catch((e) => log.warn({ err: errorMessage(e) }, 'could not release a confirmation claim'));
-        throw err;
+      const claim = await store.claimConfirmation(db, r.orderId, r.contactId, r.attempt);
+      if (!claim.claimed) {
+        if (claim.state === 'sent') return 'already-sent';
+        if (claim.state === 'sending') await markUnconfirmed(db, r, `an earlier attempt (${claim.claimedBy}) stopped with the send's outcome unknown`);
+        return 'unconfirmed';
       }
-      await markUnconfirmed(pool, r, errorMessage(err));
-      return 'unconfirmed';
+      let messageId: string | undefined;
+      try {
+        ({ messageId } = await cbb.sendWhatsappTemplate(r.contactId, {
+          ...confirmationTemplate,
+          params: { order_id: r.externalId, first_name: r.firstName },
+        }));
+      } catch (err) {
+        if (err instanceof CbbError && err.delivery === 'not-sent') {
+          await store.releaseConfirmation(db, r.orderId, r.attempt).catch((e) => log.warn({ err: errorMessage(e) }, 'could not release a confirmation claim'));
+          throw err;
+        }
+        await markUnconfirmed(db, r, errorMessage(err));
+        return 'unconfirmed';
+      }
+      const sent = { state: 'sent' as const, reason: null, event: { type: 'confirmation_sent', detail: { messageId }, workflowId: r.workflowId, dedupeKey: `${r.run}/confirmation` } };
+      // The message is out: recording it must not fail lightly, or the next attempt would
+      // find the claim and call the outcome unknown. Should the held connection fail, the pool's are tried.
+      await store.recordConfirmation(db, r.orderId, sent).catch(() => persistently(() => store.recordConfirmation(pool, r.orderId, sent)));
+      return 'sent';
+    } finally {
+      db.release();
     }
-    const record = async (c: PoolClient) => {
-      await store.settleConfirmation(c, r.orderId, 'sent');
-      await store.setWhatsappState(c, r.orderId, 'sent', null);
-      await store.addEvent(c, r.orderId, { type: 'confirmation_sent', detail: { messageId }, workflowId: r.workflowId, dedupeKey: `${r.run}/confirmation` });
-    };
-    // The message is out: recording it must not fail lightly, or the next attempt would
-    // find the claim and call the outcome unknown. Should the held connection fail, the pool's are tried.
-    await transaction(db, record).catch(() => persistently(() => inTransaction(pool, record)));
-    return 'sent';
-  } finally {
-    db.release();
-  }
+  });
 }
 
-async function markUnconfirmed(pool: Pool, r: ConfirmationRequest, reason: string): Promise<void> {
-  await inTransaction(pool, async (c) => {
-    await store.settleConfirmation(c, r.orderId, 'unconfirmed');
-    await store.setWhatsappState(c, r.orderId, 'unconfirmed', reason);
-    await store.addEvent(c, r.orderId, { type: 'confirmation_unconfirmed', detail: { reason }, workflowId: r.workflowId, dedupeKey: `${r.run}/confirmation` });
+function markUnconfirmed(db: PoolClient, r: ConfirmationRequest, reason: string): Promise<void> {
+  return store.recordConfirmation(db, r.orderId, {
+    state: 'unconfirmed',
+    reason,
+    event: { type: 'confirmation_unconfirmed', detail: { reason }, workflowId: r.workflowId, dedupeKey: `${r.run}/confirmation` },
   });
 }
 

@@ -5,6 +5,7 @@ import { inTransaction, type Pool } from '../../lib/db';
 import { AppError, errorMessage, notFound } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import { cbbBranches } from '../../lib/orders';
+import { Semaphore } from '../../lib/semaphore';
 import * as store from '../../lib/orders-store';
 import { mapFailures } from '../failure';
 import { CbbError, createCbbClient, type CbbClient } from './client';
@@ -38,6 +39,7 @@ function caller() {
 }
 
 export function createCbbActivities({ config, pool, log, cbb = createCbbClient(config.cbb) }: CbbDeps) {
+  const sends = new Semaphore(config.cbb.maxConcurrentSends);
   return {
     /**
      * Reads the order and decides what the sync does with it. Safe to run twice: it
@@ -116,7 +118,7 @@ export function createCbbActivities({ config, pool, log, cbb = createCbbClient(c
 
     /** Sends the WhatsApp order confirmation at most once per order: see confirmation.ts. */
     sendOrderConfirmation: mapFailures(async (orderId: string, contactId: string, externalId: string, firstName: string) =>
-      sendConfirmationOnce({ pool, cbb, log }, { orderId, contactId, externalId, firstName, ...caller() }),
+      sendConfirmationOnce({ pool, cbb, log, sends }, { orderId, contactId, externalId, firstName, ...caller() }),
     ),
 
     /** Records how a sync ended when it did not end synced. Safe to run twice: plain updates and a deduplicated event. */

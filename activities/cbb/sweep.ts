@@ -61,9 +61,11 @@ export function createSweepActivities({ pool, client, log, stopping }: { pool: P
       const started: { id: string; ended: boolean }[] = [];
       const window = new Set<Promise<void>>();
       let failure: unknown;
+      // Syncs handed back to a stopping worker's next chunk end after this one has returned: no heartbeat then.
+      let returned = false;
       const settle = () => {
         while (started.length > 0 && started[0].ended) settledTo = started.shift()!.id;
-        ctx.heartbeat({ cursor: settledTo, handled, totals } satisfies SweepCheckpoint);
+        if (!returned) ctx.heartbeat({ cursor: settledTo, handled, totals } satisfies SweepCheckpoint);
       };
 
       const sync = async (orderId: string): Promise<void> => {
@@ -161,6 +163,7 @@ export function createSweepActivities({ pool, client, log, stopping }: { pool: P
         log.info({ cursor: settledTo, running: window.size }, 'worker stopping: CBB sweep chunk handed back');
         return { cursor: settledTo, exhausted: false, totals };
       } finally {
+        returned = true;
         clearInterval(beating);
         stopping.removeEventListener('abort', onStop);
       }

@@ -1,11 +1,11 @@
 import type { Client } from '@temporalio/client';
-import type { Config } from '../lib/config';
-import type { Pool } from '../lib/db';
-import type { Logger } from '../lib/logger';
-import type { Redis } from '../lib/redis';
+import type { Config } from '../lib/infra/config';
+import type { Pool } from '../lib/infra/db';
+import type { Logger } from '../lib/infra/logger';
+import type { Redis } from '../lib/infra/redis';
 import { createCbbActivities } from './cbb';
 import { createSweepActivities } from './cbb/sweep';
-import { createDataMigrationActivities } from './data-migrations';
+import { createDataMigrationActivities } from './batch-migration';
 import { createSelfCheckActivities } from './self-check';
 
 /** What the worker builds once and hands to every activity factory. */

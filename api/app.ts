@@ -4,10 +4,10 @@ import { bearerAuth } from './auth';
 import type { ApiContext } from './context';
 import { notFoundHandler, problemHandler } from './problem';
 import { requestId } from './request-id';
-import { cbbRoutes } from './routes/cbb';
+import { cbbRoutes } from './routes/cbb-sweeps';
 import { healthRoutes } from './routes/health';
-import { migrationRoutes } from './routes/migrations';
-import { orderRoutes } from './routes/orders';
+import { migrationRoutes } from './routes/batch-migrations';
+import { orderRoutes } from './routes/cbb-orders';
 import { selfCheckRoutes } from './routes/self-checks';
 import { workflowRoutes } from './routes/workflows';
 

@@ -1,8 +1,8 @@
 import type { Client } from '@temporalio/client';
-import type { Config } from '../lib/config';
-import type { Pool } from '../lib/db';
-import type { Logger } from '../lib/logger';
-import type { Redis } from '../lib/redis';
+import type { Config } from '../lib/infra/config';
+import type { Pool } from '../lib/infra/db';
+import type { Logger } from '../lib/infra/logger';
+import type { Redis } from '../lib/infra/redis';
 import type { Metrics } from './metrics';
 
 /** What every route receives: built once in api/main.ts (or by a test). */

@@ -1,10 +1,10 @@
 import { Client, Connection } from '@temporalio/client';
-import { loadConfig } from '../lib/config';
-import { createPool } from '../lib/db';
-import { createLogger } from '../lib/logger';
-import { createRedis } from '../lib/redis';
-import { temporalConnectionOptions } from '../lib/temporal';
-import { packageVersion } from '../lib/version';
+import { loadConfig } from '../lib/infra/config';
+import { createPool } from '../lib/infra/db';
+import { createLogger } from '../lib/infra/logger';
+import { createRedis } from '../lib/infra/redis';
+import { temporalConnectionOptions } from '../lib/infra/temporal';
+import { packageVersion } from '../lib/infra/version';
 import { createApp } from './app';
 import { createMetrics } from './metrics';
 

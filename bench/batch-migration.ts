@@ -1,13 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
-import { loadConfig } from '../lib/config';
-import { createPool, type Pool } from '../lib/db';
-import { seedTrades } from '../lib/data-migrations/seed-trades';
-import { startRun } from '../lib/data-migrations/start';
-import { riskScoreSql } from '../lib/data-migrations/trades-risk-score';
+import { loadConfig } from '../lib/infra/config';
+import { createPool, type Pool } from '../lib/infra/db';
+import { seedTrades } from '../store/batch-migration/seed-trades';
+import { startRun } from '../store/batch-migration/start';
+import { riskScoreSql } from '../lib/batch-migration/trades-risk-score';
 import { runningPid, sleep } from '../scripts/stack/proc';
-import { startApp } from '../scripts/stack/services';
+import { startAppPart } from '../scripts/stack/parts';
 
 /**
  * `npm run bench -- batch-migration [rows]`: on an isolated stack of its own (test slot
@@ -20,7 +20,7 @@ export default async function bench(args: string[]): Promise<void> {
   const rows = Number(args[0] ?? 1_000_000);
   process.env.TEST_STACK_SLOT ??= '6';
   // Imported after the slot is set: the settings read it.
-  const { appEnv, stackSettings } = await import('../scripts/stack/settings');
+  const { appEnv, stackSettings } = await import('../scripts/stack/parts');
   const { down, up } = await import('../scripts/stack/stack');
   const s = stackSettings('test');
   const say = (msg: string) => console.log(`[bench] ${msg}`);
@@ -46,7 +46,7 @@ export default async function bench(args: string[]): Promise<void> {
     const offset = await offsetBatching(pool, rows);
     say(`OFFSET batching (sampled): ${fmt(offset)} rows/s`);
 
-    const pid = await startApp(s, 'worker');
+    const pid = await startAppPart(s, 'worker');
     const runs = [];
     for (const partitions of [1, 2]) {
       await seedTrades(pool, rows);

@@ -4,14 +4,14 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { Pool } from 'pg';
 import { createCbbClient, type CbbClient } from '../activities/cbb/client';
-import { mapOrderToContact } from '../lib/cbb-fields';
-import { loadConfig } from '../lib/config';
-import type { Order } from '../lib/orders';
+import { mapOrderToContact } from '../lib/cbb/fields';
+import { loadConfig } from '../lib/infra/config';
+import type { Order } from '../lib/cbb/order';
 import { runningPid } from '../scripts/stack/proc';
-import { startApp } from '../scripts/stack/services';
-import { appEnv, stackSettings } from '../scripts/stack/settings';
+import { startAppPart } from '../scripts/stack/parts';
+import { appEnv, stackSettings } from '../scripts/stack/parts';
 import { down, up } from '../scripts/stack/stack';
-import { cbbSweep } from '../workflows/cbb-sweep';
+import { cbbSweepWorkflowType, type CbbSweepWorkflow } from '../lib/cbb/contract';
 import { cpuSeconds, cpuSecondsOf } from './cpu';
 
 /**
@@ -58,7 +58,7 @@ export default async function bench(args: string[]): Promise<void> {
       [orders],
     );
     say(`starting the worker; sweeping ${orders} pending orders, ${concurrency} syncs at a time`);
-    await startApp(s, 'worker', {
+    await startAppPart(s, 'worker', {
       LOG_LEVEL: 'warn',
       DATABASE_POOL_MAX: '60',
       WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: String(concurrency + 50),
@@ -72,7 +72,7 @@ export default async function bench(args: string[]): Promise<void> {
     const pids = { temporal: runningPid(s, 'temporal'), worker: runningPid(s, 'worker'), cbb: runningPid(s, 'cbb') };
     const cpuBefore = { temporal: cpuSeconds(pids.temporal), worker: cpuSeconds(pids.worker), cbb: cpuSeconds(pids.cbb), postgres: cpuSecondsOf('postgres') };
     const started = Date.now();
-    await client.workflow.start(cbbSweep, { taskQueue: config.temporal.taskQueue, workflowId: 'cbb-sweep-bench', args: [{ concurrency }] });
+    await client.workflow.start<CbbSweepWorkflow>(cbbSweepWorkflowType, { taskQueue: config.temporal.taskQueue, workflowId: 'cbb-sweep-bench', args: [{ concurrency }] });
     let done = 0;
     let lastReport = Date.now();
     while (done < orders) {

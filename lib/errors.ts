@@ -31,13 +31,13 @@ export const conflict = (message: string) => new AppError('Conflict', message);
 export const unavailable = (message: string, cause?: unknown) =>
   new AppError('Unavailable', message, undefined, { cause });
 
-/** Types that a retry cannot fix. */
-export const permanentTypes: ReadonlySet<ErrorType> = new Set([
-  'ValidationError',
-  'NotFound',
-  'Conflict',
-  'Unauthorized',
-]);
+/**
+ * Types that a retry cannot fix: the one list behind every activity retry policy's
+ * `nonRetryableErrorTypes` and the worker's error interceptor.
+ */
+export const permanentErrorTypes: readonly ErrorType[] = ['ValidationError', 'NotFound', 'Conflict', 'Unauthorized'];
+
+export const isPermanent = (type: string | undefined): boolean => permanentErrorTypes.includes(type as ErrorType);
 
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

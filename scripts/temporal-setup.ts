@@ -1,7 +1,7 @@
 import { Connection } from '@temporalio/client';
-import { loadConfig } from '../lib/config';
-import { temporalConnectionOptions } from '../lib/temporal';
-import { ensureSearchAttributes } from '../lib/temporal-setup';
+import { loadConfig } from '../lib/infra/config';
+import { temporalConnectionOptions } from '../lib/infra/temporal';
+import { ensureSearchAttributes } from '../lib/infra/temporal-setup';
 
 /**
  * `npm run temporal:setup`: registers the custom search attributes the workflows use

@@ -1,16 +1,25 @@
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { correlationHeader } from '../lib/correlation';
+import { toFailure } from './failure';
 
-/** Reads the correlation id that the workflow put in the activity's headers into its log lines. */
-export const correlationActivityInterceptor: ActivityInterceptorsFactory = () => {
+/**
+ * What every activity gets, regular or local, without anyone remembering a wrapper:
+ * the correlation id from the workflow's headers on its log lines, and its AppErrors
+ * turned into ApplicationFailures that retry or not by type.
+ */
+export const activityInterceptors: ActivityInterceptorsFactory = () => {
   let correlationId: string | undefined;
   return {
     inbound: {
-      execute(input, next) {
+      async execute(input, next) {
         const header = input.headers[correlationHeader];
         if (header) correlationId = defaultPayloadConverter.fromPayload<string>(header);
-        return next(input);
+        try {
+          return await next(input);
+        } catch (err) {
+          throw toFailure(err);
+        }
       },
     },
     outbound: {

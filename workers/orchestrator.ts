@@ -1,6 +1,7 @@
 import { createActivities } from '../activities';
-import { applyCbbSweepSchedule } from '../lib/cbb-schedule';
-import { loadConfig } from '../lib/config';
+import { cbbSweepSchedule } from '../lib/cbb/contract';
+import { applySchedule } from '../lib/infra/schedules';
+import { loadConfig } from '../lib/infra/config';
 import { runWorker } from './run';
 
 /** The main worker: every I/O-bound workflow and activity, on the `orchestrator` task queue. */
@@ -11,7 +12,7 @@ async function main() {
     taskQueue: config.temporal.taskQueue,
     activities: createActivities,
     onStart: async ({ client, log }) => {
-      await applyCbbSweepSchedule(client, config, log);
+      await applySchedule(client, cbbSweepSchedule({ every: config.cbb.sweepEvery, concurrency: config.cbb.sweepConcurrency, taskQueue: config.temporal.taskQueue }), log);
     },
   });
 }

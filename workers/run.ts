@@ -1,14 +1,14 @@
 import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
 import type { ActivityDeps } from '../activities';
-import type { Config } from '../lib/config';
-import { createPool } from '../lib/db';
-import { createLogger, type Logger } from '../lib/logger';
-import { createRedis } from '../lib/redis';
-import { temporalConnectionOptions } from '../lib/temporal';
-import { temporalLogger } from '../lib/temporal-logger';
+import type { Config } from '../lib/infra/config';
+import { createPool } from '../lib/infra/db';
+import { createLogger, type Logger } from '../lib/infra/logger';
+import { createRedis } from '../lib/infra/redis';
+import { temporalConnectionOptions } from '../lib/infra/temporal';
+import { temporalLogger } from '../lib/infra/temporal-logger';
 import { workflowSource } from './bundle';
-import { correlationActivityInterceptor } from './interceptors';
+import { activityInterceptors } from './interceptors';
 
 export interface WorkerSpec {
   name: string;
@@ -61,7 +61,7 @@ export async function runWorker(config: Config, spec: WorkerSpec): Promise<void>
       taskQueue: spec.taskQueue,
       ...workflowCode(),
       activities: spec.activities(deps),
-      interceptors: { activity: [correlationActivityInterceptor], workflowModules: workflowModules() },
+      interceptors: { activity: [activityInterceptors], workflowModules: workflowModules() },
       shutdownGraceTime: config.worker.shutdownGrace as `${number}s`,
       maxConcurrentActivityTaskExecutions: spec.maxConcurrentActivities ?? config.worker.maxConcurrentActivities,
       maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,

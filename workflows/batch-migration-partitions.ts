@@ -1,16 +1,17 @@
 import { ParentClosePolicy, proxyActivities, startChild, workflowInfo, type ChildWorkflowHandle } from '@temporalio/workflow';
-import type { DataMigrationActivities } from '../activities/data-migrations';
-import { splitKeyRange } from '../lib/data-migrations/batching';
+import type { DataMigrationActivities } from '../activities/batch-migration';
+import { splitKeyRange } from '../lib/batch-migration/batching';
 import {
   cancelMigration,
   configureMigration,
   pauseMigration,
   resumeMigration,
+  batchMigrationWorkflowType,
   type BatchMigrationInput,
+  type BatchMigrationWorkflow,
   type CarriedState,
   type MigrationResult,
-} from '../lib/data-migrations/messages';
-import type { batchMigration } from './batch-migration';
+} from '../lib/batch-migration/contract';
 
 const { migrationKeyRange } = proxyActivities<DataMigrationActivities>({ startToCloseTimeout: '1m' });
 
@@ -34,10 +35,10 @@ export async function runPartitions(
   if (min === undefined || max === undefined) return { rowsDone: 0, rowsChanged: 0, cancelled: false };
   const ranges = splitKeyRange(min, max, input.partitions ?? 1);
   const share = (rate: number | null) => (rate ? Math.max(1, Math.floor(rate / ranges.length)) : undefined);
-  const handles: ChildWorkflowHandle<typeof batchMigration>[] = [];
+  const handles: ChildWorkflowHandle<BatchMigrationWorkflow>[] = [];
   for (const [index, range] of ranges.entries()) {
     handles.push(
-      await startChild<typeof batchMigration>('batchMigration', {
+      await startChild<BatchMigrationWorkflow>(batchMigrationWorkflowType, {
         workflowId: `${runId}-p${index}`,
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
         typedSearchAttributes: workflowInfo().typedSearchAttributes,

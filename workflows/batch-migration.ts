@@ -11,7 +11,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { DataMigrationActivities } from '../activities/data-migrations';
+import type { DataMigrationActivities } from '../activities/batch-migration';
 import {
   batchSizeCeiling,
   batchSizeFloor,
@@ -22,7 +22,7 @@ import {
   overloaded,
   rateDelayMs,
   rowsPerSecond,
-} from '../lib/data-migrations/batching';
+} from '../lib/batch-migration/batching';
 import {
   cancelMigration,
   configureMigration,
@@ -36,18 +36,18 @@ import {
   type MigrationResult,
   type MigrationState,
   type Settings,
-} from '../lib/data-migrations/messages';
+} from '../lib/batch-migration/contract';
+import { permanentErrorTypes } from '../lib/errors';
 import { searchAttributes } from '../lib/search-attributes';
 import { runPartitions } from './batch-migration-partitions';
 
-export * from '../lib/data-migrations/messages';
 
 // A batch heartbeats every second; 15 s without one means its worker is gone and
 // another worker retries the batch (which is then a no-op if it had committed).
 const db = proxyActivities<DataMigrationActivities>({
   startToCloseTimeout: '10m',
   heartbeatTimeout: '15s',
-  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10, nonRetryableErrorTypes: ['NotFound', 'ValidationError'] },
+  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10, nonRetryableErrorTypes: [...permanentErrorTypes] },
 });
 const records = proxyActivities<DataMigrationActivities>({ startToCloseTimeout: '30s', retry: { maximumInterval: '10s' } });
 const verifier = proxyActivities<DataMigrationActivities>({ startToCloseTimeout: '30m', retry: { maximumAttempts: 3 } });

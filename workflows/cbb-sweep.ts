@@ -1,14 +1,6 @@
-import { continueAsNew, defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
-import type { Activities } from '../activities';
-
-export interface CbbSweepTotals {
-  started: number;
-  joined: number;
-  synced: number;
-  notSynced: number;
-}
-
-export const noSweepTotals = (): CbbSweepTotals => ({ started: 0, joined: 0, synced: 0, notSynced: 0 });
+import { continueAsNew, proxyActivities, setHandler } from '@temporalio/workflow';
+import type { createSweepActivities } from '../activities/cbb/sweep';
+import { cbbSweepProgress, noSweepTotals, type CbbSweepInput, type CbbSweepTotals } from '../lib/cbb/contract';
 
 /**
  * Runs `cbbSyncOrder` for every pending order, by keyset (id > cursor), at most
@@ -17,24 +9,12 @@ export const noSweepTotals = (): CbbSweepTotals => ({ started: 0, joined: 0, syn
  * backlog continues as new from the chunk's cursor, so no history grows with it.
  * A sync that is already running is joined, not started twice.
  */
-const { runCbbSyncs } = proxyActivities<Activities>({
+const { runCbbSyncs } = proxyActivities<ReturnType<typeof createSweepActivities>>({
   // A chunk runs as long as its syncs do, which CBB's retries can stretch; a lost worker is noticed by the heartbeat.
   startToCloseTimeout: '6h',
   heartbeatTimeout: '30s',
   retry: { initialInterval: '1s', maximumInterval: '30s' },
 });
-
-export interface CbbSweepInput {
-  concurrency: number;
-  pageSize?: number;
-  /** Orders per run; the sweep continues as new after each. */
-  perRun?: number;
-  /** Carried across continue-as-new. */
-  cursor?: string;
-  totals?: CbbSweepTotals;
-}
-
-export const cbbSweepProgress = defineQuery<CbbSweepTotals & { cursor: string }>('cbbSweepProgress');
 
 export async function cbbSweep(input: CbbSweepInput): Promise<CbbSweepTotals> {
   const totals = { ...noSweepTotals(), ...input.totals };

@@ -1,18 +1,16 @@
 import {
   ActivityFailure,
   ApplicationFailure,
-  type RetryPolicy,
   TemporalFailure,
-  defineQuery,
   isCancellation,
-  patched,
-  proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { createCbbActivities } from '../activities/cbb';
+import { cbbSyncProgress, type CbbSyncInput, type CbbSyncProgress, type CbbSyncResult, type SyncStatus, type SyncStep } from '../lib/cbb/contract';
+import { isPermanent, permanentErrorTypes } from '../lib/errors';
 import { searchAttributes } from '../lib/search-attributes';
 
 /**
@@ -20,14 +18,7 @@ import { searchAttributes } from '../lib/search-attributes';
  * create its contact, set every custom field (on existing contacts too), mark it
  * synced once all are set, then send the WhatsApp confirmation once, when the
  * customer wants alerts and the contact has WhatsApp. Id: `cbb-sync-order-<id>`.
- */
-type CbbActivities = ReturnType<typeof createCbbActivities>;
-
-const permanent = ['ValidationError', 'NotFound', 'Unauthorized', 'Conflict'];
-
-const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 12, nonRetryableErrorTypes: permanent };
-
-/**
+ *
  * Local activities: each step runs in the worker that runs the workflow, and the whole
  * sync is usually one workflow task whose results are recorded as markers. Regular
  * activities cost the server a task, a dispatch and a completion per step, and the
@@ -36,71 +27,33 @@ const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maxim
  * from the last recorded marker. Backoffs longer than a few seconds (a 429's
  * Retry-After) become durable timers in the history.
  */
-const local = proxyLocalActivities<CbbActivities>({
+const cbb = proxyLocalActivities<ReturnType<typeof createCbbActivities>>({
   // Each CBB call has its own 10 s timeout; a few run per activity.
   startToCloseTimeout: '45s',
   localRetryThreshold: '5s',
-  retry,
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 12, nonRetryableErrorTypes: [...permanentErrorTypes] },
 });
 
-/** What syncs started before the move to local activities ran, and still replay on. */
-const regular = proxyActivities<CbbActivities>({ startToCloseTimeout: '45s', retry });
-
-export type SyncStatus = 'syncing' | 'synced' | 'confirmed' | 'skipped' | 'failed' | 'error';
-export type SyncStep = 'loading' | 'contact' | 'fields' | 'confirmation' | 'done';
-
-export interface CbbSyncInput {
-  orderId: string;
-}
-
-export interface CbbSyncResult {
-  orderId: string;
-  status: SyncStatus;
-  contactId?: string;
-  confirmation?: 'sent' | 'already-sent' | 'unconfirmed' | 'skipped';
-  reason?: string;
-}
-
-export interface CbbSyncProgress {
-  orderId: string;
-  step: SyncStep;
-  status: SyncStatus;
-  contactId?: string;
-  reason?: string;
-}
-
-export const cbbSyncProgress = defineQuery<CbbSyncProgress>('cbbSyncProgress');
-
-export const cbbSyncWorkflowId = (orderId: string) => `cbb-sync-order-${orderId}`;
-
 export async function cbbSyncOrder({ orderId }: CbbSyncInput): Promise<CbbSyncResult> {
-  const legacy = !patched('cbb-sync-local-activities');
-  const cbb = legacy ? regular : local;
   const progress: CbbSyncProgress = { orderId, step: 'loading', status: 'syncing' };
   setHandler(cbbSyncProgress, () => progress);
   let branch: string | undefined;
-  const upsert = (withBranch: boolean) =>
-    upsertSearchAttributes([
-      { key: searchAttributes.orderId, value: orderId },
-      { key: searchAttributes.syncStatus, value: progress.status },
-      ...(withBranch && branch ? [{ key: searchAttributes.branch, value: branch }] : []),
-    ]);
   // The search attributes change once, when the sync ends: its steps run within one
   // workflow task, so intermediate states would never be seen, and each upsert costs the
   // server a visibility write. Whoever starts the sync sets OrderId and SyncStatus=syncing.
-  // Legacy runs upserted at every change and must replay doing so.
-  const status = (s: SyncStatus, withBranch = false) => {
+  const publish = () =>
+    upsertSearchAttributes([
+      { key: searchAttributes.orderId, value: orderId },
+      { key: searchAttributes.syncStatus, value: progress.status },
+      ...(branch ? [{ key: searchAttributes.branch, value: branch }] : []),
+    ]);
+  const status = (s: SyncStatus) => {
     progress.status = s;
-    if (legacy) upsert(withBranch);
-  };
-  const publish = () => {
-    if (!legacy) upsert(true);
   };
   const step = (s: SyncStep, details: string) => {
     progress.step = s;
     setCurrentDetails(details);
   };
-  if (legacy) status('syncing');
   step('loading', `loading order ${orderId}`);
 
   let result: CbbSyncResult;
@@ -111,11 +64,10 @@ export async function cbbSyncOrder({ orderId }: CbbSyncInput): Promise<CbbSyncRe
       const kind = plan.action === 'skip' ? 'skipped' : 'invalid';
       await cbb.settleOrder(orderId, { kind, reason: plan.reason });
       progress.reason = plan.reason;
-      status(kind === 'skipped' ? 'skipped' : 'failed', true);
+      status(kind === 'skipped' ? 'skipped' : 'failed');
       step('done', `${kind}: ${plan.reason}`);
       result = { orderId, status: progress.status, reason: plan.reason };
     } else {
-      if (legacy) status('syncing', true);
       step('contact', `finding or creating the CBB contact for ${plan.contact.phone}`);
       const { contactId } = await cbb.upsertCbbContact(orderId, plan.contact);
       progress.contactId = contactId;
@@ -139,14 +91,14 @@ export async function cbbSyncOrder({ orderId }: CbbSyncInput): Promise<CbbSyncRe
     const cause = err instanceof ActivityFailure ? err.cause : err;
     const failure = cause instanceof ApplicationFailure ? cause : undefined;
     const reason = cause?.message ?? err.message;
-    const isPermanent = failure?.nonRetryable || permanent.includes(failure?.type ?? '');
+    const permanent = failure?.nonRetryable || isPermanent(failure?.type ?? undefined);
     // A permanent refusal fails the order; anything else leaves it pending for the next sweep.
-    await cbb.settleOrder(orderId, { kind: isPermanent ? 'invalid' : 'error', reason });
+    await cbb.settleOrder(orderId, { kind: permanent ? 'invalid' : 'error', reason });
     progress.reason = reason;
-    status(isPermanent ? 'failed' : 'error');
+    status(permanent ? 'failed' : 'error');
     step('done', `${progress.status}: ${reason}`);
     publish();
-    throw ApplicationFailure.create({ message: `order ${orderId}: ${reason}`, type: isPermanent ? 'InvalidOrder' : 'SyncError', nonRetryable: true });
+    throw ApplicationFailure.create({ message: `order ${orderId}: ${reason}`, type: permanent ? 'InvalidOrder' : 'SyncError', nonRetryable: true });
   }
   publish();
   if (result.status === 'failed') throw ApplicationFailure.nonRetryable(`order ${orderId} cannot go to CBB: ${result.reason}`, 'InvalidOrder');

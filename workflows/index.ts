@@ -1,4 +1,5 @@
-export * from './batch-migration';
-export * from './cbb-sweep';
-export * from './cbb-sync';
-export * from './self-check';
+/** The workflow types this worker registers: workflow functions only (a unit test holds this). */
+export { batchMigration } from './batch-migration';
+export { cbbSweep } from './cbb-sweep';
+export { cbbSyncOrder } from './cbb-sync';
+export { selfCheck } from './self-check';

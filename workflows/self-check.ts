@@ -1,7 +1,7 @@
-import type { Duration } from '@temporalio/common';
-import { defineQuery, log, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { log, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { createSelfCheckActivities } from '../activities/self-check';
 import { correlationFromMemo } from '../lib/correlation';
+import { selfCheckStep, type SelfCheckInput, type SelfCheckResult, type SelfCheckStep } from '../lib/self-check/contract';
 
 /**
  * Proves the whole chain works: a Postgres write, a durable timer that survives a
@@ -12,20 +12,8 @@ const { recordSelfCheckStep } = proxyActivities<ReturnType<typeof createSelfChec
   retry: { initialInterval: '200ms', maximumInterval: '10s' },
 });
 
-export interface SelfCheckInput {
-  /** How long the durable timer waits between the two writes. */
-  wait: Duration;
-}
-
-export interface SelfCheckResult {
-  startedAt: string;
-  finishedAt: string;
-}
-
-export const selfCheckStep = defineQuery<'starting' | 'waiting' | 'finished'>('selfCheckStep');
-
 export async function selfCheck({ wait }: SelfCheckInput): Promise<SelfCheckResult> {
-  let step: 'starting' | 'waiting' | 'finished' = 'starting';
+  let step: SelfCheckStep = 'starting';
   setHandler(selfCheckStep, () => step);
   const { workflowId, memo } = workflowInfo();
   const correlationId = correlationFromMemo(memo);

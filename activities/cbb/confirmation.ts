@@ -1,8 +1,8 @@
-import type { Pool, PoolClient } from '../../lib/db';
+import type { Pool, PoolClient } from '../../lib/infra/db';
 import { errorMessage } from '../../lib/errors';
-import type { Logger } from '../../lib/logger';
-import * as store from '../../lib/orders-store';
-import type { Semaphore } from '../../lib/semaphore';
+import type { Logger } from '../../lib/infra/logger';
+import * as store from '../../store/cbb/orders';
+import type { Semaphore } from '../../lib/infra/semaphore';
 import { CbbError, type CbbClient } from './client';
 
 /**

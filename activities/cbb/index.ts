@@ -1,13 +1,12 @@
 import { Context } from '@temporalio/activity';
-import { cbbFieldRegistry, describeProblems, mapOrderToContact, type CbbContactDraft, type CbbFieldValue } from '../../lib/cbb-fields';
-import type { Config } from '../../lib/config';
-import { inTransaction, type Pool } from '../../lib/db';
-import { AppError, errorMessage, notFound } from '../../lib/errors';
-import type { Logger } from '../../lib/logger';
-import { cbbBranches } from '../../lib/orders';
-import { Semaphore } from '../../lib/semaphore';
-import * as store from '../../lib/orders-store';
-import { mapFailures } from '../failure';
+import { cbbFieldRegistry, describeProblems, mapOrderToContact, type CbbContactDraft, type CbbFieldValue } from '../../lib/cbb/fields';
+import type { Config } from '../../lib/infra/config';
+import { inTransaction, type Pool } from '../../lib/infra/db';
+import { AppError, errorMessage, isPermanent, notFound } from '../../lib/errors';
+import type { Logger } from '../../lib/infra/logger';
+import { cbbBranches } from '../../lib/cbb/order';
+import { Semaphore } from '../../lib/infra/semaphore';
+import * as store from '../../store/cbb/orders';
 import { CbbError, createCbbClient, type CbbClient } from './client';
 import { sendConfirmationOnce } from './confirmation';
 
@@ -46,7 +45,7 @@ export function createCbbActivities({ config, pool, log, cbb = createCbbClient(c
      * only reads, and the attempt counter moves with the run's `sync_started` event,
      * which a second call does not write again.
      */
-    loadOrderForSync: mapFailures(async (orderId: string): Promise<SyncPlan> => {
+    loadOrderForSync: async (orderId: string): Promise<SyncPlan> => {
       const order = await store.getOrder(pool, orderId);
       if (!order) throw notFound(`order ${orderId} does not exist`);
       const { workflowId, run } = caller();
@@ -60,14 +59,14 @@ export function createCbbActivities({ config, pool, log, cbb = createCbbClient(c
       const mapped = mapOrderToContact(order);
       if (!mapped.ok) return { action: 'invalid', reason: describeProblems(mapped.problems), branch: order.branch };
       return { action: 'sync', branch: order.branch, externalId: order.externalId, whatsappAlerts: order.whatsappAlerts, contact: mapped.contact };
-    }),
+    },
 
     /**
      * Finds the contact by phone or creates it. Safe to run twice: it looks before it
      * creates, so a retry after a create whose answer was lost finds that contact; an
      * advisory lock on the phone keeps two orders of one customer from both creating.
      */
-    upsertCbbContact: mapFailures(async (orderId: string, draft: CbbContactDraft): Promise<{ contactId: string; created: boolean }> => {
+    upsertCbbContact: async (orderId: string, draft: CbbContactDraft): Promise<{ contactId: string; created: boolean }> => {
       const { workflowId, run } = caller();
       return inTransaction(pool, async (c) => {
         await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`cbb-contact:${draft.phone}`]);
@@ -88,14 +87,14 @@ export function createCbbActivities({ config, pool, log, cbb = createCbbClient(c
         await store.addEvent(c, orderId, { type, detail: { contactId: contact.id }, workflowId, dedupeKey: `${run}/contact` });
         return { contactId: contact.id, created: !existing };
       });
-    }),
+    },
 
     /**
      * Makes every custom field hold the order's value, then marks the order synced.
      * Safe to run twice: it reads the contact first and writes only fields that differ,
      * and setting a field to a value it already has changes nothing.
      */
-    setCbbContactFields: mapFailures(
+    setCbbContactFields: 
       async (orderId: string, contactId: string, fields: CbbFieldValue[]): Promise<{ set: number; unchanged: number; hasWhatsapp: boolean }> => {
         const { workflowId, run } = caller();
         const contact = await cbb.getContact(contactId);
@@ -114,15 +113,13 @@ export function createCbbActivities({ config, pool, log, cbb = createCbbClient(c
         });
         return { set: stale.length, unchanged: fields.length - stale.length, hasWhatsapp: contact.hasWhatsapp };
       },
-    ),
 
     /** Sends the WhatsApp order confirmation at most once per order: see confirmation.ts. */
-    sendOrderConfirmation: mapFailures(async (orderId: string, contactId: string, externalId: string, firstName: string) =>
+    sendOrderConfirmation: async (orderId: string, contactId: string, externalId: string, firstName: string) =>
       sendConfirmationOnce({ pool, cbb, log, sends }, { orderId, contactId, externalId, firstName, ...caller() }),
-    ),
 
     /** Records how a sync ended when it did not end synced. Safe to run twice: plain updates and a deduplicated event. */
-    settleOrder: mapFailures(async (orderId: string, outcome: SettleOutcome): Promise<void> => {
+    settleOrder: async (orderId: string, outcome: SettleOutcome): Promise<void> => {
       const { workflowId, run } = caller();
       await inTransaction(pool, async (c) => {
         if (outcome.kind === 'skipped' || outcome.kind === 'invalid') {
@@ -135,14 +132,14 @@ export function createCbbActivities({ config, pool, log, cbb = createCbbClient(c
         }
         await store.addEvent(c, orderId, { type: outcome.kind, detail: { reason: outcome.reason }, workflowId, dedupeKey: `${run}/${outcome.kind}` });
       });
-    }),
+    },
   };
 }
 
 /** One error for a set of failed field writes: permanent if any was, else retryable after the longest Retry-After. */
 function fieldFailure(failures: { field: string; err: unknown }[], tried: number): AppError {
   const message = `${failures.length} of ${tried} custom fields not set: ${failures.map((f) => `${f.field} (${errorMessage(f.err)})`).join('; ')}`;
-  const permanent = failures.find((f) => f.err instanceof AppError && ['ValidationError', 'NotFound', 'Unauthorized'].includes(f.err.type));
+  const permanent = failures.find((f) => f.err instanceof AppError && isPermanent(f.err.type));
   if (permanent) return new AppError((permanent.err as AppError).type, message, { fields: failures.map((f) => f.field) });
   const retryAfter = Math.max(0, ...failures.map((f) => (f.err instanceof CbbError ? Number(f.err.details?.retryAfterSeconds ?? 0) : 0)));
   return new AppError('Upstream', message, { fields: failures.map((f) => f.field), ...(retryAfter > 0 ? { retryAfterSeconds: retryAfter } : {}) });

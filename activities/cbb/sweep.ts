@@ -1,12 +1,10 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
-import type { Pool } from '../../lib/db';
+import type { Pool } from '../../lib/infra/db';
 import { errorMessage } from '../../lib/errors';
-import type { Logger } from '../../lib/logger';
-import * as store from '../../lib/orders-store';
-import { searchAttributes } from '../../lib/search-attributes';
-import { cbbSyncOrder, cbbSyncWorkflowId } from '../../workflows/cbb-sync';
-import { noSweepTotals, type CbbSweepTotals } from '../../workflows/cbb-sweep';
+import type { Logger } from '../../lib/infra/logger';
+import * as store from '../../store/cbb/orders';
+import { cbbSyncStartOptions, cbbSyncWorkflowType, noSweepTotals, type CbbSweepTotals, type CbbSyncWorkflow } from '../../lib/cbb/contract';
 
 export interface SweepChunk {
   /** Orders with a greater id are swept. */
@@ -69,20 +67,11 @@ export function createSweepActivities({ pool, client, log, stopping }: { pool: P
       };
 
       const sync = async (orderId: string): Promise<void> => {
-        const workflowId = cbbSyncWorkflowId(orderId);
-        let handle: WorkflowHandle<typeof cbbSyncOrder>;
+        const options = cbbSyncStartOptions(orderId, 'sweep');
+        const { workflowId } = options;
+        let handle: WorkflowHandle<CbbSyncWorkflow>;
         try {
-          handle = await client.workflow.start(cbbSyncOrder, {
-            taskQueue,
-            workflowId,
-            args: [{ orderId }],
-            requestEagerStart: true,
-            typedSearchAttributes: [
-              { key: searchAttributes.orderId, value: orderId },
-              { key: searchAttributes.syncStatus, value: 'syncing' },
-            ],
-            staticSummary: `CBB sync of order ${orderId} (sweep)`,
-          });
+          handle = await client.workflow.start<CbbSyncWorkflow>(cbbSyncWorkflowType, { ...options, taskQueue, requestEagerStart: true });
           totals.started++;
         } catch (err) {
           if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

@@ -1,5 +1,5 @@
 import { log } from '@temporalio/activity';
-import type { Pool } from '../../lib/db';
+import type { Pool } from '../../lib/infra/db';
 
 export interface SelfCheckDeps {
   pool: Pool;

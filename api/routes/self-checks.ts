@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import { z } from 'zod';
-import { workflowUiUrl } from '../../lib/temporal';
-import { selfCheck } from '../../workflows/self-check';
+import { workflowUiUrl } from '../../lib/infra/temporal';
+import { selfCheckWorkflowType, type SelfCheckWorkflow } from '../../lib/self-check/contract';
 import type { ApiContext } from '../context';
 import { anyObject, errorResponses, json, jsonBody, registry } from '../openapi';
 import { startOptions } from '../start-options';
@@ -31,7 +31,7 @@ export function selfCheckRoutes(ctx: ApiContext): Router {
   router.post('/', async (req, res) => {
     const { wait } = parse(body, req.body ?? {});
     const workflowId = `self-check-${randomUUID()}`;
-    const handle = await ctx.client.workflow.start(selfCheck, {
+    const handle = await ctx.client.workflow.start<SelfCheckWorkflow>(selfCheckWorkflowType, {
       ...startOptions(ctx, req),
       workflowId,
       args: [{ wait: wait as `${number}s` }],

@@ -1,7 +1,7 @@
 import { WorkflowFailedError, type WorkflowExecutionInfo } from '@temporalio/client';
 import { Router } from 'express';
 import { z } from 'zod';
-import { workflowUiUrl } from '../../lib/temporal';
+import { workflowUiUrl } from '../../lib/infra/temporal';
 import type { ApiContext } from '../context';
 import { anyObject, errorResponses, json, jsonBody, registry } from '../openapi';
 import { parse } from '../validate';

@@ -1,5 +1,5 @@
-import { loadConfig } from '../../lib/config';
-import { createLogger } from '../../lib/logger';
+import { loadConfig } from '../../lib/infra/config';
+import { createLogger } from '../../lib/infra/logger';
 import { createCbbApp } from './app';
 import { createStore } from './store';
 

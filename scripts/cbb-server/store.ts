@@ -1,4 +1,4 @@
-import { cbbFieldRegistry, CbbFieldType } from '../../lib/cbb-fields';
+import { cbbFieldRegistry, CbbFieldType } from '../../lib/cbb/fields';
 
 /**
  * The local CBB server's memory: contacts, WhatsApp messages, and a log of every

@@ -1,15 +1,15 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { partNames, stackSettings } from './parts';
 import { describeEndpoints, down, status, up } from './stack';
-import { stackSettings } from './settings';
 
 /** `npm run up|down|status|logs`: the local stack's command line. */
 
 const bold = (t: string) => (process.stdout.isTTY ? `\x1b[1m${t}\x1b[0m` : t);
 const step = (msg: string) => console.log(`${bold('[stack]')} ${msg}`);
 
-async function main(command: string | undefined): Promise<number> {
+async function main(command: string | undefined, args: string[]): Promise<number> {
   const s = stackSettings('local');
   switch (command) {
     case 'up': {
@@ -29,28 +29,32 @@ async function main(command: string | undefined): Promise<number> {
       const rows = await status(s);
       for (const r of rows) {
         const state = r.pid === undefined ? 'stopped' : r.ready ? 'ready' : 'starting/unhealthy';
-        console.log(`  ${r.name.padEnd(10)} ${state.padEnd(18)} ${r.pid ? `pid ${r.pid}` : ''}`);
+        console.log(`  ${r.name.padEnd(12)} ${state.padEnd(18)} ${r.pid ? `pid ${r.pid}` : ''}`);
       }
       return rows.every((r) => r.ready) ? 0 : 3;
     }
     case 'logs': {
-      const files = ['postgres', 'redis', 'temporal', 'cbb', 'worker', 'api']
-        .map((n) => join(s.logDir, `${n}.log`))
-        .filter((f) => existsSync(f));
+      const wanted = args.length > 0 ? args : partNames;
+      const unknown = wanted.filter((n) => !(partNames as string[]).includes(n));
+      if (unknown.length > 0) {
+        console.error(`no stack part named ${unknown.join(', ')}; the parts are ${partNames.join(', ')}`);
+        return 2;
+      }
+      const files = wanted.map((n) => join(s.logDir, `${n}.log`)).filter((f) => existsSync(f));
       if (files.length === 0) {
-        console.error(`no logs yet under ${s.logDir}: start the stack with npm run up`);
+        console.error(`no logs yet under ${s.logDir} for ${wanted.join(', ')}: start the stack with npm run up`);
         return 1;
       }
       const tail = spawn('tail', ['-n', '20', '-F', ...files], { stdio: 'inherit' });
       return new Promise((resolve) => tail.on('exit', (code) => resolve(code ?? 0)));
     }
     default:
-      console.error('usage: stack up|down|status|logs');
+      console.error('usage: stack up | down | status | logs [part...]');
       return 2;
   }
 }
 
-main(process.argv[2]).then(
+main(process.argv[2], process.argv.slice(3)).then(
   (code) => process.exit(code),
   (err: Error) => {
     console.error(`${bold('[stack]')} failed: ${err.message}`);

@@ -4,7 +4,7 @@ import { chownSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } 
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { runningPid, spawnDetached, logFile, waitFor } from './proc';
-import { appEnv, type StackSettings } from './settings';
+import type { StackSettings } from './settings';
 
 /**
  * A throwaway Postgres cluster of the project's own. Postgres refuses to run as
@@ -44,6 +44,9 @@ function canReach(dir: string): boolean {
     return false;
   }
 }
+
+/** How the project's processes reach the cluster. */
+export const databaseUrl = (s: StackSettings) => `postgres://${s.db.user}:${s.db.password}@127.0.0.1:${s.ports.postgres}/${s.db.name}`;
 
 export function postgresDataDir(s: StackSettings): string {
   const user = runAs();
@@ -94,7 +97,7 @@ export async function startPostgres(s: StackSettings, opts: { fresh?: boolean } 
       env: { PATH: process.env.PATH, LANG: 'C.UTF-8' },
     });
   }
-  const admin = appEnv(s).DATABASE_URL.replace(/\/[^/]+$/, '/postgres');
+  const admin = databaseUrl(s).replace(/\/[^/]+$/, '/postgres');
   await waitFor('postgres', () => query(admin, 'SELECT 1').then(() => true), {
     pid: () => runningPid(s, 'postgres'),
     log: logFile(s, 'postgres'),
@@ -104,7 +107,7 @@ export async function startPostgres(s: StackSettings, opts: { fresh?: boolean } 
 }
 
 export async function postgresReady(s: StackSettings): Promise<boolean> {
-  return query(appEnv(s).DATABASE_URL, 'SELECT 1').then(
+  return query(databaseUrl(s), 'SELECT 1').then(
     () => true,
     () => false,
   );

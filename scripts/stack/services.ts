@@ -1,17 +1,12 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { searchAttributeFlags } from '../../lib/search-attributes';
-import { ensureSearchAttributes } from '../../lib/temporal-setup';
+import { ensureSearchAttributes } from '../../lib/infra/temporal-setup';
 import { logFile, runningPid, spawnDetached, stopProcess, waitFor } from './proc';
-import { postgresReady, startPostgres } from './postgres';
-import { appEnv, type StackSettings } from './settings';
-
-/** The parts of the local stack, in start order; `down` stops them in reverse. */
-export const serviceNames = ['postgres', 'redis', 'temporal', 'cbb', 'worker', 'api'] as const;
-export type ServiceName = (typeof serviceNames)[number];
+import type { StackSettings } from './settings';
 
 export const venvBin = (s: StackSettings, name: string) => join(s.root, '.venv', 'bin', name);
 
@@ -118,89 +113,50 @@ export async function temporalReady(s: StackSettings): Promise<boolean> {
   }
 }
 
-/** Worker, API and local CBB server: compiled entry points run with the stack's environment. */
-const appEntries: Record<'worker' | 'api' | 'cbb', string> = {
-  worker: 'dist/workers/orchestrator.js',
-  api: 'dist/api/main.js',
-  cbb: 'dist/scripts/cbb-server/index.js',
-};
-
-export function appProcessEnv(s: StackSettings): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    ...appEnv(s),
-    NODE_ENV: s.profile === 'test' ? 'test' : (process.env.NODE_ENV ?? 'production'),
-    LOG_PRETTY: 'false',
-    CBB_PORT: String(s.ports.cbb),
-  };
+/** A compiled entry point of the project run with the stack's environment (worker, API, local CBB server). */
+export interface AppSpec {
+  name: string;
+  entry: string;
+  env: (s: StackSettings) => NodeJS.ProcessEnv;
+  ready: (s: StackSettings) => Promise<boolean>;
 }
 
-export async function startApp(s: StackSettings, name: 'worker' | 'api' | 'cbb', env: NodeJS.ProcessEnv = {}): Promise<number> {
-  const existing = runningPid(s, name);
+export async function startApp(s: StackSettings, app: AppSpec, env: NodeJS.ProcessEnv = {}): Promise<number> {
+  const existing = runningPid(s, app.name);
   const pid =
     existing ??
     spawnDetached(s, {
-      name,
+      name: app.name,
       command: process.execPath,
-      args: ['--enable-source-maps', join(s.root, appEntries[name])],
-      env: { ...appProcessEnv(s), ...env },
+      args: ['--enable-source-maps', join(s.root, app.entry)],
+      env: { ...process.env, ...app.env(s), ...env },
     });
-  await waitFor(name, () => appReady(s, name), {
+  await waitFor(app.name, () => app.ready(s), {
     timeoutMs: 90_000,
-    pid: () => runningPid(s, name),
-    log: logFile(s, name),
+    pid: () => runningPid(s, app.name),
+    log: logFile(s, app.name),
   });
   return pid;
 }
 
-export async function appReady(s: StackSettings, name: 'worker' | 'api' | 'cbb'): Promise<boolean> {
-  if (name === 'worker') return workerPolling(s);
-  const url = name === 'api' ? `http://127.0.0.1:${s.ports.api}/healthz` : `http://127.0.0.1:${s.ports.cbb}/_admin/health`;
+export async function httpReady(url: string): Promise<boolean> {
   const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
   return res.ok;
 }
 
-/** A worker is ready once Temporal sees its process polling the task queue. */
-async function workerPolling(s: StackSettings): Promise<boolean> {
-  const pid = runningPid(s, 'worker');
+/** A worker is ready once Temporal sees its process polling its task queue. */
+export async function workerPolling(s: StackSettings, name: string, taskQueue: string): Promise<boolean> {
+  const pid = runningPid(s, name);
   if (pid === undefined) return false;
   const connection = await Connection.connect({ address: `127.0.0.1:${s.ports.temporal}`, connectTimeout: 1000 });
   try {
     const res = await connection.workflowService.describeTaskQueue({
       namespace: 'default',
-      taskQueue: { name: process.env.TEMPORAL_TASK_QUEUE ?? 'orchestrator' },
+      taskQueue: { name: taskQueue },
       taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
     });
     return (res.pollers ?? []).some((p) => p.identity?.startsWith(`${pid}@`));
   } finally {
     await connection.close();
-  }
-}
-
-export async function isReady(s: StackSettings, name: ServiceName): Promise<boolean> {
-  switch (name) {
-    case 'postgres':
-      return postgresReady(s);
-    case 'redis':
-      return redisReady(s);
-    case 'temporal':
-      return temporalReady(s).catch(() => false);
-    default:
-      return appReady(s, name).catch(() => false);
-  }
-}
-
-export async function startService(s: StackSettings, name: ServiceName, opts: { fresh?: boolean } = {}): Promise<void> {
-  switch (name) {
-    case 'postgres':
-      return startPostgres(s, opts);
-    case 'redis':
-      if (opts.fresh) rmSync(join(s.dataDir, 'redis'), { recursive: true, force: true });
-      return startRedis(s);
-    case 'temporal':
-      if (opts.fresh) rmSync(join(s.dataDir, 'temporal'), { recursive: true, force: true });
-      return startTemporal(s);
-    default:
-      await startApp(s, name);
   }
 }

@@ -10,30 +10,11 @@ export type Profile = 'local' | 'test';
 
 const port = z.coerce.number().int().min(1).max(65535);
 
-const defaults: Record<Profile, Record<string, number | string>> = {
-  local: {
-    DATA_DIR: '.data',
-    POSTGRES_PORT: 55432,
-    REDIS_PORT: 56379,
-    TEMPORAL_PORT: 7233,
-    TEMPORAL_UI_PORT: 8233,
-    TEMPORAL_METRICS_PORT: 8234,
-    API_PORT: 3000,
-    WORKER_METRICS_PORT: 9464,
-    CBB_PORT: 3100,
-  },
-  test: {
-    DATA_DIR: '.data/test',
-    POSTGRES_PORT: 55433,
-    REDIS_PORT: 56380,
-    TEMPORAL_PORT: 17233,
-    TEMPORAL_UI_PORT: 18233,
-    TEMPORAL_METRICS_PORT: 18234,
-    API_PORT: 13000,
-    WORKER_METRICS_PORT: 19464,
-    CBB_PORT: 13100,
-  },
-};
+/** Where one part listens: its local default (overridable by `<NAME>_PORT`) and the test stack's. */
+export interface PortDeclaration {
+  local: number;
+  test: number;
+}
 
 export interface StackSettings {
   profile: Profile;
@@ -41,16 +22,8 @@ export interface StackSettings {
   dataDir: string;
   logDir: string;
   runDir: string;
-  ports: {
-    postgres: number;
-    redis: number;
-    temporal: number;
-    temporalUi: number;
-    temporalMetrics: number;
-    api: number;
-    workerMetrics: number;
-    cbb: number;
-  };
+  /** Every declared port, by name (scripts/stack/parts.ts declares them with their parts). */
+  ports: Record<string, number>;
   /** Postgres role, password and database of the local cluster (local only, never exposed). */
   db: { user: string; password: string; name: string };
 }
@@ -68,50 +41,31 @@ export function testSlot(env: NodeJS.ProcessEnv = process.env): number {
   return slot;
 }
 
-export function stackSettings(profile: Profile, env: NodeJS.ProcessEnv = process.env): StackSettings {
+/** A port's environment override: `temporalUi` → `TEMPORAL_UI_PORT`. */
+export const portEnvName = (name: string) => `${name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}_PORT`;
+
+/**
+ * The stack's folders and ports for a profile. Use `stackSettings` from ./parts, which
+ * passes the ports its parts declare.
+ */
+export function baseSettings(profile: Profile, declared: Record<string, PortDeclaration>, env: NodeJS.ProcessEnv = process.env): StackSettings {
   // The test stack never reads the user's overrides: it must not collide with their stack.
   const slot = profile === 'test' ? testSlot(env) : 0;
-  const pick = (name: string) => {
-    if (profile === 'local') return env[name] ?? defaults.local[name];
-    const value = defaults.test[name];
-    if (name === 'DATA_DIR') return slot ? `${value}-${slot}` : value;
-    return Number(value) + slot * 10;
-  };
-  const num = (name: string) => {
-    const parsed = port.safeParse(pick(name));
-    if (!parsed.success) throw new Error(`${name} must be a port number (1-65535), got ${JSON.stringify(pick(name))}`);
-    return parsed.data;
-  };
-  const dataDir = resolve(projectRoot, String(pick('DATA_DIR')));
+  const ports: Record<string, number> = {};
+  for (const [name, decl] of Object.entries(declared)) {
+    const raw = profile === 'local' ? (env[portEnvName(name)] ?? decl.local) : decl.test + slot * 10;
+    const parsed = port.safeParse(raw);
+    if (!parsed.success) throw new Error(`${portEnvName(name)} must be a port number (1-65535), got ${JSON.stringify(raw)}`);
+    ports[name] = parsed.data;
+  }
+  const dataDir = resolve(projectRoot, profile === 'local' ? (env.DATA_DIR ?? '.data') : slot ? `.data/test-${slot}` : '.data/test');
   return {
     profile,
     root: projectRoot,
     dataDir,
     logDir: resolve(dataDir, 'logs'),
     runDir: resolve(dataDir, 'run'),
-    ports: {
-      postgres: num('POSTGRES_PORT'),
-      redis: num('REDIS_PORT'),
-      temporal: num('TEMPORAL_PORT'),
-      temporalUi: num('TEMPORAL_UI_PORT'),
-      temporalMetrics: num('TEMPORAL_METRICS_PORT'),
-      api: num('API_PORT'),
-      workerMetrics: num('WORKER_METRICS_PORT'),
-      cbb: num('CBB_PORT'),
-    },
+    ports,
     db: { user: 'orchestrator', password: 'orchestrator', name: 'orchestrator' },
-  };
-}
-
-/** The environment the worker, the API and the tests get to reach this stack. */
-export function appEnv(s: StackSettings): Record<string, string> {
-  return {
-    DATABASE_URL: `postgres://${s.db.user}:${s.db.password}@127.0.0.1:${s.ports.postgres}/${s.db.name}`,
-    REDIS_URL: `redis://127.0.0.1:${s.ports.redis}`,
-    TEMPORAL_ADDRESS: `127.0.0.1:${s.ports.temporal}`,
-    TEMPORAL_UI_URL: `http://localhost:${s.ports.temporalUi}`,
-    API_PORT: String(s.ports.api),
-    WORKER_METRICS_PORT: String(s.ports.workerMetrics),
-    CBB_BASE_URL: `http://127.0.0.1:${s.ports.cbb}/api`,
   };
 }

@@ -1,28 +1,23 @@
-import { loadConfig } from '../../lib/config';
-import { createLogger } from '../../lib/logger';
-import { migrate } from '../../lib/migrate';
-import { join } from 'node:path';
+import { loadConfig } from '../../lib/infra/config';
+import { createLogger } from '../../lib/infra/logger';
+import { migrate } from '../../lib/infra/schema-migrations';
 import { isAlive, logFile, processesUsing, runningPid, sleep, stopProcess } from './proc';
-import { postgresDataDir } from './postgres';
-import { isReady, serviceNames, startService, type ServiceName } from './services';
-import { appEnv, type StackSettings } from './settings';
+import { appEnv, part, partNames, parts, type PartName } from './parts';
+import type { StackSettings } from './settings';
 
-export const infrastructure: ServiceName[] = ['postgres', 'redis', 'temporal', 'cbb'];
-
-/** Starts the given parts in order (each one idempotently) and applies the schema migrations. */
+/** Starts the given parts in table order (each one idempotently) and applies the schema migrations. */
 export async function up(
   s: StackSettings,
-  opts: { only?: ServiceName[]; fresh?: boolean; restartApps?: boolean; onStep?: (msg: string) => void } = {},
+  opts: { only?: PartName[]; fresh?: boolean; restartApps?: boolean; onStep?: (msg: string) => void } = {},
 ): Promise<void> {
-  const wanted = serviceNames.filter((n) => !opts.only || opts.only.includes(n));
-  for (const name of wanted) {
+  for (const p of parts.filter((p) => !opts.only || opts.only.includes(p.name))) {
     // A new build only takes effect in new processes; the worker drains its activities first.
-    if (opts.restartApps && !infrastructure.includes(name) && (await stopProcess(s, name, { graceMs: 60_000 }))) {
-      opts.onStep?.(`stopped ${name} to run the new build`);
+    if (opts.restartApps && p.role === 'app' && (await stopProcess(s, p.name, p.stop))) {
+      opts.onStep?.(`stopped ${p.name} to run the new build`);
     }
-    opts.onStep?.(`starting ${name}`);
-    await startService(s, name, { fresh: opts.fresh });
-    if (name === 'postgres') {
+    opts.onStep?.(`starting ${p.name}`);
+    await p.start(s, { fresh: opts.fresh });
+    if (p.name === 'postgres') {
       const config = loadConfig({ ...process.env, ...appEnv(s), LOG_PRETTY: 'false' });
       const ran = await migrate(config.database.url, 'up', createLogger({ log: { level: 'warn', pretty: false } }, 'migrate'));
       if (ran.length) opts.onStep?.(`applied migrations: ${ran.join(', ')}`);
@@ -30,12 +25,14 @@ export async function up(
   }
 }
 
+/** Starts one part (after a test stopped or killed it). */
+export function startPart(s: StackSettings, name: PartName, opts: { fresh?: boolean } = {}): Promise<void> {
+  return part(name).start(s, opts);
+}
+
 export async function down(s: StackSettings, onStep?: (msg: string) => void): Promise<void> {
-  for (const name of [...serviceNames].reverse()) {
-    // Postgres shuts down fastest and cleanest on SIGINT; the worker gets time to finish activities.
-    const signal = name === 'postgres' ? 'SIGINT' : 'SIGTERM';
-    const graceMs = name === 'worker' ? 60_000 : 20_000;
-    if (await stopProcess(s, name, { signal, graceMs })) onStep?.(`stopped ${name}`);
+  for (const p of [...parts].reverse()) {
+    if (await stopProcess(s, p.name, p.stop)) onStep?.(`stopped ${p.name}`);
   }
   // Anything still holding the stack's data (a lost pid file, a crashed `up`) goes too.
   const leftovers = stackProcesses(s);
@@ -52,44 +49,34 @@ export async function down(s: StackSettings, onStep?: (msg: string) => void): Pr
   for (const p of leftovers.filter((p) => isAlive(p.pid))) process.kill(p.pid, 'SIGKILL');
 }
 
-/** Every process of this stack's that is running, found by the data paths on its command line. */
+/** Every process of this stack's that is running: by pid file, or by the data paths on its command line. */
 export function stackProcesses(s: StackSettings): { pid: number; command: string }[] {
-  const compiled = ['worker', 'api', 'cbb'].flatMap((n) => {
-    const pid = runningPid(s, n);
-    return pid === undefined ? [] : [{ pid, command: n }];
+  const byPid = partNames.flatMap((name) => {
+    const pid = runningPid(s, name);
+    return pid === undefined ? [] : [{ pid, command: name }];
   });
   // Exact paths, not the data folder: the local stack's folder holds the test stacks' folders.
-  const paths = [join(s.dataDir, 'temporal', 'temporal.db'), join(s.dataDir, 'redis'), postgresDataDir(s)];
-  return [...processesUsing(paths), ...compiled];
+  const paths = parts.flatMap((p) => ('leftovers' in p && p.leftovers ? p.leftovers(s) : []));
+  const known = new Set(byPid.map((p) => p.pid));
+  return [...byPid, ...processesUsing(paths).filter((p) => !known.has(p.pid))];
 }
 
-export interface ServiceStatus {
-  name: ServiceName;
+export interface PartStatus {
+  name: PartName;
   pid?: number;
   ready: boolean;
   log: string;
 }
 
-export async function status(s: StackSettings): Promise<ServiceStatus[]> {
+export async function status(s: StackSettings): Promise<PartStatus[]> {
   return Promise.all(
-    serviceNames.map(async (name) => {
-      const pid = runningPid(s, name);
-      return { name, pid, ready: pid !== undefined && (await isReady(s, name)), log: logFile(s, name) };
+    parts.map(async (p) => {
+      const pid = runningPid(s, p.name);
+      return { name: p.name, pid, ready: pid !== undefined && (await p.ready(s).catch(() => false)), log: logFile(s, p.name) };
     }),
   );
 }
 
 export function describeEndpoints(s: StackSettings): [string, string][] {
-  const env = appEnv(s);
-  return [
-    ['API', `http://127.0.0.1:${s.ports.api}  (health: /healthz, readiness: /readyz, metrics: /metrics)`],
-    ['Temporal gRPC', env.TEMPORAL_ADDRESS],
-    ['Temporal Web UI', env.TEMPORAL_UI_URL],
-    ['Worker metrics', `http://127.0.0.1:${s.ports.workerMetrics}/metrics`],
-    ['Temporal metrics', `http://127.0.0.1:${s.ports.temporalMetrics}/metrics`],
-    ['Postgres', `127.0.0.1:${s.ports.postgres} (database ${s.db.name}, user ${s.db.user})`],
-    ['Redis', env.REDIS_URL],
-    ['Local CBB server', env.CBB_BASE_URL],
-    ['Logs', `${s.logDir}  (npm run logs)`],
-  ];
+  return [...parts.flatMap((p) => p.endpoints?.(s) ?? []), ['Logs', `${s.logDir}  (npm run logs [-- <part>])`]];
 }

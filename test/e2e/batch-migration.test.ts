@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { createPool, type Pool } from '../../lib/db';
-import { seedTrades } from '../../lib/data-migrations/seed-trades';
-import { startApp, venvBin } from '../../scripts/stack/services';
-import { appEnv, stackSettings } from '../../scripts/stack/settings';
+import { createPool, type Pool } from '../../lib/infra/db';
+import { seedTrades } from '../../store/batch-migration/seed-trades';
+import { startAppPart } from '../../scripts/stack/parts';
+import { venvBin } from '../../scripts/stack/services';
+import { appEnv, stackSettings } from '../../scripts/stack/parts';
 import { apiClient, eventually } from '../helpers/http';
 
 /** Data migrations driven over HTTP and from the Temporal CLI, on the real worker and API processes. */
@@ -11,8 +12,8 @@ const api = apiClient(`http://127.0.0.1:${s.ports.api}`);
 let pool: Pool;
 
 beforeAll(async () => {
-  await startApp(s, 'worker');
-  await startApp(s, 'api');
+  await startAppPart(s, 'worker');
+  await startAppPart(s, 'api');
   pool = createPool({ database: { url: appEnv(s).DATABASE_URL, poolMax: 2 } });
   await seedTrades(pool, 20_000);
 }, 120_000);

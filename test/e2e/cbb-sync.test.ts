@@ -1,9 +1,9 @@
 import { Client as PgClient } from 'pg';
 import { Client, Connection } from '@temporalio/client';
 import { isAlive, killProcess, stopProcess } from '../../scripts/stack/proc';
-import { startApp } from '../../scripts/stack/services';
-import { loadConfig } from '../../lib/config';
-import { appEnv, stackSettings } from '../../scripts/stack/settings';
+import { startAppPart } from '../../scripts/stack/parts';
+import { loadConfig } from '../../lib/infra/config';
+import { appEnv, stackSettings } from '../../scripts/stack/parts';
 import { cbbAdmin, orderFixture } from '../helpers/cbb';
 import { apiClient, eventually } from '../helpers/http';
 
@@ -17,9 +17,9 @@ let connection: Connection;
 let temporal: Client;
 
 beforeAll(async () => {
-  await startApp(s, 'cbb');
-  await startApp(s, 'worker');
-  await startApp(s, 'api');
+  await startAppPart(s, 'cbb');
+  await startAppPart(s, 'worker');
+  await startAppPart(s, 'api');
   db = new PgClient({ connectionString: env.DATABASE_URL });
   await db.connect();
   connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
@@ -106,7 +106,7 @@ async function sweepThroughStop(stop: 'kill' | 'term') {
   } else {
     expect(await stopProcess(s, 'worker', { graceMs: 60_000 })).toBe(true);
   }
-  await startApp(s, 'worker');
+  await startAppPart(s, 'worker');
 
   await eventually('every order to be synced and settled', async () => {
     const { rows } = await db.query(

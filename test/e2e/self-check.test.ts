@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { Client } from 'pg';
 import { killProcess, logFile, runningPid, stopProcess } from '../../scripts/stack/proc';
-import { startApp, startService } from '../../scripts/stack/services';
-import { appEnv, stackSettings } from '../../scripts/stack/settings';
+import { startAppPart } from '../../scripts/stack/parts';
+import { startPart } from '../../scripts/stack/stack';
+import { appEnv, stackSettings } from '../../scripts/stack/parts';
 import { apiClient, eventually } from '../helpers/http';
 
 /** The real worker and API processes, started as `npm run up` starts them, driven over HTTP. */
@@ -13,8 +14,8 @@ let db: Client;
 beforeAll(async () => {
   // Another suite may have left a worker running at a quieter level; this one reads info lines.
   await stopProcess(s, 'worker');
-  await startApp(s, 'worker', { LOG_LEVEL: 'info' });
-  await startApp(s, 'api');
+  await startAppPart(s, 'worker', { LOG_LEVEL: 'info' });
+  await startAppPart(s, 'api');
   db = new Client({ connectionString: appEnv(s).DATABASE_URL });
   await db.connect();
 }, 120_000);
@@ -115,7 +116,7 @@ test('a workflow waiting on a timer completes after the Temporal server is kille
   await eventually('temporal to die', async () => (runningPid(s, 'temporal') === undefined ? true : undefined));
   expect((await api.get('/readyz')).status).toBe(503);
 
-  await startService(s, 'temporal');
+  await startPart(s, 'temporal');
   const wf = await completed(workflowId, 60_000);
   expect(wf.status).toBe('COMPLETED');
   const { rows } = await db.query('SELECT step FROM self_check_steps WHERE workflow_id = $1 ORDER BY written_at', [workflowId]);

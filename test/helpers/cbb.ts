@@ -1,7 +1,7 @@
 import type { Faults, LoggedRequest, SentMessage } from '../../scripts/cbb-server/store';
-import type { OrderInput } from '../../lib/orders';
-import type { Pool } from '../../lib/db';
-import { insertOrder } from '../../lib/orders-store';
+import type { OrderInput } from '../../lib/cbb/order';
+import type { Pool } from '../../lib/infra/db';
+import { insertOrder } from '../../store/cbb/orders';
 
 /** The local CBB server's admin side (request log, counts, fault knobs), as tests use it. */
 export function cbbAdmin(baseUrl: string) {

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import { loadConfig } from '../../lib/config';
+import { loadConfig } from '../../lib/infra/config';
 import { historiesDir, projectRoot } from './paths';
 
 /**

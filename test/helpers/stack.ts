@@ -1,11 +1,11 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities';
-import { loadConfig, type Config } from '../../lib/config';
-import { createPool, type Pool } from '../../lib/db';
-import { createLogger } from '../../lib/logger';
-import { createRedis, type Redis } from '../../lib/redis';
-import { correlationActivityInterceptor } from '../../workers/interceptors';
+import { loadConfig, type Config } from '../../lib/infra/config';
+import { createPool, type Pool } from '../../lib/infra/db';
+import { createLogger } from '../../lib/infra/logger';
+import { createRedis, type Redis } from '../../lib/infra/redis';
+import { activityInterceptors } from '../../workers/interceptors';
 import { testBundlePath } from './paths';
 import { quietRuntime } from './time-skipping';
 
@@ -61,7 +61,7 @@ export function stackWorker(stack: StackHandles, opts: Partial<WorkerOptions> & 
     connection: stack.nativeConnection,
     namespace: stack.config.temporal.namespace,
     workflowBundle: { codePath: testBundlePath },
-    interceptors: { activity: [correlationActivityInterceptor] },
+    interceptors: { activity: [activityInterceptors] },
     ...opts,
     activities: { ...createActivities(stack.deps), ...opts.activities },
   });

@@ -1,10 +1,10 @@
-import { getRun } from '../../lib/data-migrations/records';
-import { seedTrades } from '../../lib/data-migrations/seed-trades';
-import { startRun } from '../../lib/data-migrations/start';
+import { getRun } from '../../store/batch-migration/runs';
+import { seedTrades } from '../../store/batch-migration/seed-trades';
+import { startRun } from '../../store/batch-migration/start';
 import { isAlive, killProcess, sleep, stopProcess } from '../../scripts/stack/proc';
-import { startApp } from '../../scripts/stack/services';
-import { stackSettings } from '../../scripts/stack/settings';
-import { batchCoverage, rowsToChange } from '../helpers/data-migrations';
+import { startAppPart } from '../../scripts/stack/parts';
+import { stackSettings } from '../../scripts/stack/parts';
+import { batchCoverage, rowsToChange } from '../helpers/batch-migration';
 import { connectStack, type StackHandles } from '../helpers/stack';
 
 /**
@@ -32,7 +32,7 @@ async function batchesOf(runId: string): Promise<number> {
 test('a SIGKILLed worker mid-run: the run completes after a restart and no batch is applied twice', async () => {
   await seedTrades(stack.pool, 100_000);
   const expected = await rowsToChange(stack.pool);
-  await startApp(s, 'worker');
+  await startAppPart(s, 'worker');
   // Rate-limited batches make the run last long enough (about 5 s) to be killed in the middle.
   const run = await startRun(
     { client: stack.client, pool: stack.pool, taskQueue: stack.config.temporal.taskQueue },
@@ -48,7 +48,7 @@ test('a SIGKILLed worker mid-run: the run completes after a restart and no batch
   expect(await batchesOf(run.id)).toBe(atKill);
   expect(atKill).toBeLessThan(50);
 
-  await startApp(s, 'worker');
+  await startAppPart(s, 'worker');
   const result = await stack.client.workflow.getHandle(run.id).result();
   expect(result).toMatchObject({ state: 'completed', rowsDone: 100_000, rowsChanged: expected, verify: { ok: true } });
   const coverage = await batchCoverage(stack.pool, run.id);

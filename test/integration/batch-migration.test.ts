@@ -4,14 +4,14 @@ import {
   pauseMigration,
   resumeMigration,
   setMigrationBatchSize,
-} from '../../lib/data-migrations/messages';
-import { getRun } from '../../lib/data-migrations/records';
-import { seedTrades, tradesFingerprint } from '../../lib/data-migrations/seed-trades';
-import { startReverse, startRun, type StartContext } from '../../lib/data-migrations/start';
+} from '../../lib/batch-migration/contract';
+import { getRun } from '../../store/batch-migration/runs';
+import { seedTrades, tradesFingerprint } from '../../store/batch-migration/seed-trades';
+import { startReverse, startRun, type StartContext } from '../../store/batch-migration/start';
 import { searchAttributes } from '../../lib/search-attributes';
 import { sleep } from '../../scripts/stack/proc';
 import { batchMigration } from '../../workflows/batch-migration';
-import { batchCoverage, rowsToChange } from '../helpers/data-migrations';
+import { batchCoverage, rowsToChange } from '../helpers/batch-migration';
 import { recordHistory } from '../helpers/histories';
 import { connectStack, stackWorker, type StackHandles } from '../helpers/stack';
 import { uniqueTaskQueue } from '../helpers/time-skipping';

@@ -1,8 +1,9 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { createCbbActivities } from '../../activities/cbb';
-import { claimConfirmation, getOrder } from '../../lib/orders-store';
-import { cbbSyncOrder, cbbSyncWorkflowId } from '../../workflows/cbb-sync';
+import { claimConfirmation, getOrder } from '../../store/cbb/orders';
+import { cbbSyncWorkflowId } from '../../lib/cbb/contract';
+import { cbbSyncOrder } from '../../workflows/cbb-sync';
 import { cbbAdmin, createOrder } from '../helpers/cbb';
 import { recordHistory } from '../helpers/histories';
 import { connectStack, stackWorker, type StackHandles } from '../helpers/stack';

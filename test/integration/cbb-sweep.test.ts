@@ -1,10 +1,11 @@
 import type { Worker } from '@temporalio/worker';
-import { applyCbbSweepSchedule, cbbSweepScheduleId } from '../../lib/cbb-schedule';
+import { cbbSweepSchedule, cbbSweepScheduleId, cbbSyncWorkflowId } from '../../lib/cbb/contract';
+import { applySchedule } from '../../lib/infra/schedules';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities';
 import { createSweepActivities } from '../../activities/cbb/sweep';
 import { cbbSweep } from '../../workflows/cbb-sweep';
-import { cbbSyncOrder, cbbSyncWorkflowId } from '../../workflows/cbb-sync';
+import { cbbSyncOrder } from '../../workflows/cbb-sync';
 import { cbbAdmin, createOrder } from '../helpers/cbb';
 import { connectStack, stackWorker, type StackHandles } from '../helpers/stack';
 import { uniqueTaskQueue } from '../helpers/time-skipping';
@@ -85,9 +86,9 @@ test('a chunk retried after a crash resumes at its checkpoint: syncs that ended 
 test('the sweep schedule is applied idempotently: created once, then brought up to date', async () => {
   await stack.client.schedule.getHandle(cbbSweepScheduleId).delete().catch(() => undefined);
   const log = stack.deps.log;
-  expect(await applyCbbSweepSchedule(stack.client, stack.config, log)).toBe('created');
-  const faster = { ...stack.config, cbb: { ...stack.config.cbb, sweepEvery: '2m' } };
-  expect(await applyCbbSweepSchedule(stack.client, faster, log)).toBe('updated');
+  const declared = (every: string) => cbbSweepSchedule({ every, concurrency: 4, taskQueue: stack.config.temporal.taskQueue });
+  expect(await applySchedule(stack.client, declared('1m'), log)).toBe('created');
+  expect(await applySchedule(stack.client, declared('2m'), log)).toBe('updated');
   const d = await stack.client.schedule.getHandle(cbbSweepScheduleId).describe();
   expect(d.spec.intervals?.[0].every).toBe(120_000);
   expect(d.action).toMatchObject({ type: 'startWorkflow', workflowType: 'cbbSweep', workflowId: 'cbb-sweep' });

@@ -1,8 +1,9 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
-import { cbbFieldRegistry } from '../../lib/cbb-fields';
-import { getOrder, listEvents } from '../../lib/orders-store';
-import { cbbSyncOrder, cbbSyncWorkflowId } from '../../workflows/cbb-sync';
+import { cbbFieldRegistry } from '../../lib/cbb/fields';
+import { getOrder, listEvents } from '../../store/cbb/orders';
+import { cbbSyncWorkflowId } from '../../lib/cbb/contract';
+import { cbbSyncOrder } from '../../workflows/cbb-sync';
 import { cbbAdmin, createOrder } from '../helpers/cbb';
 import { recordHistory } from '../helpers/histories';
 import { connectStack, stackWorker, type StackHandles } from '../helpers/stack';

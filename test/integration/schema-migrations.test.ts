@@ -2,9 +2,9 @@ import { cpSync, mkdtempSync, appendFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { loadConfig } from '../../lib/config';
-import { createLogger } from '../../lib/logger';
-import { migrate, migrationStatus, migrationsDir } from '../../lib/migrate';
+import { loadConfig } from '../../lib/infra/config';
+import { createLogger } from '../../lib/infra/logger';
+import { migrate, migrationStatus, migrationsDir } from '../../lib/infra/schema-migrations';
 
 /** Runs the project's real schema migrations on a scratch database of the test Postgres. */
 const config = loadConfig();

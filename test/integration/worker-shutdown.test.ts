@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { stackSettings } from '../../scripts/stack/settings';
+import { stackSettings } from '../../scripts/stack/parts';
 import { selfCheck } from '../../workflows/self-check';
 import { eventually } from '../helpers/http';
 import { projectRoot } from '../helpers/paths';

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { postgresDataDir } from '../../scripts/stack/postgres';
 import { down, stackProcesses } from '../../scripts/stack/stack';
-import { stackSettings } from '../../scripts/stack/settings';
+import { stackSettings } from '../../scripts/stack/parts';
 
 /** Stops the test stack, and fails the run if any of its processes outlives `down`. */
 export default async function stackDown(): Promise<void> {

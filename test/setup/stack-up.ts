@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { down, up } from '../../scripts/stack/stack';
-import { appEnv, stackSettings } from '../../scripts/stack/settings';
+import { appEnv, infrastructure, stackSettings } from '../../scripts/stack/parts';
 import bundle from './bundle';
 
 /**
@@ -12,7 +12,7 @@ export default async function stackUp(): Promise<void> {
   const s = stackSettings('test');
   await down(s);
   rmSync(s.dataDir, { recursive: true, force: true });
-  await up(s, { only: ['postgres', 'redis', 'temporal', 'cbb'], fresh: true });
+  await up(s, { only: infrastructure, fresh: true });
   Object.assign(process.env, appEnv(s), { NODE_ENV: 'test', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', LOG_PRETTY: 'false' });
   await bundle();
 }

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { ApplicationFailure } from '@temporalio/common';
 import { CbbError, createCbbClient, parseRetryAfter } from '../../activities/cbb/client';
-import { toFailure } from '../../activities/failure';
+import { toFailure } from '../../workers/failure';
 import { createCbbApp } from '../../scripts/cbb-server/app';
 import { createStore } from '../../scripts/cbb-server/store';
 

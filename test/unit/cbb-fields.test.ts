@@ -1,6 +1,6 @@
-import { cbbFieldRegistry, CbbFieldType, encodeFieldValue, mapOrderToContact, splitName } from '../../lib/cbb-fields';
-import type { Order } from '../../lib/orders';
-import { toE164 } from '../../lib/phone';
+import { cbbFieldRegistry, CbbFieldType, encodeFieldValue, mapOrderToContact, splitName } from '../../lib/cbb/fields';
+import type { Order } from '../../lib/cbb/order';
+import { toE164 } from '../../lib/cbb/phone';
 
 const order = (over: Partial<Order> = {}): Order => ({
   id: '1',

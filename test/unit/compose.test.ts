@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { load } from 'js-yaml';
-import { envSchema } from '../../lib/config';
+import { envSchema } from '../../lib/infra/config';
 
 /** docker-compose.yml cannot be run here (no Docker engine), so it is checked as far as it can be. */
 const root = join(__dirname, '..', '..');

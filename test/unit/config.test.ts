@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../../lib/config';
+import { ConfigError, loadConfig } from '../../lib/infra/config';
 
 describe('loadConfig', () => {
   test('defaults point at the local stack', () => {

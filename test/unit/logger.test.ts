@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { redactPaths, redactUrl } from '../../lib/logger';
+import { redactPaths, redactUrl } from '../../lib/infra/logger';
 
 function capture() {
   const lines: string[] = [];

@@ -2,9 +2,9 @@ import { openApiDocument } from '../../api/openapi';
 import '../../api/routes/health';
 import '../../api/routes/self-checks';
 import '../../api/routes/workflows';
-import '../../api/routes/orders';
-import '../../api/routes/cbb';
-import '../../api/routes/migrations';
+import '../../api/routes/cbb-orders';
+import '../../api/routes/cbb-sweeps';
+import '../../api/routes/batch-migrations';
 
 describe('the OpenAPI document', () => {
   const doc = openApiDocument('1.2.3');

@@ -1,4 +1,4 @@
-import { Semaphore } from '../../lib/semaphore';
+import { Semaphore } from '../../lib/infra/semaphore';
 
 const tick = () => new Promise((r) => setImmediate(r));
 

@@ -1,15 +1,15 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { BatchInput, BatchResult } from '../../activities/data-migrations';
-import type { RunPatch } from '../../lib/data-migrations/records';
+import type { BatchInput, BatchResult } from '../../activities/batch-migration';
+import type { RunPatch } from '../../store/batch-migration/runs';
 import {
-  batchMigration,
   cancelMigration,
   migrationProgress,
   pauseMigration,
   resumeMigration,
   setMigrationBatchSize,
   setMigrationRate,
-} from '../../workflows';
+} from '../../lib/batch-migration/contract';
+import { batchMigration } from '../../workflows';
 import { timeSkippingEnv, testWorker, uniqueTaskQueue } from '../helpers/time-skipping';
 
 let env: TestWorkflowEnvironment;

@@ -1,6 +1,7 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { SweepChunk, SweepChunkResult } from '../../activities/cbb/sweep';
-import { cbbSweep, cbbSweepProgress } from '../../workflows/cbb-sweep';
+import { cbbSweepProgress } from '../../lib/cbb/contract';
+import { cbbSweep } from '../../workflows/cbb-sweep';
 import { testWorker, timeSkippingEnv, uniqueTaskQueue } from '../helpers/time-skipping';
 
 let env: TestWorkflowEnvironment;

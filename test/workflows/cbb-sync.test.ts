@@ -3,9 +3,10 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { SettleOutcome, SyncPlan } from '../../activities/cbb';
 import { temporal } from '@temporalio/proto';
-import type { CbbFieldValue } from '../../lib/cbb-fields';
+import type { CbbFieldValue } from '../../lib/cbb/fields';
 import { searchAttributes } from '../../lib/search-attributes';
-import { cbbSyncOrder, cbbSyncProgress } from '../../workflows/cbb-sync';
+import { cbbSyncProgress } from '../../lib/cbb/contract';
+import { cbbSyncOrder } from '../../workflows/cbb-sync';
 import { testWorker, timeSkippingEnv, uniqueTaskQueue } from '../helpers/time-skipping';
 
 let env: TestWorkflowEnvironment;

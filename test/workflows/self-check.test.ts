@@ -1,5 +1,6 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { selfCheck, selfCheckStep } from '../../workflows/self-check';
+import { selfCheckStep } from '../../lib/self-check/contract';
+import { selfCheck } from '../../workflows/self-check';
 import { timeSkippingEnv, testWorker, uniqueTaskQueue } from '../helpers/time-skipping';
 
 let env: TestWorkflowEnvironment;

@@ -1,0 +1,156 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { dataMigrations, describeMigration } from '../../lib/batch-migration/registry';
+import {
+  cancelMigration,
+  migrationProgress,
+  pauseMigration,
+  resumeMigration,
+  setMigrationBatchSize,
+  setMigrationRate,
+  type MigrationProgress,
+  type Settings,
+} from '../../lib/batch-migration/contract';
+import { getRun, listBatches, listRuns, type RunRecord } from '../../store/batch-migration/runs';
+import { runParameters, startReverse, startRun, type StartContext } from '../../store/batch-migration/start';
+import { notFound } from '../../lib/errors';
+import { workflowUiUrl } from '../../lib/infra/temporal';
+import type { ApiContext } from '../context';
+import { anyObject, errorResponses, json, jsonBody, registry } from '../openapi';
+import { startOptions } from '../start-options';
+import { parse } from '../validate';
+
+/** Data migrations: definitions, runs, their progress and their controls. */
+
+const nameParams = z.object({ name: z.string().min(1).max(100).regex(/^[a-z0-9-]+$/, 'a migration name such as trades-risk-score') });
+const idParams = z.object({ id: z.string().min(1).max(200).regex(/^migration-[a-z0-9-]+-\d+$/, 'a run id such as migration-trades-risk-score-1') });
+const reverseBody = z.object({ maxRowsPerSecond: z.number().int().min(1).max(10_000_000).optional() }).strict();
+const patchBody = z
+  .object({
+    batchSize: runParameters.shape.batchSize.removeDefault().optional(),
+    maxRowsPerSecond: z.number().int().min(0).max(10_000_000).nullable().optional(),
+  })
+  .strict()
+  .refine((b) => b.batchSize !== undefined || b.maxRowsPerSecond !== undefined, 'give batchSize, maxRowsPerSecond or both');
+
+const runPath = '/api/v1/migrations/runs/{id}';
+const paths: Parameters<typeof registry.registerPath>[0][] = [
+  { method: 'get', path: '/api/v1/migrations', summary: 'Data migration definitions, each with its recent runs', responses: { 200: json(anyObject) } },
+  {
+    method: 'post',
+    path: '/api/v1/migrations/{name}/runs',
+    summary: 'Start a batchMigration run (workflow id migration-<name>-<n>)',
+    request: { params: nameParams, ...jsonBody(runParameters) },
+    responses: { 201: json(anyObject, 'Started: the run record and its Web UI link'), 400: errorResponses[400], 404: errorResponses[404] },
+  },
+  {
+    method: 'get',
+    path: runPath,
+    summary: 'A run: its record, live progress while it runs, its last batches',
+    request: { params: idParams },
+    responses: { 200: json(anyObject), 404: errorResponses[404] },
+  },
+  ...(['pause', 'resume', 'cancel'] as const).map((action) => ({
+    method: 'post' as const,
+    path: `${runPath}/${action}`,
+    summary: `Request ${action} (takes effect at the next batch boundary)`,
+    request: { params: idParams },
+    responses: { 202: json(anyObject, 'Requested'), 404: errorResponses[404] },
+  })),
+  {
+    method: 'post',
+    path: `${runPath}/reverse`,
+    summary: 'Start a reverse run restoring what a stopped forward run changed',
+    request: { params: idParams, ...jsonBody(reverseBody) },
+    responses: { 201: json(anyObject), 400: errorResponses[400], 409: errorResponses[409] },
+  },
+  {
+    method: 'patch',
+    path: runPath,
+    summary: 'Set the batch size and/or the rate limit of a running run',
+    request: { params: idParams, ...jsonBody(patchBody) },
+    responses: { 200: json(anyObject, 'The settings now in force'), 400: errorResponses[400], 404: errorResponses[404], 409: errorResponses[409] },
+  },
+];
+for (const path of paths) registry.registerPath(path);
+
+const active = (state: string) => !['completed', 'failed', 'cancelled'].includes(state);
+
+export function migrationRoutes(ctx: ApiContext): Router {
+  const router = Router();
+  const starter = (req: Parameters<typeof startOptions>[1]): StartContext => {
+    const { taskQueue, memo } = startOptions(ctx, req);
+    return { client: ctx.client, pool: ctx.pool, taskQueue, memo };
+  };
+  const view = (run: RunRecord) => ({ ...run, webUiUrl: workflowUiUrl(ctx.config, run.id) });
+  const runOr404 = async (id: string) => {
+    const run = await getRun(ctx.pool, id);
+    if (!run) throw notFound(`no migration run ${id}`);
+    return run;
+  };
+  const started = (res: Parameters<Parameters<Router['post']>[1]>[1], run: RunRecord) => {
+    ctx.metrics.started.inc({ type: 'batchMigration' });
+    res.status(201).location(`/api/v1/migrations/runs/${run.id}`).json(view(run));
+  };
+
+  router.get('/', async (_req, res) => {
+    const runs = await listRuns(ctx.pool);
+    const items = [...dataMigrations.values()].map((m) => ({
+      ...describeMigration(m),
+      runs: runs.filter((r) => r.migration === m.name).map(view),
+    }));
+    res.json({ items });
+  });
+
+  router.post('/:name/runs', async (req, res) => {
+    const { name } = parse(nameParams, req.params);
+    const params = parse(runParameters, req.body ?? {});
+    started(res, await startRun(starter(req), name, params));
+  });
+
+  router.get('/runs/:id', async (req, res) => {
+    const { id } = parse(idParams, req.params);
+    const run = await runOr404(id);
+    // The record is the durable truth; a running workflow adds its live view (rate, ETA, requests).
+    let progress: MigrationProgress | null = null;
+    if (active(run.state)) {
+      progress = await ctx.client.workflow
+        .getHandle(id)
+        .query(migrationProgress)
+        .catch(() => null);
+    }
+    res.json({ ...view(run), progress, recentBatches: await listBatches(ctx.pool, id, 20) });
+  });
+
+  for (const [action, signal] of [
+    ['pause', pauseMigration],
+    ['resume', resumeMigration],
+    ['cancel', cancelMigration],
+  ] as const) {
+    router.post(`/runs/:id/${action}`, async (req, res) => {
+      const { id } = parse(idParams, req.params);
+      await runOr404(id);
+      await ctx.client.workflow.getHandle(id).signal(signal);
+      res.status(202).json({ id, requested: action, takesEffect: 'at the next batch boundary' });
+    });
+  }
+
+  router.post('/runs/:id/reverse', async (req, res) => {
+    const { id } = parse(idParams, req.params);
+    const { maxRowsPerSecond } = parse(reverseBody, req.body ?? {});
+    started(res, await startReverse(starter(req), id, { maxRowsPerSecond }));
+  });
+
+  router.patch('/runs/:id', async (req, res) => {
+    const { id } = parse(idParams, req.params);
+    const body = parse(patchBody, req.body ?? {});
+    await runOr404(id);
+    const handle = ctx.client.workflow.getHandle(id);
+    let settings: Settings | undefined;
+    if (body.batchSize !== undefined) settings = await handle.executeUpdate(setMigrationBatchSize, { args: [body.batchSize] });
+    if (body.maxRowsPerSecond !== undefined) settings = await handle.executeUpdate(setMigrationRate, { args: [body.maxRowsPerSecond] });
+    res.json({ id, settings });
+  });
+
+  return router;
+}

@@ -1,0 +1,31 @@
+import { Router } from 'express';
+import { cbbSweepArgs, cbbSweepOnDemandWorkflowId, cbbSweepWorkflowType, type CbbSweepWorkflow } from '../../lib/cbb/contract';
+import { workflowUiUrl } from '../../lib/infra/temporal';
+import type { ApiContext } from '../context';
+import { anyObject, json, registry } from '../openapi';
+import { startOptions } from '../start-options';
+
+registry.registerPath({
+  method: 'post',
+  path: '/api/v1/cbb/sweep',
+  summary: 'Run the sweep of pending orders now (joins the on-demand sweep already running)',
+  responses: { 202: json(anyObject) },
+});
+
+/** `POST /api/v1/cbb/sweep`: runs the sweep now, or joins the on-demand sweep already running. */
+export function cbbRoutes(ctx: ApiContext): Router {
+  const router = Router();
+  router.post('/sweep', async (req, res) => {
+    const workflowId = cbbSweepOnDemandWorkflowId;
+    const handle = await ctx.client.workflow.start<CbbSweepWorkflow>(cbbSweepWorkflowType, {
+      ...startOptions(ctx, req),
+      workflowId,
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      args: cbbSweepArgs(ctx.config.cbb.sweepConcurrency),
+      staticSummary: 'Sweep on demand: start the CBB sync of every pending order',
+    });
+    ctx.metrics.started.inc({ type: 'cbbSweep' });
+    res.status(202).json({ workflowId, runId: handle.firstExecutionRunId, webUiUrl: workflowUiUrl(ctx.config, workflowId, handle.firstExecutionRunId) });
+  });
+  return router;
+}

@@ -1,0 +1,104 @@
+import type { SearchAttributePair } from '@temporalio/common';
+import { defineQuery } from '@temporalio/workflow';
+import type { ScheduleDeclaration } from '../schedule';
+import { searchAttributes } from '../search-attributes';
+
+/**
+ * The CBB sync's contract, shared by the workflows, the activities that start syncs,
+ * the API and the worker: workflow ids, start options, queries and the types on the
+ * wire. Temporal type names (`cbbSyncOrder`, `cbbSweep`) stay as they were recorded.
+ */
+
+export type SyncStatus = 'syncing' | 'synced' | 'confirmed' | 'skipped' | 'failed' | 'error';
+export type SyncStep = 'loading' | 'contact' | 'fields' | 'confirmation' | 'done';
+
+export interface CbbSyncInput {
+  orderId: string;
+}
+
+export interface CbbSyncResult {
+  orderId: string;
+  status: SyncStatus;
+  contactId?: string;
+  confirmation?: 'sent' | 'already-sent' | 'unconfirmed' | 'skipped';
+  reason?: string;
+}
+
+export interface CbbSyncProgress {
+  orderId: string;
+  step: SyncStep;
+  status: SyncStatus;
+  contactId?: string;
+  reason?: string;
+}
+
+export type CbbSyncWorkflow = (input: CbbSyncInput) => Promise<CbbSyncResult>;
+
+export const cbbSyncWorkflowType = 'cbbSyncOrder';
+export const cbbSyncProgress = defineQuery<CbbSyncProgress>('cbbSyncProgress');
+export const cbbSyncWorkflowId = (orderId: string) => `cbb-sync-order-${orderId}`;
+
+/**
+ * How every sync is started, by the API or by the sweep: the order's id as the workflow
+ * id (so a second start joins the first), and the search attributes the list shows
+ * until the sync publishes its outcome.
+ */
+export function cbbSyncStartOptions(orderId: string, startedBy: 'api' | 'sweep') {
+  return {
+    workflowId: cbbSyncWorkflowId(orderId),
+    args: [{ orderId }] as [CbbSyncInput],
+    typedSearchAttributes: [
+      { key: searchAttributes.orderId, value: orderId },
+      { key: searchAttributes.syncStatus, value: 'syncing' },
+    ] as SearchAttributePair[],
+    staticSummary: `CBB sync of order ${orderId}${startedBy === 'sweep' ? ' (sweep)' : ''}`,
+  };
+}
+
+export interface CbbSweepTotals {
+  started: number;
+  joined: number;
+  synced: number;
+  notSynced: number;
+}
+
+export const noSweepTotals = (): CbbSweepTotals => ({ started: 0, joined: 0, synced: 0, notSynced: 0 });
+
+export interface CbbSweepInput {
+  concurrency: number;
+  pageSize?: number;
+  /** Orders per run; the sweep continues as new after each. */
+  perRun?: number;
+  /** Carried across continue-as-new. */
+  cursor?: string;
+  totals?: CbbSweepTotals;
+}
+
+export type CbbSweepWorkflow = (input: CbbSweepInput) => Promise<CbbSweepTotals>;
+
+export const cbbSweepWorkflowType = 'cbbSweep';
+export const cbbSweepProgress = defineQuery<CbbSweepTotals & { cursor: string }>('cbbSweepProgress');
+/** The scheduled sweep's id; an on-demand sweep runs under its own id, so the two never block each other. */
+export const cbbSweepScheduleId = 'cbb-sweep';
+export const cbbSweepOnDemandWorkflowId = 'cbb-sweep-now';
+
+export const cbbSweepArgs = (concurrency: number): [CbbSweepInput] => [{ concurrency }];
+
+/**
+ * The sweep's Schedule, applied at every worker start: a change to the interval or the
+ * concurrency ships with the code. A sweep that outlasts its interval is not doubled;
+ * one missed while the server was down runs once.
+ */
+export function cbbSweepSchedule(opts: { every: string; concurrency: number; taskQueue: string }): ScheduleDeclaration {
+  return {
+    scheduleId: cbbSweepScheduleId,
+    every: opts.every,
+    workflowType: cbbSweepWorkflowType,
+    workflowId: cbbSweepScheduleId,
+    taskQueue: opts.taskQueue,
+    args: cbbSweepArgs(opts.concurrency),
+    summary: 'Sweep: start the CBB sync of every pending order',
+    overlap: 'SKIP',
+    catchupWindow: '1m',
+  };
+}

@@ -1,0 +1,38 @@
+import { ScheduleAlreadyRunning, type Client, type ScheduleOptions } from '@temporalio/client';
+import type { Duration } from '@temporalio/common';
+import type { ScheduleDeclaration } from '../schedule';
+import type { Logger } from './logger';
+
+function toOptions(d: ScheduleDeclaration): ScheduleOptions {
+  return {
+    scheduleId: d.scheduleId,
+    spec: { intervals: [{ every: d.every as Duration }] },
+    action: {
+      type: 'startWorkflow',
+      workflowType: d.workflowType,
+      workflowId: d.workflowId,
+      taskQueue: d.taskQueue,
+      args: d.args,
+      staticSummary: d.summary,
+    },
+    policies: { overlap: d.overlap, catchupWindow: d.catchupWindow as Duration },
+  };
+}
+
+/**
+ * Creates the Schedule when it is missing and brings an existing one back to its
+ * declaration, keeping whether an operator paused it.
+ */
+export async function applySchedule(client: Client, declaration: ScheduleDeclaration, log: Logger): Promise<'created' | 'updated'> {
+  const { scheduleId, ...wanted } = toOptions(declaration);
+  try {
+    await client.schedule.create({ scheduleId, ...wanted });
+    log.info({ scheduleId, every: declaration.every }, 'schedule created');
+    return 'created';
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+  }
+  await client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, ...wanted, state: previous.state }));
+  log.info({ scheduleId, every: declaration.every }, 'schedule brought up to date');
+  return 'updated';
+}

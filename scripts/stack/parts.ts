@@ -1,0 +1,169 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { databaseUrl, postgresDataDir, postgresReady, startPostgres } from './postgres';
+import { httpReady, redisReady, startApp, startRedis, startTemporal, temporalReady, workerPolling, type AppSpec } from './services';
+import { baseSettings, type PortDeclaration, type Profile, type StackSettings } from './settings';
+
+/**
+ * The local stack, one entry per part, in start order (`down` stops them in reverse).
+ * `up`, `down`, `status`, `logs`, the test setup and the benchmarks all read this table:
+ * adding a part (libvirtd, Prometheus, the hmm worker) is one entry here.
+ */
+export interface StackPart {
+  name: string;
+  /** Infrastructure runs for the whole test run; apps are started by the tests that need them. */
+  role: 'infrastructure' | 'app';
+  ports: Record<string, PortDeclaration>;
+  start(s: StackSettings, opts: { fresh?: boolean }): Promise<void>;
+  ready(s: StackSettings): Promise<boolean>;
+  /** How it stops: Postgres shuts down fastest and cleanest on SIGINT; a worker gets time to finish activities. */
+  stop: { signal: NodeJS.Signals; graceMs: number };
+  /** Paths on the command line of this part's processes: how `down` finds one whose pid file was lost. */
+  leftovers?(s: StackSettings): string[];
+  /** What the project's processes are given to reach this part. */
+  env?(s: StackSettings): Record<string, string>;
+  /** Shown by `npm run up`. */
+  endpoints?(s: StackSettings): [string, string][];
+}
+
+const infrastructureStop = { signal: 'SIGTERM' as const, graceMs: 20_000 };
+
+function app(spec: Omit<AppSpec, 'env'> & Pick<StackPart, 'ports' | 'endpoints'> & { graceMs?: number }): StackPart & { app: AppSpec } {
+  const appSpec: AppSpec = { ...spec, env: appProcessEnv };
+  return {
+    name: spec.name,
+    role: 'app',
+    ports: spec.ports,
+    app: appSpec,
+    start: async (s) => void (await startApp(s, appSpec)),
+    ready: spec.ready,
+    stop: { signal: 'SIGTERM', graceMs: spec.graceMs ?? 20_000 },
+    endpoints: spec.endpoints,
+  };
+}
+
+export const parts = [
+  {
+    name: 'postgres',
+    role: 'infrastructure',
+    ports: { postgres: { local: 55432, test: 55433 } },
+    start: (s, opts) => startPostgres(s, opts),
+    ready: postgresReady,
+    stop: { signal: 'SIGINT', graceMs: 20_000 },
+    leftovers: (s) => [postgresDataDir(s)],
+    env: (s) => ({ DATABASE_URL: databaseUrl(s) }),
+    endpoints: (s) => [['Postgres', `127.0.0.1:${s.ports.postgres} (database ${s.db.name}, user ${s.db.user})`]],
+  },
+  {
+    name: 'redis',
+    role: 'infrastructure',
+    ports: { redis: { local: 56379, test: 56380 } },
+    start: async (s, opts) => {
+      if (opts.fresh) rmSync(join(s.dataDir, 'redis'), { recursive: true, force: true });
+      await startRedis(s);
+    },
+    ready: redisReady,
+    stop: infrastructureStop,
+    leftovers: (s) => [join(s.dataDir, 'redis')],
+    env: (s) => ({ REDIS_URL: `redis://127.0.0.1:${s.ports.redis}` }),
+    endpoints: (s) => [['Redis', `redis://127.0.0.1:${s.ports.redis}`]],
+  },
+  {
+    name: 'temporal',
+    role: 'infrastructure',
+    ports: {
+      temporal: { local: 7233, test: 17233 },
+      temporalUi: { local: 8233, test: 18233 },
+      temporalMetrics: { local: 8234, test: 18234 },
+    },
+    start: async (s, opts) => {
+      if (opts.fresh) rmSync(join(s.dataDir, 'temporal'), { recursive: true, force: true });
+      await startTemporal(s);
+    },
+    ready: (s) => temporalReady(s).catch(() => false),
+    stop: infrastructureStop,
+    leftovers: (s) => [join(s.dataDir, 'temporal', 'temporal.db')],
+    env: (s) => ({
+      TEMPORAL_ADDRESS: `127.0.0.1:${s.ports.temporal}`,
+      TEMPORAL_UI_URL: `http://localhost:${s.ports.temporalUi}`,
+    }),
+    endpoints: (s) => [
+      ['Temporal gRPC', `127.0.0.1:${s.ports.temporal}`],
+      ['Temporal Web UI', `http://localhost:${s.ports.temporalUi}`],
+      ['Temporal metrics', `http://127.0.0.1:${s.ports.temporalMetrics}/metrics`],
+    ],
+  },
+  {
+    // The local CBB-compatible server: infrastructure as far as the tests go, like a partner's sandbox.
+    ...app({
+      name: 'cbb',
+      entry: 'dist/scripts/cbb-server/index.js',
+      ports: { cbb: { local: 3100, test: 13100 } },
+      ready: (s) => httpReady(`http://127.0.0.1:${s.ports.cbb}/_admin/health`),
+      endpoints: (s) => [['Local CBB server', `http://127.0.0.1:${s.ports.cbb}/api`]],
+    }),
+    role: 'infrastructure',
+    env: (s) => ({ CBB_BASE_URL: `http://127.0.0.1:${s.ports.cbb}/api`, CBB_PORT: String(s.ports.cbb) }),
+  },
+  app({
+    name: 'worker',
+    entry: 'dist/workers/orchestrator.js',
+    ports: { workerMetrics: { local: 9464, test: 19464 } },
+    ready: (s) => workerPolling(s, 'worker', process.env.TEMPORAL_TASK_QUEUE ?? 'orchestrator'),
+    // A worker drains its running activities before it exits.
+    graceMs: 60_000,
+    endpoints: (s) => [['Worker metrics', `http://127.0.0.1:${s.ports.workerMetrics}/metrics`]],
+  }),
+  {
+    ...app({
+      name: 'api',
+      entry: 'dist/api/main.js',
+      ports: { api: { local: 3000, test: 13000 } },
+      ready: (s) => httpReady(`http://127.0.0.1:${s.ports.api}/healthz`),
+      endpoints: (s) => [['API', `http://127.0.0.1:${s.ports.api}  (health: /healthz, readiness: /readyz, metrics: /metrics)`]],
+    }),
+    env: (s) => ({ API_PORT: String(s.ports.api) }),
+  },
+] as const satisfies readonly (StackPart & { app?: AppSpec })[];
+
+export type PartName = (typeof parts)[number]['name'];
+export type AppName = Extract<(typeof parts)[number], { app: AppSpec }>['name'];
+
+export const partNames = parts.map((p) => p.name) as PartName[];
+export const infrastructure = parts.filter((p) => p.role === 'infrastructure').map((p) => p.name) as PartName[];
+
+export function part(name: string): StackPart & { app?: AppSpec } {
+  const found = parts.find((p) => p.name === name);
+  if (!found) throw new Error(`no stack part named ${JSON.stringify(name)}; the parts are ${partNames.join(', ')}`);
+  return found;
+}
+
+const declaredPorts = Object.assign({}, ...parts.map((p) => p.ports)) as Record<string, PortDeclaration>;
+
+/** The stack's folders and the ports its parts declare. */
+export function stackSettings(profile: Profile, env: NodeJS.ProcessEnv = process.env): StackSettings {
+  return baseSettings(profile, declaredPorts, env);
+}
+
+/** The environment the worker, the API and the tests get to reach this stack. */
+export function appEnv(s: StackSettings): Record<string, string> {
+  return Object.assign(
+    { WORKER_METRICS_PORT: String(s.ports.workerMetrics) },
+    ...parts.map((p) => ('env' in p && p.env ? p.env(s) : {})),
+  ) as Record<string, string>;
+}
+
+function appProcessEnv(s: StackSettings): NodeJS.ProcessEnv {
+  return {
+    ...appEnv(s),
+    NODE_ENV: s.profile === 'test' ? 'test' : (process.env.NODE_ENV ?? 'production'),
+    LOG_PRETTY: 'false',
+  };
+}
+
+/** Starts one of the project's own processes (worker, API, local CBB server), with extra environment if given. */
+export function startAppPart(s: StackSettings, name: AppName, env: NodeJS.ProcessEnv = {}): Promise<number> {
+  const spec = part(name).app;
+  if (!spec) throw new Error(`${name} is not one of the project's own processes`);
+  return startApp(s, spec, env);
+}

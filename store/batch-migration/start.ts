@@ -1,0 +1,71 @@
+import type { Client } from '@temporalio/client';
+import { z } from 'zod';
+import type { Pool } from '../../lib/infra/db';
+import { conflict, validationError } from '../../lib/errors';
+import { searchAttributes } from '../../lib/search-attributes';
+import { batchSizeCeiling, batchSizeFloor } from '../../lib/batch-migration/batching';
+import { getDataMigration } from '../../lib/batch-migration/registry';
+import { batchMigrationWorkflowType, type BatchMigrationInput, type BatchMigrationWorkflow } from '../../lib/batch-migration/contract';
+import { createRun, getRun, updateRun, type RunRecord } from './runs';
+
+/** Starting a run, shared by the API and `npm run migrate:data`. */
+
+export const runParameters = z
+  .object({
+    batchSize: z.number().int().min(batchSizeFloor).max(batchSizeCeiling).default(1000),
+    maxRowsPerSecond: z.number().int().min(1).max(10_000_000).optional(),
+    targetBatchMs: z.number().int().min(50).max(60_000).optional(),
+    dryRun: z.boolean().default(false),
+    partitions: z.number().int().min(1).max(16).default(1),
+  })
+  .strict();
+
+export type RunParameters = z.output<typeof runParameters>;
+
+export interface StartContext {
+  client: Client;
+  pool: Pool;
+  taskQueue: string;
+  memo?: Record<string, unknown>;
+}
+
+async function launch(ctx: StartContext, run: RunRecord, input: BatchMigrationInput): Promise<RunRecord> {
+  try {
+    await ctx.client.workflow.start<BatchMigrationWorkflow>(batchMigrationWorkflowType, {
+      taskQueue: ctx.taskQueue,
+      workflowId: run.id,
+      args: [input],
+      memo: ctx.memo,
+      typedSearchAttributes: [
+        { key: searchAttributes.migrationName, value: input.migration },
+        { key: searchAttributes.migrationState, value: 'starting' },
+      ],
+    });
+    return run;
+  } catch (err) {
+    // The row was reserved but no workflow runs it: say so rather than leave it "starting".
+    await updateRun(ctx.pool, run.id, { state: 'failed', lastError: `could not start: ${(err as Error).message}`, finished: true });
+    throw err;
+  }
+}
+
+export async function startRun(ctx: StartContext, migration: string, params: RunParameters): Promise<RunRecord> {
+  getDataMigration(migration);
+  const run = await createRun(ctx.pool, { migration, kind: 'forward', dryRun: params.dryRun, params });
+  return launch(ctx, run, { migration, ...params });
+}
+
+/** A reverse run restores what a finished forward run changed, batch by batch. */
+export async function startReverse(ctx: StartContext, sourceId: string, params: Pick<RunParameters, 'maxRowsPerSecond'> = {}): Promise<RunRecord> {
+  const source = await getRun(ctx.pool, sourceId);
+  if (!source) throw validationError(`no migration run ${sourceId}`);
+  const m = getDataMigration(source.migration);
+  if (!m.reversible) throw validationError(`${m.name} cannot be reversed`);
+  if (source.kind !== 'forward') throw validationError(`${sourceId} is a reverse run; reverse its forward run instead`);
+  if (source.dryRun) throw validationError(`${sourceId} was a dry run and changed nothing`);
+  if (!['completed', 'failed', 'cancelled'].includes(source.state)) {
+    throw conflict(`${sourceId} is ${source.state}; reverse it once it has stopped (cancel it first)`);
+  }
+  const run = await createRun(ctx.pool, { migration: m.name, kind: 'reverse', reverses: sourceId, dryRun: false, params: { reverseOf: sourceId, ...params } });
+  return launch(ctx, run, { migration: m.name, batchSize: 1000, reverseOf: sourceId, ...params });
+}

@@ -1,0 +1,20 @@
+import { batchMigrationWorkflowType } from '../../lib/batch-migration/contract';
+import { cbbSweepWorkflowType, cbbSyncWorkflowType } from '../../lib/cbb/contract';
+import { selfCheckWorkflowType } from '../../lib/self-check/contract';
+import * as workflows from '../../workflows';
+
+/**
+ * The worker registers every export of workflows/index.ts as a workflow type that
+ * anyone may start: it must hold the workflow functions the contracts name, and
+ * nothing else (no helper, query or signal definition).
+ */
+test('workflows/index.ts exports exactly the workflow types the contracts name', () => {
+  const contractTypes = [batchMigrationWorkflowType, cbbSweepWorkflowType, cbbSyncWorkflowType, selfCheckWorkflowType];
+  expect(Object.keys(workflows).sort()).toEqual([...contractTypes].sort());
+});
+
+test.each(Object.entries(workflows))('%s is an async workflow function under its own name', (name, fn) => {
+  expect(typeof fn).toBe('function');
+  expect((fn as (...args: unknown[]) => unknown).name).toBe(name);
+  expect(fn.constructor.name).toBe('AsyncFunction');
+});

@@ -27,7 +27,8 @@ module.exports = {
     {
       name: 'pure-lib',
       severity: 'error',
-      comment: 'lib/<process>/ and lib/*.ts hold contracts and pure domain logic that workflows import: no I/O, no Node built-ins.',
+      comment:
+        'lib/<process>/ and lib/*.ts hold contracts and pure domain logic that workflows import: no I/O, no Node built-ins.',
       from: { path: pureLib },
       to: { pathNot: [pureLib, purePackages], dependencyTypesNot: ['type-only'] },
     },
@@ -62,7 +63,8 @@ module.exports = {
     {
       name: 'workers-register-not-import-workflows',
       severity: 'error',
-      comment: 'Workers load the workflow bundle by path; importing workflow functions would run them outside the sandbox.',
+      comment:
+        'Workers load the workflow bundle by path; importing workflow functions would run them outside the sandbox.',
       from: { path: '^(workers|scripts)/' },
       to: { path: '^(workflows|api|test)/', dependencyTypesNot: ['type-only'] },
     },

@@ -39,11 +39,21 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: forbiddenInWorkflows.map((name) => ({ name, message: 'workflow code must stay deterministic: do I/O in an activity' })),
+          paths: forbiddenInWorkflows.map((name) => ({
+            name,
+            message: 'workflow code must stay deterministic: do I/O in an activity',
+          })),
           patterns: [
-            { group: ['../activities', '../activities/**'], allowTypeImports: true, message: 'workflows import activity types only' },
+            {
+              group: ['../activities', '../activities/**'],
+              allowTypeImports: true,
+              message: 'workflows import activity types only',
+            },
             // Everything under lib/ but lib/infra/ is pure by place (the dependency check holds lib/ to it).
-            { group: ['../api/**', '../workers/**', '../store/**', '../scripts/**', '../lib/infra/**'], message: 'workflow code must stay deterministic: do I/O in an activity' },
+            {
+              group: ['../api/**', '../workers/**', '../store/**', '../scripts/**', '../lib/infra/**'],
+              message: 'workflow code must stay deterministic: do I/O in an activity',
+            },
           ],
         },
       ],

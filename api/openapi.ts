@@ -51,7 +51,8 @@ export function openApiDocument(version: string) {
     info: {
       title: 'orchestrator API',
       version,
-      description: 'Starts, controls and inspects the orchestrator’s durable workflows. Errors are RFC 9457 problem documents.',
+      description:
+        'Starts, controls and inspects the orchestrator’s durable workflows. Errors are RFC 9457 problem documents.',
     },
     servers: [{ url: '/' }],
   });

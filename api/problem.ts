@@ -48,13 +48,29 @@ export function toProblem(err: unknown): Problem {
     };
   }
   if (err instanceof AppError) {
-    return { type: `about:blank#${err.type}`, title: err.type, status: statusOf[err.type], detail: err.message, ...err.details };
+    return {
+      type: `about:blank#${err.type}`,
+      title: err.type,
+      status: statusOf[err.type],
+      detail: err.message,
+      ...err.details,
+    };
   }
   if (err instanceof WorkflowNotFoundError) {
-    return { type: 'about:blank#NotFound', title: 'NotFound', status: 404, detail: `workflow ${err.workflowId} not found` };
+    return {
+      type: 'about:blank#NotFound',
+      title: 'NotFound',
+      status: 404,
+      detail: `workflow ${err.workflowId} not found`,
+    };
   }
   if (err instanceof WorkflowExecutionAlreadyStartedError) {
-    return { type: 'about:blank#Conflict', title: 'Conflict', status: 409, detail: `workflow ${err.workflowId} is already running` };
+    return {
+      type: 'about:blank#Conflict',
+      title: 'Conflict',
+      status: 409,
+      detail: `workflow ${err.workflowId} is already running`,
+    };
   }
   if (err instanceof QueryNotRegisteredError) {
     return { type: 'about:blank#ValidationError', title: 'ValidationError', status: 400, detail: err.message };
@@ -77,9 +93,19 @@ export function toProblem(err: unknown): Problem {
     return { type: `about:blank#${title}`, title, status, detail: `Temporal: ${err.details || err.message}` };
   }
   if (err instanceof SyntaxError && 'body' in err) {
-    return { type: 'about:blank#ValidationError', title: 'Invalid JSON', status: 400, detail: `request body is not valid JSON: ${err.message}` };
+    return {
+      type: 'about:blank#ValidationError',
+      title: 'Invalid JSON',
+      status: 400,
+      detail: `request body is not valid JSON: ${err.message}`,
+    };
   }
-  return { type: 'about:blank#Internal', title: 'Internal', status: 500, detail: 'internal error; the request id finds it in the logs' };
+  return {
+    type: 'about:blank#Internal',
+    title: 'Internal',
+    status: 500,
+    detail: 'internal error; the request id finds it in the logs',
+  };
 }
 
 export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
@@ -93,5 +119,11 @@ export const notFoundHandler: RequestHandler = (req, res) => {
   res
     .status(404)
     .type('application/problem+json')
-    .json({ type: 'about:blank#NotFound', title: 'NotFound', status: 404, detail: `no route ${req.method} ${req.path}`, instance: req.originalUrl });
+    .json({
+      type: 'about:blank#NotFound',
+      title: 'NotFound',
+      status: 404,
+      detail: `no route ${req.method} ${req.path}`,
+      instance: req.originalUrl,
+    });
 };

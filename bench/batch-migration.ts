@@ -57,12 +57,16 @@ export default async function bench(args: string[]): Promise<void> {
     console.log(`
 batch-migration benchmark: ${rows} trades, trades-risk-score, batch size from 5000 aiming at 500 ms a batch`);
     for (const r of runs) {
-      console.log(`  workflow, ${r.partitions} partition(s)        ${fmt(r.rate)} rows/s  (${r.batches} batches, largest ${r.largest} rows; ${r.total.toFixed(1)} s with start and verify; verify ${r.verified ? 'passed' : 'FAILED'})`);
+      console.log(
+        `  workflow, ${r.partitions} partition(s)        ${fmt(r.rate)} rows/s  (${r.batches} batches, largest ${r.largest} rows; ${r.total.toFixed(1)} s with start and verify; verify ${r.verified ? 'passed' : 'FAILED'})`,
+      );
     }
     console.log(`  single UPDATE statement          ${fmt(single)} rows/s
   OFFSET batching (seed loop)      ${fmt(offset)} rows/s`);
     for (const r of runs) {
-      console.log(`  ${r.partitions} partition(s): workflow / single UPDATE ${(r.rate / single).toFixed(2)} (target >= 0.5), workflow / OFFSET ${(r.rate / offset).toFixed(1)} (target >= 10)`);
+      console.log(
+        `  ${r.partitions} partition(s): workflow / single UPDATE ${(r.rate / single).toFixed(2)} (target >= 0.5), workflow / OFFSET ${(r.rate / offset).toFixed(1)} (target >= 10)`,
+      );
     }
     console.log(`  worker peak RSS                  ${peakRss} MB  (target < 300)`);
   } finally {
@@ -74,7 +78,12 @@ batch-migration benchmark: ${rows} trades, trades-risk-score, batch size from 50
 
 async function workflowRun(client: Client, pool: Pool, taskQueue: string, partitions: number) {
   const started = Date.now();
-  const run = await startRun({ client, pool, taskQueue }, 'trades-risk-score', { batchSize: 5000, targetBatchMs: 500, dryRun: false, partitions });
+  const run = await startRun({ client, pool, taskQueue }, 'trades-risk-score', {
+    batchSize: 5000,
+    targetBatchMs: 500,
+    dryRun: false,
+    partitions,
+  });
   const result = await client.workflow.getHandle(run.id).result();
   const total = (Date.now() - started) / 1000;
   // Rows/s of the migration itself: from the run's creation to its last batch (verify excluded).
@@ -83,7 +92,14 @@ async function workflowRun(client: Client, pool: Pool, taskQueue: string, partit
      FROM migration_batches b JOIN migration_runs r ON r.id = b.run_id WHERE r.id = $1 GROUP BY r.started_at`,
     [run.id],
   );
-  return { partitions, rate: result.rowsDone / rows[0].s, batches: rows[0].batches, largest: rows[0].largest, total, verified: !!result.verify?.ok };
+  return {
+    partitions,
+    rate: result.rowsDone / rows[0].s,
+    batches: rows[0].batches,
+    largest: rows[0].largest,
+    total,
+    verified: !!result.verify?.ok,
+  };
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');

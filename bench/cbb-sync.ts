@@ -40,7 +40,11 @@ export default async function bench(args: string[]): Promise<void> {
   await up(s, { only: ['postgres', 'redis', 'temporal', 'cbb'], fresh: true });
   const pool = new Pool({ connectionString: env.DATABASE_URL, max: 10 });
   const admin = (path: string, body: unknown) =>
-    fetch(`http://127.0.0.1:${s.ports.cbb}/_admin${path}`, { method: path === '/faults' ? 'PUT' : 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    fetch(`http://127.0.0.1:${s.ports.cbb}/_admin${path}`, {
+      method: path === '/faults' ? 'PUT' : 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
   try {
     await admin('/faults', { latencyMs: 5 });
     const cbb = createCbbClient(config.cbb);
@@ -70,14 +74,25 @@ export default async function bench(args: string[]): Promise<void> {
     const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
     const client = new Client({ connection });
     const pids = { temporal: runningPid(s, 'temporal'), worker: runningPid(s, 'worker'), cbb: runningPid(s, 'cbb') };
-    const cpuBefore = { temporal: cpuSeconds(pids.temporal), worker: cpuSeconds(pids.worker), cbb: cpuSeconds(pids.cbb), postgres: cpuSecondsOf('postgres') };
+    const cpuBefore = {
+      temporal: cpuSeconds(pids.temporal),
+      worker: cpuSeconds(pids.worker),
+      cbb: cpuSeconds(pids.cbb),
+      postgres: cpuSecondsOf('postgres'),
+    };
     const started = Date.now();
-    await client.workflow.start<CbbSweepWorkflow>(cbbSweepWorkflowType, { taskQueue: config.temporal.taskQueue, workflowId: 'cbb-sweep-bench', args: [{ concurrency }] });
+    await client.workflow.start<CbbSweepWorkflow>(cbbSweepWorkflowType, {
+      taskQueue: config.temporal.taskQueue,
+      workflowId: 'cbb-sweep-bench',
+      args: [{ concurrency }],
+    });
     let done = 0;
     let lastReport = Date.now();
     while (done < orders) {
       await new Promise((r) => setTimeout(r, 500));
-      const { rows } = await pool.query("SELECT count(*)::int AS n FROM orders WHERE cbb_status = 'synced' AND whatsapp_status <> 'pending'");
+      const { rows } = await pool.query(
+        "SELECT count(*)::int AS n FROM orders WHERE cbb_status = 'synced' AND whatsapp_status <> 'pending'",
+      );
       done = rows[0].n;
       if (Date.now() - lastReport >= 5000) {
         lastReport = Date.now();
@@ -100,11 +115,17 @@ export default async function bench(args: string[]): Promise<void> {
     const emptyMs = await emptyWorkflows(env.TEMPORAL_ADDRESS, orders, concurrency);
     const emptyRate = (orders / emptyMs) * 60_000;
 
-    say(`through Temporal:  ${Math.round(temporalRate)} orders/min (${(temporalMs / 1000).toFixed(1)} s for ${orders})`);
+    say(
+      `through Temporal:  ${Math.round(temporalRate)} orders/min (${(temporalMs / 1000).toFixed(1)} s for ${orders})`,
+    );
     say(`direct CBB calls:  ${Math.round(directRate)} orders/min (${(directMs / 1000).toFixed(1)} s for ${orders})`);
-    say(`ratio (Temporal / direct): ${(temporalRate / directRate).toFixed(3)}  (target ≥ 0.5; throughput target ≥ 12000 orders/min)`);
+    say(
+      `ratio (Temporal / direct): ${(temporalRate / directRate).toFixed(3)}  (target ≥ 0.5; throughput target ≥ 12000 orders/min)`,
+    );
     say(`CPU per order through Temporal, ms: ${cpu}`);
-    say(`empty workflows:   ${Math.round(emptyRate)} /min on this server; the sync reached ${(temporalRate / emptyRate).toFixed(2)} of that ceiling`);
+    say(
+      `empty workflows:   ${Math.round(emptyRate)} /min on this server; the sync reached ${(temporalRate / emptyRate).toFixed(2)} of that ceiling`,
+    );
   } finally {
     await pool.end();
     say('stopping the stack');
@@ -118,18 +139,43 @@ async function direct(cbb: CbbClient, count: number, concurrency: number): Promi
   const started = Date.now();
   const one = async (i: number) => {
     const order: Order = {
-      id: String(i), externalId: `DIRECT-${i}`, branch: 'IL', isTest: false, customerName: 'Bench Customer', email: null,
-      phone: `+97253${String(i).padStart(7, '0')}`, whatsappAlerts: true, visaCountry: 'India', visaType: 'tourist', visaQuantity: 1,
-      entryDate: null, amount: '99', currency: 'ILS', urgency: 'standard', createdAt: new Date().toISOString(),
+      id: String(i),
+      externalId: `DIRECT-${i}`,
+      branch: 'IL',
+      isTest: false,
+      customerName: 'Bench Customer',
+      email: null,
+      phone: `+97253${String(i).padStart(7, '0')}`,
+      whatsappAlerts: true,
+      visaCountry: 'India',
+      visaType: 'tourist',
+      visaQuantity: 1,
+      entryDate: null,
+      amount: '99',
+      currency: 'ILS',
+      urgency: 'standard',
+      createdAt: new Date().toISOString(),
     };
     const mapped = mapOrderToContact(order);
     if (!mapped.ok) throw new Error('bench order invalid');
     const c = mapped.contact;
     const found = await cbb.findContactsByPhone(c.phone);
-    const contact = found[0] ?? (await cbb.createContact({ ...c, fields: c.fields.map((f) => ({ name: f.name, value: f.value })), tags: ['visa-order'] }));
+    const contact =
+      found[0] ??
+      (await cbb.createContact({
+        ...c,
+        fields: c.fields.map((f) => ({ name: f.name, value: f.value })),
+        tags: ['visa-order'],
+      }));
     const read = await cbb.getContact(contact.id);
-    await Promise.all(c.fields.filter((f) => read.fields[f.id] !== f.value).map((f) => cbb.setCustomField(contact.id, f.id, f.value)));
-    await cbb.sendWhatsappTemplate(contact.id, { template: 'order_confirmation', language: 'he', params: { order_id: order.externalId } });
+    await Promise.all(
+      c.fields.filter((f) => read.fields[f.id] !== f.value).map((f) => cbb.setCustomField(contact.id, f.id, f.value)),
+    );
+    await cbb.sendWhatsappTemplate(contact.id, {
+      template: 'order_confirmation',
+      language: 'he',
+      params: { order_id: order.externalId },
+    });
   };
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -159,7 +205,11 @@ async function emptyWorkflows(address: string, count: number, concurrency: numbe
         Array.from({ length: concurrency }, async () => {
           while (next < count) {
             const id = next++;
-            const handle = await client.workflow.start('emptyWorkflow', { taskQueue, workflowId: `bench-empty-${id}`, requestEagerStart: true });
+            const handle = await client.workflow.start('emptyWorkflow', {
+              taskQueue,
+              workflowId: `bench-empty-${id}`,
+              requestEagerStart: true,
+            });
             await handle.result();
           }
         }),

@@ -4,13 +4,7 @@
  * not once (activities/failure.ts).
  */
 export type ErrorType =
-  | 'ValidationError'
-  | 'NotFound'
-  | 'Conflict'
-  | 'Unauthorized'
-  | 'Unavailable'
-  | 'Upstream'
-  | 'Internal';
+  'ValidationError' | 'NotFound' | 'Conflict' | 'Unauthorized' | 'Unavailable' | 'Upstream' | 'Internal';
 
 export class AppError extends Error {
   constructor(

@@ -21,7 +21,9 @@ async function main(args: string[]): Promise<number> {
     }
     case 'status': {
       for (const m of await migrationStatus(config.database.url)) {
-        console.log(`${m.appliedAt ? 'applied ' : 'pending '} ${m.name}${m.appliedAt ? `  (${m.appliedAt.toISOString()})` : ''}`);
+        console.log(
+          `${m.appliedAt ? 'applied ' : 'pending '} ${m.name}${m.appliedAt ? `  (${m.appliedAt.toISOString()})` : ''}`,
+        );
       }
       return 0;
     }

@@ -13,7 +13,9 @@ async function main(): Promise<void> {
   const connection = await Connection.connect(temporalConnectionOptions(config));
   try {
     const added = await ensureSearchAttributes(connection, config.temporal.namespace);
-    console.log(added.length ? `registered search attributes: ${added.join(', ')}` : 'search attributes already registered');
+    console.log(
+      added.length ? `registered search attributes: ${added.join(', ')}` : 'search attributes already registered',
+    );
   } finally {
     await connection.close();
   }

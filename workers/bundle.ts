@@ -7,7 +7,8 @@ export const workflowsPath = require.resolve('../workflows');
 export const workflowInterceptorModules = [require.resolve('../workflows/interceptors')];
 
 /** A bundle already holds the interceptor modules; sources need them named. */
-export function workflowSource(): { workflowBundle: { codePath: string } } | { workflowsPath: string; workflowModules: string[] } {
+export function workflowSource():
+  { workflowBundle: { codePath: string } } | { workflowsPath: string; workflowModules: string[] } {
   return existsSync(bundlePath)
     ? { workflowBundle: { codePath: bundlePath } }
     : { workflowsPath, workflowModules: workflowInterceptorModules };

@@ -12,7 +12,15 @@ async function main() {
     taskQueue: config.temporal.taskQueue,
     activities: createActivities,
     onStart: async ({ client, log }) => {
-      await applySchedule(client, cbbSweepSchedule({ every: config.cbb.sweepEvery, concurrency: config.cbb.sweepConcurrency, taskQueue: config.temporal.taskQueue }), log);
+      await applySchedule(
+        client,
+        cbbSweepSchedule({
+          every: config.cbb.sweepEvery,
+          concurrency: config.cbb.sweepConcurrency,
+          taskQueue: config.temporal.taskQueue,
+        }),
+        log,
+      );
     },
   });
 }

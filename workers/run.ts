@@ -21,7 +21,9 @@ export interface WorkerSpec {
 
 function workflowCode() {
   const source = workflowSource();
-  return 'workflowBundle' in source ? { workflowBundle: source.workflowBundle } : { workflowsPath: source.workflowsPath };
+  return 'workflowBundle' in source
+    ? { workflowBundle: source.workflowBundle }
+    : { workflowsPath: source.workflowsPath };
 }
 
 function workflowModules(): string[] | undefined {
@@ -68,7 +70,11 @@ export async function runWorker(config: Config, spec: WorkerSpec): Promise<void>
       maxConcurrentLocalActivityExecutions: config.worker.maxConcurrentLocalActivities,
     });
     log.info(
-      { taskQueue: spec.taskQueue, namespace: config.temporal.namespace, metrics: `${config.worker.metricsHost}:${config.worker.metricsPort}` },
+      {
+        taskQueue: spec.taskQueue,
+        namespace: config.temporal.namespace,
+        metrics: `${config.worker.metricsHost}:${config.worker.metricsPort}`,
+      },
       'worker polling',
     );
     await worker.run();

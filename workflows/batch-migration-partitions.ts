@@ -1,4 +1,10 @@
-import { ParentClosePolicy, proxyActivities, startChild, workflowInfo, type ChildWorkflowHandle } from '@temporalio/workflow';
+import {
+  ParentClosePolicy,
+  proxyActivities,
+  startChild,
+  workflowInfo,
+  type ChildWorkflowHandle,
+} from '@temporalio/workflow';
 import type { DataMigrationActivities } from '../activities/batch-migration';
 import { splitKeyRange } from '../lib/batch-migration/batching';
 import {
@@ -61,7 +67,10 @@ export async function runPartitions(
         if (signal === 'pause') return h.signal(pauseMigration);
         if (signal === 'resume') return h.signal(resumeMigration);
         if (signal === 'cancel') return h.signal(cancelMigration);
-        return h.signal(configureMigration, { batchSize: s.batchSize, maxRowsPerSecond: share(s.maxRowsPerSecond) ?? null });
+        return h.signal(configureMigration, {
+          batchSize: s.batchSize,
+          maxRowsPerSecond: share(s.maxRowsPerSecond) ?? null,
+        });
       }),
     );
   };

@@ -41,16 +41,26 @@ import { permanentErrorTypes } from '../lib/errors';
 import { searchAttributes } from '../lib/search-attributes';
 import { runPartitions } from './batch-migration-partitions';
 
-
 // A batch heartbeats every second; 15 s without one means its worker is gone and
 // another worker retries the batch (which is then a no-op if it had committed).
 const db = proxyActivities<DataMigrationActivities>({
   startToCloseTimeout: '10m',
   heartbeatTimeout: '15s',
-  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10, nonRetryableErrorTypes: [...permanentErrorTypes] },
+  retry: {
+    initialInterval: '1s',
+    maximumInterval: '30s',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: [...permanentErrorTypes],
+  },
 });
-const records = proxyActivities<DataMigrationActivities>({ startToCloseTimeout: '30s', retry: { maximumInterval: '10s' } });
-const verifier = proxyActivities<DataMigrationActivities>({ startToCloseTimeout: '30m', retry: { maximumAttempts: 3 } });
+const records = proxyActivities<DataMigrationActivities>({
+  startToCloseTimeout: '30s',
+  retry: { maximumInterval: '10s' },
+});
+const verifier = proxyActivities<DataMigrationActivities>({
+  startToCloseTimeout: '30m',
+  retry: { maximumAttempts: 3 },
+});
 
 const defaultBatchesPerRun = 500;
 const minWaitMs = 250;
@@ -85,7 +95,11 @@ export async function batchMigration(input: BatchMigrationInput): Promise<Migrat
   const limits = { ...defaultThrottleLimits, ...input.throttle };
   const s = input.carry ?? initialState(input);
   const children = { forward: async (_signal: 'pause' | 'resume' | 'cancel' | 'configure') => undefined as void };
-  const settings = (): Settings => ({ batchSize: s.batchSize, maxRowsPerSecond: s.maxRowsPerSecond, adaptive: s.adaptive });
+  const settings = (): Settings => ({
+    batchSize: s.batchSize,
+    maxRowsPerSecond: s.maxRowsPerSecond,
+    adaptive: s.adaptive,
+  });
 
   setHandler(pauseMigration, async () => {
     s.pauseRequested = true;
@@ -106,7 +120,8 @@ export async function batchMigration(input: BatchMigrationInput): Promise<Migrat
     }
     if (c.maxRowsPerSecond !== undefined) s.maxRowsPerSecond = c.maxRowsPerSecond || null;
     await children.forward('configure');
-    if (!isPartition) await records.recordMigrationRun(runId, { batchSize: s.batchSize, maxRowsPerSecond: s.maxRowsPerSecond });
+    if (!isPartition)
+      await records.recordMigrationRun(runId, { batchSize: s.batchSize, maxRowsPerSecond: s.maxRowsPerSecond });
     return settings();
   };
   setHandler(configureMigration, (c) => configure(c).then(() => undefined));
@@ -118,7 +133,8 @@ export async function batchMigration(input: BatchMigrationInput): Promise<Migrat
   });
   setHandler(setMigrationRate, (maxRowsPerSecond) => configure({ maxRowsPerSecond }), {
     validator: (n) => {
-      if (n !== null && (!Number.isInteger(n) || n < 0)) throw new Error(`rate must be a whole number of rows per second (0 = no limit), got ${n}`);
+      if (n !== null && (!Number.isInteger(n) || n < 0))
+        throw new Error(`rate must be a whole number of rows per second (0 = no limit), got ${n}`);
     },
   });
   setHandler(migrationProgress, () => {
@@ -161,7 +177,13 @@ export async function batchMigration(input: BatchMigrationInput): Promise<Migrat
   try {
     if (!input.carry) {
       if (!isPartition) {
-        const run = { migration: input.migration, kind, reverses: input.reverseOf, dryRun: !!input.dryRun, params: { ...input } } as const;
+        const run = {
+          migration: input.migration,
+          kind,
+          reverses: input.reverseOf,
+          dryRun: !!input.dryRun,
+          params: { ...input },
+        } as const;
         s.estimatedTotal = (await records.startMigrationRun(runId, run)).estimatedTotal;
       }
       await enter('running');
@@ -223,7 +245,13 @@ export async function batchMigration(input: BatchMigrationInput): Promise<Migrat
       }
       const started = Date.now();
       const r = input.reverseOf
-        ? await db.reverseMigrationBatch({ runId, migration: input.migration, sourceRunId: input.reverseOf, seq: s.seq, after: s.cursor })
+        ? await db.reverseMigrationBatch({
+            runId,
+            migration: input.migration,
+            sourceRunId: input.reverseOf,
+            seq: s.seq,
+            after: s.cursor,
+          })
         : await db.applyMigrationBatch({
             runId,
             migration: input.migration,

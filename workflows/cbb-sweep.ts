@@ -21,7 +21,12 @@ export async function cbbSweep(input: CbbSweepInput): Promise<CbbSweepTotals> {
   const cursor = input.cursor ?? '0';
   setHandler(cbbSweepProgress, () => ({ ...totals, cursor }));
 
-  const chunk = await runCbbSyncs({ afterId: cursor, maxOrders: input.perRun ?? 5000, concurrency: input.concurrency, pageSize: input.pageSize ?? 500 });
+  const chunk = await runCbbSyncs({
+    afterId: cursor,
+    maxOrders: input.perRun ?? 5000,
+    concurrency: input.concurrency,
+    pageSize: input.pageSize ?? 500,
+  });
   for (const k of Object.keys(totals) as (keyof CbbSweepTotals)[]) totals[k] += chunk.totals[k];
   if (chunk.exhausted) return totals;
   return continueAsNew<typeof cbbSweep>({ ...input, cursor: chunk.cursor, totals });

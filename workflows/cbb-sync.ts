@@ -9,7 +9,14 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { createCbbActivities } from '../activities/cbb';
-import { cbbSyncProgress, type CbbSyncInput, type CbbSyncProgress, type CbbSyncResult, type SyncStatus, type SyncStep } from '../lib/cbb/contract';
+import {
+  cbbSyncProgress,
+  type CbbSyncInput,
+  type CbbSyncProgress,
+  type CbbSyncResult,
+  type SyncStatus,
+  type SyncStep,
+} from '../lib/cbb/contract';
 import { isPermanent, permanentErrorTypes } from '../lib/errors';
 import { searchAttributes } from '../lib/search-attributes';
 
@@ -31,7 +38,13 @@ const cbb = proxyLocalActivities<ReturnType<typeof createCbbActivities>>({
   // Each CBB call has its own 10 s timeout; a few run per activity.
   startToCloseTimeout: '45s',
   localRetryThreshold: '5s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 12, nonRetryableErrorTypes: [...permanentErrorTypes] },
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '1m',
+    maximumAttempts: 12,
+    nonRetryableErrorTypes: [...permanentErrorTypes],
+  },
 });
 
 export async function cbbSyncOrder({ orderId }: CbbSyncInput): Promise<CbbSyncResult> {
@@ -78,7 +91,11 @@ export async function cbbSyncOrder({ orderId }: CbbSyncInput): Promise<CbbSyncRe
 
       step('confirmation', 'WhatsApp order confirmation');
       let confirmation: CbbSyncResult['confirmation'] = 'skipped';
-      const skip = !plan.whatsappAlerts ? 'the customer did not ask for WhatsApp alerts' : !hasWhatsapp ? 'the contact has no WhatsApp' : undefined;
+      const skip = !plan.whatsappAlerts
+        ? 'the customer did not ask for WhatsApp alerts'
+        : !hasWhatsapp
+          ? 'the contact has no WhatsApp'
+          : undefined;
       if (skip) await cbb.settleOrder(orderId, { kind: 'whatsapp-skipped', reason: skip });
       else confirmation = await cbb.sendOrderConfirmation(orderId, contactId, plan.externalId, plan.contact.firstName);
       if (confirmation === 'sent' || confirmation === 'already-sent') status('confirmed');
@@ -98,9 +115,14 @@ export async function cbbSyncOrder({ orderId }: CbbSyncInput): Promise<CbbSyncRe
     status(permanent ? 'failed' : 'error');
     step('done', `${progress.status}: ${reason}`);
     publish();
-    throw ApplicationFailure.create({ message: `order ${orderId}: ${reason}`, type: permanent ? 'InvalidOrder' : 'SyncError', nonRetryable: true });
+    throw ApplicationFailure.create({
+      message: `order ${orderId}: ${reason}`,
+      type: permanent ? 'InvalidOrder' : 'SyncError',
+      nonRetryable: true,
+    });
   }
   publish();
-  if (result.status === 'failed') throw ApplicationFailure.nonRetryable(`order ${orderId} cannot go to CBB: ${result.reason}`, 'InvalidOrder');
+  if (result.status === 'failed')
+    throw ApplicationFailure.nonRetryable(`order ${orderId} cannot go to CBB: ${result.reason}`, 'InvalidOrder');
   return result;
 }

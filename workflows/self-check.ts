@@ -1,7 +1,12 @@
 import { log, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { createSelfCheckActivities } from '../activities/self-check';
 import { correlationFromMemo } from '../lib/correlation';
-import { selfCheckStep, type SelfCheckInput, type SelfCheckResult, type SelfCheckStep } from '../lib/self-check/contract';
+import {
+  selfCheckStep,
+  type SelfCheckInput,
+  type SelfCheckResult,
+  type SelfCheckStep,
+} from '../lib/self-check/contract';
 
 /**
  * Proves the whole chain works: a Postgres write, a durable timer that survives a

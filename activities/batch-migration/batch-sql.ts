@@ -41,7 +41,13 @@ const windowWhere = (m: DataMigration) =>
  * reports them. A writer that changes an input in the instant between the read and
  * the write of the same statement would leave a stale value; verify finds it.
  */
-async function sqlBatch(client: PoolClient, m: DataMigration, expr: string, w: BatchWindow, at: BatchKey): Promise<BatchChange> {
+async function sqlBatch(
+  client: PoolClient,
+  m: DataMigration,
+  expr: string,
+  w: BatchWindow,
+  at: BatchKey,
+): Promise<BatchChange> {
   const next = `(${expr})::${m.columnType}`;
   // The originals never leave Postgres: the record is inserted by the same statement.
   const { rows } = await client.query(
@@ -105,7 +111,16 @@ async function jsBatch(
   const lastKey = rows.length ? (rows[rows.length - 1].__key as string) : undefined;
   const saved = await client.query(
     `${insertBatch} VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8) ON CONFLICT (run_id, partition, seq) DO NOTHING RETURNING id::text`,
-    [at.runId, at.partition, at.seq, w.after ?? null, lastKey ?? null, rows.length, keys.length, w.dryRun ? null : JSON.stringify(originals)],
+    [
+      at.runId,
+      at.partition,
+      at.seq,
+      w.after ?? null,
+      lastKey ?? null,
+      rows.length,
+      keys.length,
+      w.dryRun ? null : JSON.stringify(originals),
+    ],
   );
   return { rows: rows.length, changed: keys.length, lastKey, batchId: saved.rows[0]?.id };
 }

@@ -50,13 +50,25 @@ const elapsed = (start: bigint) => Number((process.hrtime.bigint() - start) / 1_
 
 export function createDataMigrationActivities({ pool }: DataMigrationDeps) {
   /** A batch already recorded under (run, partition, seq) was applied: return its record instead. */
-  async function recorded(runId: string, partition: number, seq: number): Promise<Omit<BatchResult, 'done' | 'load'> | undefined> {
+  async function recorded(
+    runId: string,
+    partition: number,
+    seq: number,
+  ): Promise<Omit<BatchResult, 'done' | 'load'> | undefined> {
     const { rows } = await pool.query(
       `SELECT rows, changed, coalesce(to_key, source_batch::text) AS last_key, ms FROM migration_batches
        WHERE run_id = $1 AND partition = $2 AND seq = $3`,
       [runId, partition, seq],
     );
-    return rows[0] && { rows: rows[0].rows, changed: rows[0].changed, lastKey: rows[0].last_key ?? undefined, ms: rows[0].ms, replayed: true };
+    return (
+      rows[0] && {
+        rows: rows[0].rows,
+        changed: rows[0].changed,
+        lastKey: rows[0].last_key ?? undefined,
+        ms: rows[0].ms,
+        replayed: true,
+      }
+    );
   }
 
   return {
@@ -65,7 +77,10 @@ export function createDataMigrationActivities({ pool }: DataMigrationDeps) {
       await ensureRun(pool, runId, run);
       const m = getDataMigration(run.migration);
       const { rows } = run.reverses
-        ? await pool.query(`SELECT coalesce(sum(changed), 0)::bigint AS n FROM migration_batches WHERE run_id = $1 AND originals IS NOT NULL`, [run.reverses])
+        ? await pool.query(
+            `SELECT coalesce(sum(changed), 0)::bigint AS n FROM migration_batches WHERE run_id = $1 AND originals IS NOT NULL`,
+            [run.reverses],
+          )
         : await pool.query(`SELECT count(*)::bigint AS n FROM ${m.table} t${m.where ? ` WHERE ${m.where}` : ''}`);
       const estimatedTotal = Number(rows[0].n);
       await updateRun(pool, runId, { state: 'running', estimatedTotal });
@@ -129,21 +144,41 @@ export function createDataMigrationActivities({ pool }: DataMigrationDeps) {
         await client.query(
           `INSERT INTO migration_batches (run_id, partition, seq, from_key, to_key, rows, changed, ms, source_batch)
            VALUES ($1, 0, $2, $3, $4, $5, $6, $7, $8)`,
-          [input.runId, input.seq, source[0].from_key, source[0].to_key, source[0].changed, restored, ms, source[0].batch_id],
+          [
+            input.runId,
+            input.seq,
+            source[0].from_key,
+            source[0].to_key,
+            source[0].changed,
+            restored,
+            ms,
+            source[0].batch_id,
+          ],
         );
         await client.query(
           `UPDATE migration_runs SET rows_done = rows_done + $2, rows_changed = rows_changed + $3, batches = batches + 1,
              cursor = $4, updated_at = now() WHERE id = $1`,
           [input.runId, source[0].changed, restored, source[0].batch_id],
         );
-        return { rows: Number(source[0].changed), changed: restored, lastKey: source[0].batch_id as string, ms, replayed: false };
+        return {
+          rows: Number(source[0].changed),
+          changed: restored,
+          lastKey: source[0].batch_id as string,
+          ms,
+          replayed: false,
+        };
       });
       const load = await sampleLoad(pool);
-      return outcome ? { ...outcome, done: false, load } : { rows: 0, changed: 0, lastKey: input.after, ms: elapsed(start), replayed: false, done: true, load };
+      return outcome
+        ? { ...outcome, done: false, load }
+        : { rows: 0, changed: 0, lastKey: input.after, ms: elapsed(start), replayed: false, done: true, load };
     },
 
     /** Read-only, so safe to run any number of times. */
-    async verifyDataMigration(migration: string, reverses?: string): Promise<{ ok: boolean; invalidRows: number; sampleKeys: string[] }> {
+    async verifyDataMigration(
+      migration: string,
+      reverses?: string,
+    ): Promise<{ ok: boolean; invalidRows: number; sampleKeys: string[] }> {
       const m = getDataMigration(migration);
       if (!reverses && !isSqlValue(m.newValue) && !m.invalid) {
         const found = await countUnsettled(pool, m, m.newValue, () => Context.current().heartbeat());
@@ -168,7 +203,9 @@ export function createDataMigrationActivities({ pool }: DataMigrationDeps) {
     /** Read-only. The smallest and largest key, to split a run into partitions. */
     async migrationKeyRange(migration: string): Promise<{ min?: string; max?: string }> {
       const m = getDataMigration(migration);
-      const { rows } = await pool.query(`SELECT min(t.${m.key})::text AS min, max(t.${m.key})::text AS max FROM ${m.table} t`);
+      const { rows } = await pool.query(
+        `SELECT min(t.${m.key})::text AS min, max(t.${m.key})::text AS max FROM ${m.table} t`,
+      );
       return { min: rows[0].min ?? undefined, max: rows[0].max ?? undefined };
     },
   };

@@ -70,22 +70,38 @@ function statusError(op: string, status: number, body: string, retryAfter: numbe
   const text = body.slice(0, 300);
   const details = { upstreamStatus: status };
   if (status === 429) {
-    return new CbbError('Unavailable', `CBB ${op}: rate limited (429)`, 'not-sent', { ...details, retryAfterSeconds: retryAfter });
+    return new CbbError('Unavailable', `CBB ${op}: rate limited (429)`, 'not-sent', {
+      ...details,
+      retryAfterSeconds: retryAfter,
+    });
   }
-  if (status === 408 || status >= 500) return new CbbError('Upstream', `CBB ${op}: HTTP ${status} ${text}`, 'not-sent', details);
-  if (status === 401 || status === 403) return new CbbError('Unauthorized', `CBB ${op}: the access token was refused (HTTP ${status})`, 'not-sent', details);
+  if (status === 408 || status >= 500)
+    return new CbbError('Upstream', `CBB ${op}: HTTP ${status} ${text}`, 'not-sent', details);
+  if (status === 401 || status === 403)
+    return new CbbError(
+      'Unauthorized',
+      `CBB ${op}: the access token was refused (HTTP ${status})`,
+      'not-sent',
+      details,
+    );
   if (status === 404) return new CbbError('NotFound', `CBB ${op}: not found (HTTP 404) ${text}`, 'not-sent', details);
   return new CbbError('ValidationError', `CBB ${op}: rejected (HTTP ${status}) ${text}`, 'not-sent', details);
 }
 
 function toContact(raw: RawContact): CbbContact {
   const fields: Record<string, string> = {};
-  for (const f of raw.custom_fields ?? []) if (f.value !== null && f.value !== undefined) fields[String(f.id)] = String(f.value);
+  for (const f of raw.custom_fields ?? [])
+    if (f.value !== null && f.value !== undefined) fields[String(f.id)] = String(f.value);
   return { id: String(raw.id), phone: raw.phone ?? '', fields, hasWhatsapp: raw.has_whatsapp === true };
 }
 
 export function createCbbClient(opts: CbbClientOptions) {
-  async function call<T>(op: string, method: string, path: string, body?: { json?: unknown; form?: Record<string, string> }): Promise<T> {
+  async function call<T>(
+    op: string,
+    method: string,
+    path: string,
+    body?: { json?: unknown; form?: Record<string, string> },
+  ): Promise<T> {
     const headers: Record<string, string> = { 'X-ACCESS-TOKEN': opts.apiKey, accept: 'application/json' };
     let payload: string | undefined;
     if (body?.json !== undefined) {
@@ -97,7 +113,12 @@ export function createCbbClient(opts: CbbClientOptions) {
     }
     let res: Response;
     try {
-      res = await fetch(`${opts.baseUrl}${path}`, { method, headers, body: payload, signal: AbortSignal.timeout(opts.timeoutMs) });
+      res = await fetch(`${opts.baseUrl}${path}`, {
+        method,
+        headers,
+        body: payload,
+        signal: AbortSignal.timeout(opts.timeoutMs),
+      });
     } catch (err) {
       // DOMException is not always an Error instance (jest realms), so go by name.
       const name = (err as { name?: string }).name;
@@ -105,7 +126,9 @@ export function createCbbClient(opts: CbbClientOptions) {
       const cause = (err as { cause?: { code?: string } }).cause?.code;
       // A refused connection never reached CBB; a timeout or a reset may have.
       const delivery: Delivery = cause === 'ECONNREFUSED' ? 'not-sent' : 'unknown';
-      const what = timedOut ? `no answer within ${opts.timeoutMs} ms` : `connection failed (${cause ?? (err as Error).message})`;
+      const what = timedOut
+        ? `no answer within ${opts.timeoutMs} ms`
+        : `connection failed (${cause ?? (err as Error).message})`;
       throw new CbbError('Unavailable', `CBB ${op}: ${what}`, delivery);
     }
     const text = await res.text().catch(() => '');
@@ -120,7 +143,9 @@ export function createCbbClient(opts: CbbClientOptions) {
       // CBB reports some errors as HTTP 200; only the ones that say so are worth retrying.
       const message = parsed.message ?? 'no message';
       const transient = /try again|temporar|rate|too many|timeout/i.test(message);
-      throw new CbbError(transient ? 'Upstream' : 'ValidationError', `CBB ${op}: ${message}`, 'not-sent', { upstreamStatus: res.status });
+      throw new CbbError(transient ? 'Upstream' : 'ValidationError', `CBB ${op}: ${message}`, 'not-sent', {
+        upstreamStatus: res.status,
+      });
     }
     return (parsed.data ?? parsed) as T;
   }
@@ -148,15 +173,31 @@ export function createCbbClient(opts: CbbClientOptions) {
     },
 
     async setCustomField(contactId: string, fieldId: string, value: string): Promise<void> {
-      await call('set field', 'POST', `/contacts/${encodeURIComponent(contactId)}/custom_fields/${encodeURIComponent(fieldId)}`, {
-        form: { value },
-      });
+      await call(
+        'set field',
+        'POST',
+        `/contacts/${encodeURIComponent(contactId)}/custom_fields/${encodeURIComponent(fieldId)}`,
+        {
+          form: { value },
+        },
+      );
     },
 
     async sendWhatsappTemplate(contactId: string, t: WhatsappTemplate): Promise<{ messageId?: string }> {
-      const data = await call<{ message_id?: string }>('send content', 'POST', `/contacts/${encodeURIComponent(contactId)}/send_content`, {
-        json: { channel: 'whatsapp', type: 'template', template_name: t.template, language: t.language, params: t.params },
-      });
+      const data = await call<{ message_id?: string }>(
+        'send content',
+        'POST',
+        `/contacts/${encodeURIComponent(contactId)}/send_content`,
+        {
+          json: {
+            channel: 'whatsapp',
+            type: 'template',
+            template_name: t.template,
+            language: t.language,
+            params: t.params,
+          },
+        },
+      );
       return { messageId: data?.message_id };
     },
   };

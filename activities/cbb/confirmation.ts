@@ -47,7 +47,12 @@ export async function sendConfirmationOnce(
       const claim = await store.claimConfirmation(db, r.orderId, r.contactId, r.attempt);
       if (!claim.claimed) {
         if (claim.state === 'sent') return 'already-sent';
-        if (claim.state === 'sending') await markUnconfirmed(db, r, `an earlier attempt (${claim.claimedBy}) stopped with the send's outcome unknown`);
+        if (claim.state === 'sending')
+          await markUnconfirmed(
+            db,
+            r,
+            `an earlier attempt (${claim.claimedBy}) stopped with the send's outcome unknown`,
+          );
         return 'unconfirmed';
       }
       let messageId: string | undefined;
@@ -58,16 +63,29 @@ export async function sendConfirmationOnce(
         }));
       } catch (err) {
         if (err instanceof CbbError && err.delivery === 'not-sent') {
-          await store.releaseConfirmation(db, r.orderId, r.attempt).catch((e) => log.warn({ err: errorMessage(e) }, 'could not release a confirmation claim'));
+          await store
+            .releaseConfirmation(db, r.orderId, r.attempt)
+            .catch((e) => log.warn({ err: errorMessage(e) }, 'could not release a confirmation claim'));
           throw err;
         }
         await markUnconfirmed(db, r, errorMessage(err));
         return 'unconfirmed';
       }
-      const sent = { state: 'sent' as const, reason: null, event: { type: 'confirmation_sent', detail: { messageId }, workflowId: r.workflowId, dedupeKey: `${r.run}/confirmation` } };
+      const sent = {
+        state: 'sent' as const,
+        reason: null,
+        event: {
+          type: 'confirmation_sent',
+          detail: { messageId },
+          workflowId: r.workflowId,
+          dedupeKey: `${r.run}/confirmation`,
+        },
+      };
       // The message is out: recording it must not fail lightly, or the next attempt would
       // find the claim and call the outcome unknown. Should the held connection fail, the pool's are tried.
-      await store.recordConfirmation(db, r.orderId, sent).catch(() => persistently(() => store.recordConfirmation(pool, r.orderId, sent)));
+      await store
+        .recordConfirmation(db, r.orderId, sent)
+        .catch(() => persistently(() => store.recordConfirmation(pool, r.orderId, sent)));
       return 'sent';
     } finally {
       db.release();
@@ -79,7 +97,12 @@ function markUnconfirmed(db: PoolClient, r: ConfirmationRequest, reason: string)
   return store.recordConfirmation(db, r.orderId, {
     state: 'unconfirmed',
     reason,
-    event: { type: 'confirmation_unconfirmed', detail: { reason }, workflowId: r.workflowId, dedupeKey: `${r.run}/confirmation` },
+    event: {
+      type: 'confirmation_unconfirmed',
+      detail: { reason },
+      workflowId: r.workflowId,
+      dedupeKey: `${r.run}/confirmation`,
+    },
   });
 }
 

@@ -1,5 +1,11 @@
 import { Context } from '@temporalio/activity';
-import { cbbFieldRegistry, describeProblems, mapOrderToContact, type CbbContactDraft, type CbbFieldValue } from '../../lib/cbb/fields';
+import {
+  cbbFieldRegistry,
+  describeProblems,
+  mapOrderToContact,
+  type CbbContactDraft,
+  type CbbFieldValue,
+} from '../../lib/cbb/fields';
 import type { Config } from '../../lib/infra/config';
 import { inTransaction, type Pool } from '../../lib/infra/db';
 import { AppError, errorMessage, isPermanent, notFound } from '../../lib/errors';
@@ -54,11 +60,18 @@ export function createCbbActivities({ config, pool, log, cbb = createCbbClient(c
           await store.setSyncState(c, orderId, { countAttempt: true });
         }
       });
-      if (!cbbBranches.has(order.branch)) return { action: 'skip', reason: `branch ${order.branch} does not sync to CBB`, branch: order.branch };
+      if (!cbbBranches.has(order.branch))
+        return { action: 'skip', reason: `branch ${order.branch} does not sync to CBB`, branch: order.branch };
       if (order.isTest) return { action: 'skip', reason: 'test order', branch: order.branch };
       const mapped = mapOrderToContact(order);
       if (!mapped.ok) return { action: 'invalid', reason: describeProblems(mapped.problems), branch: order.branch };
-      return { action: 'sync', branch: order.branch, externalId: order.externalId, whatsappAlerts: order.whatsappAlerts, contact: mapped.contact };
+      return {
+        action: 'sync',
+        branch: order.branch,
+        externalId: order.externalId,
+        whatsappAlerts: order.whatsappAlerts,
+        contact: mapped.contact,
+      };
     },
 
     /**
@@ -66,7 +79,10 @@ export function createCbbActivities({ config, pool, log, cbb = createCbbClient(c
      * creates, so a retry after a create whose answer was lost finds that contact; an
      * advisory lock on the phone keeps two orders of one customer from both creating.
      */
-    upsertCbbContact: async (orderId: string, draft: CbbContactDraft): Promise<{ contactId: string; created: boolean }> => {
+    upsertCbbContact: async (
+      orderId: string,
+      draft: CbbContactDraft,
+    ): Promise<{ contactId: string; created: boolean }> => {
       const { workflowId, run } = caller();
       return inTransaction(pool, async (c) => {
         await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`cbb-contact:${draft.phone}`]);
@@ -84,7 +100,12 @@ export function createCbbActivities({ config, pool, log, cbb = createCbbClient(c
           }));
         await store.setSyncState(c, orderId, { contactId: contact.id });
         const type = existing ? 'contact_found' : 'contact_created';
-        await store.addEvent(c, orderId, { type, detail: { contactId: contact.id }, workflowId, dedupeKey: `${run}/contact` });
+        await store.addEvent(c, orderId, {
+          type,
+          detail: { contactId: contact.id },
+          workflowId,
+          dedupeKey: `${run}/contact`,
+        });
         return { contactId: contact.id, created: !existing };
       });
     },
@@ -94,25 +115,32 @@ export function createCbbActivities({ config, pool, log, cbb = createCbbClient(c
      * Safe to run twice: it reads the contact first and writes only fields that differ,
      * and setting a field to a value it already has changes nothing.
      */
-    setCbbContactFields: 
-      async (orderId: string, contactId: string, fields: CbbFieldValue[]): Promise<{ set: number; unchanged: number; hasWhatsapp: boolean }> => {
-        const { workflowId, run } = caller();
-        const contact = await cbb.getContact(contactId);
-        const stale = fields.filter((f) => contact.fields[f.id] !== f.value);
-        const results = await Promise.allSettled(stale.map((f) => cbb.setCustomField(contactId, f.id, f.value)));
-        const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [{ field: stale[i].name, err: r.reason as unknown }] : []));
-        if (failures.length > 0) {
-          const err = fieldFailure(failures, stale.length);
-          await store.setSyncState(pool, orderId, { lastError: err.message }).catch((e) => log.warn({ err: errorMessage(e) }, 'could not record field failure'));
-          throw err;
-        }
-        await inTransaction(pool, async (c) => {
-          await store.setSyncState(c, orderId, { status: 'synced', lastError: null });
-          const detail = { contactId, set: stale.map((f) => f.name), unchanged: fields.length - stale.length };
-          await store.addEvent(c, orderId, { type: 'synced', detail, workflowId, dedupeKey: `${run}/synced` });
-        });
-        return { set: stale.length, unchanged: fields.length - stale.length, hasWhatsapp: contact.hasWhatsapp };
-      },
+    setCbbContactFields: async (
+      orderId: string,
+      contactId: string,
+      fields: CbbFieldValue[],
+    ): Promise<{ set: number; unchanged: number; hasWhatsapp: boolean }> => {
+      const { workflowId, run } = caller();
+      const contact = await cbb.getContact(contactId);
+      const stale = fields.filter((f) => contact.fields[f.id] !== f.value);
+      const results = await Promise.allSettled(stale.map((f) => cbb.setCustomField(contactId, f.id, f.value)));
+      const failures = results.flatMap((r, i) =>
+        r.status === 'rejected' ? [{ field: stale[i].name, err: r.reason as unknown }] : [],
+      );
+      if (failures.length > 0) {
+        const err = fieldFailure(failures, stale.length);
+        await store
+          .setSyncState(pool, orderId, { lastError: err.message })
+          .catch((e) => log.warn({ err: errorMessage(e) }, 'could not record field failure'));
+        throw err;
+      }
+      await inTransaction(pool, async (c) => {
+        await store.setSyncState(c, orderId, { status: 'synced', lastError: null });
+        const detail = { contactId, set: stale.map((f) => f.name), unchanged: fields.length - stale.length };
+        await store.addEvent(c, orderId, { type: 'synced', detail, workflowId, dedupeKey: `${run}/synced` });
+      });
+      return { set: stale.length, unchanged: fields.length - stale.length, hasWhatsapp: contact.hasWhatsapp };
+    },
 
     /** Sends the WhatsApp order confirmation at most once per order: see confirmation.ts. */
     sendOrderConfirmation: async (orderId: string, contactId: string, externalId: string, firstName: string) =>
@@ -123,14 +151,27 @@ export function createCbbActivities({ config, pool, log, cbb = createCbbClient(c
       const { workflowId, run } = caller();
       await inTransaction(pool, async (c) => {
         if (outcome.kind === 'skipped' || outcome.kind === 'invalid') {
-          await store.setSyncState(c, orderId, { status: outcome.kind === 'skipped' ? 'skipped' : 'failed', lastError: outcome.reason });
-          await store.setWhatsappState(c, orderId, 'skipped', outcome.kind === 'skipped' ? outcome.reason : 'order not synced to CBB');
+          await store.setSyncState(c, orderId, {
+            status: outcome.kind === 'skipped' ? 'skipped' : 'failed',
+            lastError: outcome.reason,
+          });
+          await store.setWhatsappState(
+            c,
+            orderId,
+            'skipped',
+            outcome.kind === 'skipped' ? outcome.reason : 'order not synced to CBB',
+          );
         } else if (outcome.kind === 'error') {
           await store.setSyncState(c, orderId, { lastError: outcome.reason });
         } else {
           await store.setWhatsappState(c, orderId, 'skipped', outcome.reason);
         }
-        await store.addEvent(c, orderId, { type: outcome.kind, detail: { reason: outcome.reason }, workflowId, dedupeKey: `${run}/${outcome.kind}` });
+        await store.addEvent(c, orderId, {
+          type: outcome.kind,
+          detail: { reason: outcome.reason },
+          workflowId,
+          dedupeKey: `${run}/${outcome.kind}`,
+        });
       });
     },
   };
@@ -140,9 +181,16 @@ export function createCbbActivities({ config, pool, log, cbb = createCbbClient(c
 function fieldFailure(failures: { field: string; err: unknown }[], tried: number): AppError {
   const message = `${failures.length} of ${tried} custom fields not set: ${failures.map((f) => `${f.field} (${errorMessage(f.err)})`).join('; ')}`;
   const permanent = failures.find((f) => f.err instanceof AppError && isPermanent(f.err.type));
-  if (permanent) return new AppError((permanent.err as AppError).type, message, { fields: failures.map((f) => f.field) });
-  const retryAfter = Math.max(0, ...failures.map((f) => (f.err instanceof CbbError ? Number(f.err.details?.retryAfterSeconds ?? 0) : 0)));
-  return new AppError('Upstream', message, { fields: failures.map((f) => f.field), ...(retryAfter > 0 ? { retryAfterSeconds: retryAfter } : {}) });
+  if (permanent)
+    return new AppError((permanent.err as AppError).type, message, { fields: failures.map((f) => f.field) });
+  const retryAfter = Math.max(
+    0,
+    ...failures.map((f) => (f.err instanceof CbbError ? Number(f.err.details?.retryAfterSeconds ?? 0) : 0)),
+  );
+  return new AppError('Upstream', message, {
+    fields: failures.map((f) => f.field),
+    ...(retryAfter > 0 ? { retryAfterSeconds: retryAfter } : {}),
+  });
 }
 
 export const cbbFieldNames = Object.keys(cbbFieldRegistry);

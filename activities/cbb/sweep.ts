@@ -1,10 +1,21 @@
 import { Context } from '@temporalio/activity';
-import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import type { Pool } from '../../lib/infra/db';
 import { errorMessage } from '../../lib/errors';
 import type { Logger } from '../../lib/infra/logger';
 import * as store from '../../store/cbb/orders';
-import { cbbSyncStartOptions, cbbSyncWorkflowType, noSweepTotals, type CbbSweepTotals, type CbbSyncWorkflow } from '../../lib/cbb/contract';
+import {
+  cbbSyncStartOptions,
+  cbbSyncWorkflowType,
+  noSweepTotals,
+  type CbbSweepTotals,
+  type CbbSyncWorkflow,
+} from '../../lib/cbb/contract';
 
 export interface SweepChunk {
   /** Orders with a greater id are swept. */
@@ -43,7 +54,17 @@ interface SweepCheckpoint {
  */
 class WorkerStopping extends Error {}
 
-export function createSweepActivities({ pool, client, log, stopping }: { pool: Pool; client: Client; log: Logger; stopping: AbortSignal }) {
+export function createSweepActivities({
+  pool,
+  client,
+  log,
+  stopping,
+}: {
+  pool: Pool;
+  client: Client;
+  log: Logger;
+  stopping: AbortSignal;
+}) {
   return {
     runCbbSyncs: async (chunk: SweepChunk): Promise<SweepChunkResult> => {
       const ctx = Context.current();
@@ -71,7 +92,11 @@ export function createSweepActivities({ pool, client, log, stopping }: { pool: P
         const { workflowId } = options;
         let handle: WorkflowHandle<CbbSyncWorkflow>;
         try {
-          handle = await client.workflow.start<CbbSyncWorkflow>(cbbSyncWorkflowType, { ...options, taskQueue, requestEagerStart: true });
+          handle = await client.workflow.start<CbbSyncWorkflow>(cbbSyncWorkflowType, {
+            ...options,
+            taskQueue,
+            requestEagerStart: true,
+          });
           totals.started++;
         } catch (err) {
           if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
@@ -119,7 +144,10 @@ export function createSweepActivities({ pool, client, log, stopping }: { pool: P
         if (stopping.aborted) throw new WorkerStopping();
         while (window.size > until && failure === undefined) await Promise.race([...window, ctx.cancelled, stop]);
         if (failure !== undefined) {
-          log.warn({ err: errorMessage(failure), cursor: settledTo }, 'CBB sweep chunk failed; a retry resumes from its checkpoint');
+          log.warn(
+            { err: errorMessage(failure), cursor: settledTo },
+            'CBB sweep chunk failed; a retry resumes from its checkpoint',
+          );
           throw failure;
         }
       };

@@ -22,8 +22,20 @@ import { parse } from '../validate';
 
 /** Data migrations: definitions, runs, their progress and their controls. */
 
-const nameParams = z.object({ name: z.string().min(1).max(100).regex(/^[a-z0-9-]+$/, 'a migration name such as trades-risk-score') });
-const idParams = z.object({ id: z.string().min(1).max(200).regex(/^migration-[a-z0-9-]+-\d+$/, 'a run id such as migration-trades-risk-score-1') });
+const nameParams = z.object({
+  name: z
+    .string()
+    .min(1)
+    .max(100)
+    .regex(/^[a-z0-9-]+$/, 'a migration name such as trades-risk-score'),
+});
+const idParams = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^migration-[a-z0-9-]+-\d+$/, 'a run id such as migration-trades-risk-score-1'),
+});
 const reverseBody = z.object({ maxRowsPerSecond: z.number().int().min(1).max(10_000_000).optional() }).strict();
 const patchBody = z
   .object({
@@ -31,17 +43,29 @@ const patchBody = z
     maxRowsPerSecond: z.number().int().min(0).max(10_000_000).nullable().optional(),
   })
   .strict()
-  .refine((b) => b.batchSize !== undefined || b.maxRowsPerSecond !== undefined, 'give batchSize, maxRowsPerSecond or both');
+  .refine(
+    (b) => b.batchSize !== undefined || b.maxRowsPerSecond !== undefined,
+    'give batchSize, maxRowsPerSecond or both',
+  );
 
 const runPath = '/api/v1/migrations/runs/{id}';
 const paths: Parameters<typeof registry.registerPath>[0][] = [
-  { method: 'get', path: '/api/v1/migrations', summary: 'Data migration definitions, each with its recent runs', responses: { 200: json(anyObject) } },
+  {
+    method: 'get',
+    path: '/api/v1/migrations',
+    summary: 'Data migration definitions, each with its recent runs',
+    responses: { 200: json(anyObject) },
+  },
   {
     method: 'post',
     path: '/api/v1/migrations/{name}/runs',
     summary: 'Start a batchMigration run (workflow id migration-<name>-<n>)',
     request: { params: nameParams, ...jsonBody(runParameters) },
-    responses: { 201: json(anyObject, 'Started: the run record and its Web UI link'), 400: errorResponses[400], 404: errorResponses[404] },
+    responses: {
+      201: json(anyObject, 'Started: the run record and its Web UI link'),
+      400: errorResponses[400],
+      404: errorResponses[404],
+    },
   },
   {
     method: 'get',
@@ -69,7 +93,12 @@ const paths: Parameters<typeof registry.registerPath>[0][] = [
     path: runPath,
     summary: 'Set the batch size and/or the rate limit of a running run',
     request: { params: idParams, ...jsonBody(patchBody) },
-    responses: { 200: json(anyObject, 'The settings now in force'), 400: errorResponses[400], 404: errorResponses[404], 409: errorResponses[409] },
+    responses: {
+      200: json(anyObject, 'The settings now in force'),
+      400: errorResponses[400],
+      404: errorResponses[404],
+      409: errorResponses[409],
+    },
   },
 ];
 for (const path of paths) registry.registerPath(path);
@@ -147,8 +176,10 @@ export function migrationRoutes(ctx: ApiContext): Router {
     await runOr404(id);
     const handle = ctx.client.workflow.getHandle(id);
     let settings: Settings | undefined;
-    if (body.batchSize !== undefined) settings = await handle.executeUpdate(setMigrationBatchSize, { args: [body.batchSize] });
-    if (body.maxRowsPerSecond !== undefined) settings = await handle.executeUpdate(setMigrationRate, { args: [body.maxRowsPerSecond] });
+    if (body.batchSize !== undefined)
+      settings = await handle.executeUpdate(setMigrationBatchSize, { args: [body.batchSize] });
+    if (body.maxRowsPerSecond !== undefined)
+      settings = await handle.executeUpdate(setMigrationRate, { args: [body.maxRowsPerSecond] });
     res.json({ id, settings });
   });
 

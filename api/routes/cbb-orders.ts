@@ -6,7 +6,12 @@ import { orderInput } from '../../lib/cbb/order';
 import { getOrder, insertOrder, listEvents, type OrderRecord } from '../../store/cbb/orders';
 import { toE164 } from '../../lib/cbb/phone';
 import { workflowUiUrl } from '../../lib/infra/temporal';
-import { cbbSyncStartOptions, cbbSyncWorkflowId, cbbSyncWorkflowType, type CbbSyncWorkflow } from '../../lib/cbb/contract';
+import {
+  cbbSyncStartOptions,
+  cbbSyncWorkflowId,
+  cbbSyncWorkflowType,
+  type CbbSyncWorkflow,
+} from '../../lib/cbb/contract';
 import type { ApiContext } from '../context';
 import { anyObject, errorResponses, json, jsonBody, registry } from '../openapi';
 import { startOptions } from '../start-options';
@@ -15,7 +20,12 @@ import { parse } from '../validate';
 /** Orders: create one (and start its CBB sync), read it with its sync state, sync it again. */
 
 const createBody = orderInput.superRefine((o, ctx) => {
-  if (!toE164(o.phone)) ctx.addIssue({ code: 'custom', path: ['phone'], message: `${JSON.stringify(o.phone)} is not a valid phone number` });
+  if (!toE164(o.phone))
+    ctx.addIssue({
+      code: 'custom',
+      path: ['phone'],
+      message: `${JSON.stringify(o.phone)} is not a valid phone number`,
+    });
 });
 const idParams = z.object({ id: z.string().regex(/^\d{1,18}$/, 'a numeric order id') });
 
@@ -24,7 +34,11 @@ registry.registerPath({
   path: '/api/v1/orders',
   summary: 'Create an order and start its CBB sync (an order with a known external id returns 200 and joins its sync)',
   request: jsonBody(orderInput),
-  responses: { 201: json(anyObject, 'Created; `workflow` links to its sync'), 200: json(anyObject, 'Already known'), 400: errorResponses[400] },
+  responses: {
+    201: json(anyObject, 'Created; `workflow` links to its sync'),
+    200: json(anyObject, 'Already known'),
+    400: errorResponses[400],
+  },
 });
 registry.registerPath({
   method: 'get',
@@ -51,7 +65,11 @@ export async function startOrderSync(ctx: ApiContext, req: Request, orderId: str
     workflowIdConflictPolicy: 'USE_EXISTING',
   });
   ctx.metrics.started.inc({ type: 'cbbSyncOrder' });
-  return { workflowId, runId: handle.firstExecutionRunId, webUiUrl: workflowUiUrl(ctx.config, workflowId, handle.firstExecutionRunId) };
+  return {
+    workflowId,
+    runId: handle.firstExecutionRunId,
+    webUiUrl: workflowUiUrl(ctx.config, workflowId, handle.firstExecutionRunId),
+  };
 }
 
 function view(o: OrderRecord) {
@@ -104,9 +122,15 @@ export function orderRoutes(ctx: ApiContext): Router {
       .getHandle(workflowId)
       .describe()
       .then(
-        (d) => ({ workflowId, runId: d.runId, status: d.status.name, webUiUrl: workflowUiUrl(ctx.config, workflowId, d.runId) }),
+        (d) => ({
+          workflowId,
+          runId: d.runId,
+          status: d.status.name,
+          webUiUrl: workflowUiUrl(ctx.config, workflowId, d.runId),
+        }),
         (err) => {
-          if (err instanceof WorkflowNotFoundError) return { workflowId, status: 'NOT_STARTED', webUiUrl: workflowUiUrl(ctx.config, workflowId) };
+          if (err instanceof WorkflowNotFoundError)
+            return { workflowId, status: 'NOT_STARTED', webUiUrl: workflowUiUrl(ctx.config, workflowId) };
           throw err;
         },
       );

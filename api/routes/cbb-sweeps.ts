@@ -1,5 +1,10 @@
 import { Router } from 'express';
-import { cbbSweepArgs, cbbSweepOnDemandWorkflowId, cbbSweepWorkflowType, type CbbSweepWorkflow } from '../../lib/cbb/contract';
+import {
+  cbbSweepArgs,
+  cbbSweepOnDemandWorkflowId,
+  cbbSweepWorkflowType,
+  type CbbSweepWorkflow,
+} from '../../lib/cbb/contract';
 import { workflowUiUrl } from '../../lib/infra/temporal';
 import type { ApiContext } from '../context';
 import { anyObject, json, registry } from '../openapi';
@@ -25,7 +30,13 @@ export function cbbRoutes(ctx: ApiContext): Router {
       staticSummary: 'Sweep on demand: start the CBB sync of every pending order',
     });
     ctx.metrics.started.inc({ type: 'cbbSweep' });
-    res.status(202).json({ workflowId, runId: handle.firstExecutionRunId, webUiUrl: workflowUiUrl(ctx.config, workflowId, handle.firstExecutionRunId) });
+    res
+      .status(202)
+      .json({
+        workflowId,
+        runId: handle.firstExecutionRunId,
+        webUiUrl: workflowUiUrl(ctx.config, workflowId, handle.firstExecutionRunId),
+      });
   });
   return router;
 }

@@ -22,12 +22,20 @@ async function check(fn: () => Promise<unknown>, timeoutMs = 2000): Promise<Chec
   }
 }
 
-registry.registerPath({ method: 'get', path: '/healthz', summary: 'The process is up', responses: { 200: json(anyObject) } });
+registry.registerPath({
+  method: 'get',
+  path: '/healthz',
+  summary: 'The process is up',
+  responses: { 200: json(anyObject) },
+});
 registry.registerPath({
   method: 'get',
   path: '/readyz',
   summary: 'Temporal, Postgres and Redis each answer',
-  responses: { 200: json(anyObject, 'All ready'), 503: json(anyObject, 'At least one dependency is down; see `checks`') },
+  responses: {
+    200: json(anyObject, 'All ready'),
+    503: json(anyObject, 'At least one dependency is down; see `checks`'),
+  },
 });
 
 export function healthRoutes(ctx: ApiContext): Router {
@@ -40,12 +48,16 @@ export function healthRoutes(ctx: ApiContext): Router {
   });
   router.get('/readyz', async (_req, res) => {
     const [temporal, postgres, redis] = await Promise.all([
-      check(() => ctx.client.connection.workflowService.describeNamespace({ namespace: ctx.config.temporal.namespace })),
+      check(() =>
+        ctx.client.connection.workflowService.describeNamespace({ namespace: ctx.config.temporal.namespace }),
+      ),
       check(() => ctx.pool.query('SELECT 1')),
       check(() => ctx.redis.ping()),
     ]);
     const ready = temporal.ok && postgres.ok && redis.ok;
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', checks: { temporal, postgres, redis } });
+    res
+      .status(ready ? 200 : 503)
+      .json({ status: ready ? 'ready' : 'unavailable', checks: { temporal, postgres, redis } });
   });
   router.get('/metrics', async (_req, res) => {
     res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());

@@ -40,7 +40,11 @@ export function selfCheckRoutes(ctx: ApiContext): Router {
     res
       .status(201)
       .location(`/api/v1/workflows/${workflowId}`)
-      .json({ workflowId, runId: handle.firstExecutionRunId, webUiUrl: workflowUiUrl(ctx.config, workflowId, handle.firstExecutionRunId) });
+      .json({
+        workflowId,
+        runId: handle.firstExecutionRunId,
+        webUiUrl: workflowUiUrl(ctx.config, workflowId, handle.firstExecutionRunId),
+      });
   });
   return router;
 }

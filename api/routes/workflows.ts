@@ -9,7 +9,13 @@ import { parse } from '../validate';
 /** Generic control of any workflow: describe, list, cancel, terminate, signal, query, update. */
 
 const idParams = z.object({ id: z.string().min(1).max(1000) });
-const nameParams = idParams.extend({ name: z.string().min(1).max(200).regex(/^[\w.:-]+$/, 'letters, digits, _ . : -') });
+const nameParams = idParams.extend({
+  name: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[\w.:-]+$/, 'letters, digits, _ . : -'),
+});
 const runQuery = z.object({ runId: z.string().uuid().optional() });
 const argsBody = z.object({ args: z.array(z.unknown()).max(20).default([]) }).strict();
 const listQuery = z.object({
@@ -21,17 +27,50 @@ const terminateBody = z.object({ reason: z.string().min(1).max(1000) }).strict()
 const base = '/api/v1/workflows/{id}';
 const byId = { params: idParams };
 const byName = { params: nameParams };
-registry.registerPath({ method: 'get', path: '/api/v1/workflows', summary: 'List workflows matching a visibility query', request: { query: listQuery }, responses: { 200: json(anyObject), 400: errorResponses[400] } });
-registry.registerPath({ method: 'get', path: base, summary: 'Describe a workflow: status, times, pending activities, result or failure', request: { ...byId, query: runQuery }, responses: { 200: json(anyObject), 404: errorResponses[404] } });
-registry.registerPath({ method: 'post', path: `${base}/cancel`, summary: 'Request cancellation', request: byId, responses: { 202: json(anyObject), 404: errorResponses[404] } });
-registry.registerPath({ method: 'post', path: `${base}/terminate`, summary: 'Terminate with a reason', request: { ...byId, ...jsonBody(terminateBody) }, responses: { 200: json(anyObject), 400: errorResponses[400], 404: errorResponses[404] } });
-for (const [kind, status] of [['signals', 202], ['queries', 200], ['updates', 200]] as const) {
+registry.registerPath({
+  method: 'get',
+  path: '/api/v1/workflows',
+  summary: 'List workflows matching a visibility query',
+  request: { query: listQuery },
+  responses: { 200: json(anyObject), 400: errorResponses[400] },
+});
+registry.registerPath({
+  method: 'get',
+  path: base,
+  summary: 'Describe a workflow: status, times, pending activities, result or failure',
+  request: { ...byId, query: runQuery },
+  responses: { 200: json(anyObject), 404: errorResponses[404] },
+});
+registry.registerPath({
+  method: 'post',
+  path: `${base}/cancel`,
+  summary: 'Request cancellation',
+  request: byId,
+  responses: { 202: json(anyObject), 404: errorResponses[404] },
+});
+registry.registerPath({
+  method: 'post',
+  path: `${base}/terminate`,
+  summary: 'Terminate with a reason',
+  request: { ...byId, ...jsonBody(terminateBody) },
+  responses: { 200: json(anyObject), 400: errorResponses[400], 404: errorResponses[404] },
+});
+for (const [kind, status] of [
+  ['signals', 202],
+  ['queries', 200],
+  ['updates', 200],
+] as const) {
   registry.registerPath({
     method: 'post',
     path: `${base}/${kind}/{name}`,
     summary: `Send ${kind === 'queries' ? 'a query' : kind === 'signals' ? 'a signal' : 'an update'} by name`,
     request: { ...byName, ...jsonBody(argsBody) },
-    responses: { [status]: json(anyObject), 400: errorResponses[400], 404: errorResponses[404], 409: errorResponses[409] },
+    responses: {
+      [status]: json(anyObject),
+      400: errorResponses[400],
+      404: errorResponses[404],
+      409: errorResponses[409],
+    },
   });
 }
 
@@ -126,7 +165,9 @@ export function workflowRoutes(ctx: ApiContext): Router {
   router.post('/:id/updates/:name', async (req, res) => {
     const { id, name } = parse(nameParams, req.params);
     const { args } = parse(argsBody, req.body ?? {});
-    const result = await ctx.client.workflow.getHandle(id).executeUpdate(name, { args: args as [unknown, ...unknown[]] });
+    const result = await ctx.client.workflow
+      .getHandle(id)
+      .executeUpdate(name, { args: args as [unknown, ...unknown[]] });
     res.json({ workflowId: id, update: name, result });
   });
 

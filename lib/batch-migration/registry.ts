@@ -12,6 +12,7 @@ export const dataMigrations: ReadonlyMap<string, DataMigration> = new Map(
 
 export function getDataMigration(name: string): DataMigration {
   const m = dataMigrations.get(name);
-  if (!m) throw notFound(`no data migration named ${JSON.stringify(name)}; known: ${[...dataMigrations.keys()].join(', ')}`);
+  if (!m)
+    throw notFound(`no data migration named ${JSON.stringify(name)}; known: ${[...dataMigrations.keys()].join(', ')}`);
   return m;
 }

@@ -26,7 +26,11 @@ export const cbbFieldRegistry = {
   visa_type: { id: '701004', type: CbbFieldType.text, value: (o) => o.visaType },
   visa_quantity: { id: '701005', type: CbbFieldType.number, value: (o) => o.visaQuantity },
   entry_date: { id: '701006', type: CbbFieldType.date, value: (o) => o.entryDate },
-  order_amount: { id: '701007', type: CbbFieldType.number, value: (o) => (o.amount === null ? null : Number(o.amount)) },
+  order_amount: {
+    id: '701007',
+    type: CbbFieldType.number,
+    value: (o) => (o.amount === null ? null : Number(o.amount)),
+  },
   order_currency: { id: '701008', type: CbbFieldType.text, value: (o) => o.currency },
   urgency: { id: '701009', type: CbbFieldType.text, value: (o) => o.urgency },
   order_created_at: { id: '701010', type: CbbFieldType.datetime, value: (o) => o.createdAt },
@@ -94,7 +98,8 @@ export function mapOrderToContact(order: Order, defaultCountry: 'IL' = 'IL'): Ma
   const problems: FieldProblem[] = [];
   const phone = order.phone ? toE164(order.phone, defaultCountry) : undefined;
   if (!order.phone) problems.push({ field: 'phone', message: 'is required: CBB finds contacts by phone' });
-  else if (!phone) problems.push({ field: 'phone', message: `${JSON.stringify(order.phone)} is not a valid phone number` });
+  else if (!phone)
+    problems.push({ field: 'phone', message: `${JSON.stringify(order.phone)} is not a valid phone number` });
   if (order.email && !email.safeParse(order.email).success) {
     problems.push({ field: 'email', message: `${JSON.stringify(order.email)} is not a valid email address` });
   }

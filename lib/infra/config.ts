@@ -6,9 +6,7 @@ import { z } from 'zod';
  */
 
 const port = z.coerce.number().int().min(1).max(65535);
-const duration = z
-  .string()
-  .regex(/^\d+(ms|s|m|h)$/, 'a duration such as 500ms, 30s, 5m or 1h');
+const duration = z.string().regex(/^\d+(ms|s|m|h)$/, 'a duration such as 500ms, 30s, 5m or 1h');
 const optional = z
   .string()
   .optional()
@@ -90,7 +88,14 @@ export interface Config {
     maxConcurrentWorkflowTasks: number;
     maxConcurrentLocalActivities: number;
   };
-  cbb: { baseUrl: string; apiKey: string; timeoutMs: number; sweepConcurrency: number; sweepEvery: string; maxConcurrentSends: number };
+  cbb: {
+    baseUrl: string;
+    apiKey: string;
+    timeoutMs: number;
+    sweepConcurrency: number;
+    sweepEvery: string;
+    maxConcurrentSends: number;
+  };
 }
 
 export class ConfigError extends Error {

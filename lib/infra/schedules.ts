@@ -23,7 +23,11 @@ function toOptions(d: ScheduleDeclaration): ScheduleOptions {
  * Creates the Schedule when it is missing and brings an existing one back to its
  * declaration, keeping whether an operator paused it.
  */
-export async function applySchedule(client: Client, declaration: ScheduleDeclaration, log: Logger): Promise<'created' | 'updated'> {
+export async function applySchedule(
+  client: Client,
+  declaration: ScheduleDeclaration,
+  log: Logger,
+): Promise<'created' | 'updated'> {
   const { scheduleId, ...wanted } = toOptions(declaration);
   try {
     await client.schedule.create({ scheduleId, ...wanted });

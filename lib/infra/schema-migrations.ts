@@ -47,7 +47,9 @@ export function readMigrationFiles(dir = migrationsDir()): MigrationFile[] {
     .sort()
     .map((f) => ({
       name: f.replace(/\.sql$/, ''),
-      checksum: createHash('sha256').update(readFileSync(join(dir, f))).digest('hex'),
+      checksum: createHash('sha256')
+        .update(readFileSync(join(dir, f)))
+        .digest('hex'),
     }));
 }
 
@@ -80,7 +82,8 @@ export function checkDrift(files: MigrationFile[], applied: Map<string, { checks
   for (const [name, { checksum }] of applied) {
     const current = byName.get(name);
     if (current === undefined) problems.push(`${name} was applied but its file is gone`);
-    else if (checksum && checksum !== current) problems.push(`${name} changed after it was applied (write a new migration instead)`);
+    else if (checksum && checksum !== current)
+      problems.push(`${name} changed after it was applied (write a new migration instead)`);
   }
   if (problems.length) throw new MigrationDriftError(`refusing to migrate:\n  ${problems.join('\n  ')}`);
 }
@@ -89,13 +92,15 @@ async function recordChecksums(client: Client, files: MigrationFile[]): Promise<
   const applied = await appliedMigrations(client);
   for (const f of files) {
     if (applied.has(f.name)) {
-      await client.query(`INSERT INTO ${checksumTable} (name, checksum) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, [
-        f.name,
-        f.checksum,
-      ]);
+      await client.query(
+        `INSERT INTO ${checksumTable} (name, checksum) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`,
+        [f.name, f.checksum],
+      );
     }
   }
-  await client.query(`DELETE FROM ${checksumTable} c WHERE NOT EXISTS (SELECT 1 FROM ${migrationsTable} m WHERE m.name = c.name)`);
+  await client.query(
+    `DELETE FROM ${checksumTable} c WHERE NOT EXISTS (SELECT 1 FROM ${migrationsTable} m WHERE m.name = c.name)`,
+  );
 }
 
 export async function migrate(
@@ -117,7 +122,12 @@ export async function migrate(
       checkOrder: true,
       singleTransaction: false,
       noLock: false,
-      logger: { debug: () => undefined, info: (m: string) => log.debug(m), warn: (m: string) => log.warn(m), error: (m: string) => log.error(m) },
+      logger: {
+        debug: () => undefined,
+        info: (m: string) => log.debug(m),
+        warn: (m: string) => log.warn(m),
+        error: (m: string) => log.error(m),
+      },
     } as Parameters<typeof runner>[0]);
     await recordChecksums(client, files);
     return ran.map((m) => m.name);

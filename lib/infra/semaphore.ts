@@ -4,7 +4,8 @@ export class Semaphore {
   private readonly waiting: (() => void)[] = [];
 
   constructor(readonly size: number) {
-    if (!Number.isInteger(size) || size < 1) throw new RangeError(`a semaphore needs a size of at least 1, not ${size}`);
+    if (!Number.isInteger(size) || size < 1)
+      throw new RangeError(`a semaphore needs a size of at least 1, not ${size}`);
   }
 
   async use<T>(fn: () => Promise<T>): Promise<T> {

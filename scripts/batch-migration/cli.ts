@@ -53,7 +53,9 @@ async function main(argv: string[]): Promise<number> {
   const client = new Client({ connection, namespace: config.temporal.namespace });
   try {
     const run = await startRun({ client, pool, taskQueue: config.temporal.taskQueue }, name, parsed.data);
-    console.log(`started ${run.id}${parsed.data.dryRun ? ' (dry run)' : ''}\n  Web UI: ${workflowUiUrl(config, run.id)}`);
+    console.log(
+      `started ${run.id}${parsed.data.dryRun ? ' (dry run)' : ''}\n  Web UI: ${workflowUiUrl(config, run.id)}`,
+    );
     return await follow(client, pool, run.id);
   } finally {
     await Promise.allSettled([pool.end(), connection.close()]);
@@ -107,7 +109,9 @@ async function follow(client: Client, pool: Pool, id: string): Promise<number> {
   }
   if (finished!.ok) {
     const r = finished!.r;
-    console.log(`${id}: ${r.state}, ${r.rowsDone} rows read, ${r.rowsChanged} changed${r.verify ? `, verify ${r.verify.ok ? 'passed' : 'FAILED'}` : ''}`);
+    console.log(
+      `${id}: ${r.state}, ${r.rowsDone} rows read, ${r.rowsChanged} changed${r.verify ? `, verify ${r.verify.ok ? 'passed' : 'FAILED'}` : ''}`,
+    );
     return r.state === 'completed' ? 0 : 1;
   }
   const err = finished!.err;

@@ -12,7 +12,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const fail = (res: Response, message: string, status = 200) => res.status(status).json({ success: false, message });
 
 function routeOf(req: Request): string {
-  const path = req.path.replace(/\/contacts\/\d+/, '/contacts/:id').replace(/custom_fields\/[^/]+$/, 'custom_fields/:field');
+  const path = req.path
+    .replace(/\/contacts\/\d+/, '/contacts/:id')
+    .replace(/custom_fields\/[^/]+$/, 'custom_fields/:field');
   return `${req.method} ${path}`;
 }
 
@@ -20,7 +22,10 @@ function faultInjection(store: Store) {
   return async (req: Request, res: Response, next: NextFunction) => {
     const f: Faults = store.faults;
     const contactId = /\/contacts\/(\d+)/.exec(req.path)?.[1];
-    const log = (fault?: string) => res.on('finish', () => store.log({ method: req.method, route: routeOf(req), status: res.statusCode, contactId, fault }));
+    const log = (fault?: string) =>
+      res.on('finish', () =>
+        store.log({ method: req.method, route: routeOf(req), status: res.statusCode, contactId, fault }),
+      );
     if (f.latencyMs > 0) await sleep(f.latencyMs);
     const roll = Math.random();
     let edge = f.timeoutRate;
@@ -30,7 +35,10 @@ function faultInjection(store: Store) {
     }
     if (roll < (edge += f.rateLimitRate)) {
       log('429');
-      return res.status(429).set('Retry-After', String(f.retryAfterSeconds)).json({ success: false, message: 'Too Many Requests' });
+      return res
+        .status(429)
+        .set('Retry-After', String(f.retryAfterSeconds))
+        .json({ success: false, message: 'Too Many Requests' });
     }
     if (roll < (edge += f.errorRate)) {
       log('500');
@@ -56,7 +64,8 @@ export function createCbbApp(store: Store, apiKey: string): express.Express {
   app.put('/_admin/faults', (req, res) => {
     const update: Partial<Faults> = {};
     for (const [k, v] of Object.entries(req.body ?? {})) {
-      if (!(k in store.faults) || typeof v !== 'number' || v < 0) return res.status(400).json({ error: `bad fault ${k}: ${JSON.stringify(v)}` });
+      if (!(k in store.faults) || typeof v !== 'number' || v < 0)
+        return res.status(400).json({ error: `bad fault ${k}: ${JSON.stringify(v)}` });
       update[k as keyof Faults] = v;
     }
     res.json(store.setFaults(update));
@@ -71,7 +80,12 @@ export function createCbbApp(store: Store, apiKey: string): express.Express {
   app.get('/_admin/stats', (_req, res) => {
     const byRoute: Record<string, number> = {};
     for (const r of store.requests()) byRoute[`${r.route} ${r.status}`] = (byRoute[`${r.route} ${r.status}`] ?? 0) + 1;
-    res.json({ contacts: store.contacts().length, messages: store.messages().length, requests: store.requests().length, byRoute });
+    res.json({
+      contacts: store.contacts().length,
+      messages: store.messages().length,
+      requests: store.requests().length,
+      byRoute,
+    });
   });
 
   const api = express.Router();
@@ -107,7 +121,8 @@ export function createCbbApp(store: Store, apiKey: string): express.Express {
         const id = fieldIdOf(String(a.field_name));
         const field = id ? knownFields.get(id) : undefined;
         // CBB's quirk: an action it cannot apply is dropped without a word.
-        if (field && invalidForType(field.type, String(a.value)) === undefined) contact.fields.set(field.id, String(a.value));
+        if (field && invalidForType(field.type, String(a.value)) === undefined)
+          contact.fields.set(field.id, String(a.value));
       }
     }
     res.json({ success: true, data: contactJson(contact) });

@@ -10,7 +10,9 @@ function main() {
   // The stack passes CBB_PORT (its own port table); 3100 matches the default CBB_BASE_URL.
   const port = Number(process.env.CBB_PORT ?? 3100);
   const app = createCbbApp(createStore(), config.cbb.apiKey);
-  const server = app.listen(port, '127.0.0.1', () => log.info({ url: `http://127.0.0.1:${port}/api` }, 'local CBB server listening'));
+  const server = app.listen(port, '127.0.0.1', () =>
+    log.info({ url: `http://127.0.0.1:${port}/api` }, 'local CBB server listening'),
+  );
   server.keepAliveTimeout = 65_000;
   server.on('error', (err) => {
     log.fatal({ err }, 'local CBB server could not listen');

@@ -49,7 +49,14 @@ export interface Faults {
   latencyMs: number;
 }
 
-export const noFaults: Faults = { errorRate: 0, softErrorRate: 0, rateLimitRate: 0, retryAfterSeconds: 1, timeoutRate: 0, latencyMs: 0 };
+export const noFaults: Faults = {
+  errorRate: 0,
+  softErrorRate: 0,
+  rateLimitRate: 0,
+  retryAfterSeconds: 1,
+  timeoutRate: 0,
+  latencyMs: 0,
+};
 
 /** The field registry of the account that the local server plays: the same ids as lib/cbb-fields.ts. */
 export const knownFields = new Map<string, { id: string; name: string; type: number }>(
@@ -105,14 +112,21 @@ export function createStore() {
     },
     createContact(c: { phone: string; email: string | null; first_name: string; last_name: string }): StoredContact {
       // Like CBB, a second contact with the same phone is created, not refused: a double create shows in the counts.
-      const contact: StoredContact = { ...c, id: String(++nextContact), fields: new Map(), tags: new Set(), created_at: Date.now() };
+      const contact: StoredContact = {
+        ...c,
+        id: String(++nextContact),
+        fields: new Map(),
+        tags: new Set(),
+        created_at: Date.now(),
+      };
       contacts.set(contact.id, contact);
       byPhone.set(c.phone, [...(byPhone.get(c.phone) ?? []), contact]);
       return contact;
     },
     contact: (id: string) => contacts.get(id),
     findByPhone: (phone: string) => byPhone.get(phone) ?? [],
-    findByField: (fieldId: string, value: string) => [...contacts.values()].filter((c) => c.fields.get(fieldId) === value),
+    findByField: (fieldId: string, value: string) =>
+      [...contacts.values()].filter((c) => c.fields.get(fieldId) === value),
     recordMessage(m: Omit<SentMessage, 'id' | 'at'>): SentMessage {
       const message = { ...m, id: `msg-${nextMessage++}`, at: Date.now() };
       messages.push(message);
@@ -142,6 +156,11 @@ export function contactJson(c: StoredContact) {
     last_name: c.last_name,
     has_whatsapp: hasWhatsapp(c.phone),
     tags: [...c.tags],
-    custom_fields: [...knownFields.values()].map((f) => ({ id: f.id, name: f.name, type: f.type, value: c.fields.get(f.id) ?? null })),
+    custom_fields: [...knownFields.values()].map((f) => ({
+      id: f.id,
+      name: f.name,
+      type: f.type,
+      value: c.fields.get(f.id) ?? null,
+    })),
   };
 }

@@ -1,7 +1,16 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { databaseUrl, postgresDataDir, postgresReady, startPostgres } from './postgres';
-import { httpReady, redisReady, startApp, startRedis, startTemporal, temporalReady, workerPolling, type AppSpec } from './services';
+import {
+  httpReady,
+  redisReady,
+  startApp,
+  startRedis,
+  startTemporal,
+  temporalReady,
+  workerPolling,
+  type AppSpec,
+} from './services';
 import { baseSettings, type PortDeclaration, type Profile, type StackSettings } from './settings';
 
 /**
@@ -28,7 +37,9 @@ export interface StackPart {
 
 const infrastructureStop = { signal: 'SIGTERM' as const, graceMs: 20_000 };
 
-function app(spec: Omit<AppSpec, 'env'> & Pick<StackPart, 'ports' | 'endpoints'> & { graceMs?: number }): StackPart & { app: AppSpec } {
+function app(
+  spec: Omit<AppSpec, 'env'> & Pick<StackPart, 'ports' | 'endpoints'> & { graceMs?: number },
+): StackPart & { app: AppSpec } {
   const appSpec: AppSpec = { ...spec, env: appProcessEnv };
   return {
     name: spec.name,
@@ -120,7 +131,9 @@ export const parts = [
       entry: 'dist/api/main.js',
       ports: { api: { local: 3000, test: 13000 } },
       ready: (s) => httpReady(`http://127.0.0.1:${s.ports.api}/healthz`),
-      endpoints: (s) => [['API', `http://127.0.0.1:${s.ports.api}  (health: /healthz, readiness: /readyz, metrics: /metrics)`]],
+      endpoints: (s) => [
+        ['API', `http://127.0.0.1:${s.ports.api}  (health: /healthz, readiness: /readyz, metrics: /metrics)`],
+      ],
     }),
     env: (s) => ({ API_PORT: String(s.ports.api) }),
   },

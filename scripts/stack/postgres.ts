@@ -16,7 +16,11 @@ import type { StackSettings } from './settings';
 
 function binDir(): string {
   const base = '/usr/lib/postgresql';
-  const versions = existsSync(base) ? readdirSync(base).filter((v) => /^\d+$/.test(v)).sort((a, b) => +b - +a) : [];
+  const versions = existsSync(base)
+    ? readdirSync(base)
+        .filter((v) => /^\d+$/.test(v))
+        .sort((a, b) => +b - +a)
+    : [];
   for (const v of versions) if (existsSync(join(base, v, 'bin', 'postgres'))) return join(base, v, 'bin');
   throw new Error('Postgres is not installed: run scripts/bootstrap.sh (Debian package postgresql)');
 }
@@ -29,7 +33,10 @@ interface RunAs {
 
 function runAs(): RunAs | undefined {
   if (process.getuid?.() !== 0) return undefined;
-  const [uid, gid, home] = execFileSync('sh', ['-c', 'id -u postgres; id -g postgres; getent passwd postgres | cut -d: -f6'])
+  const [uid, gid, home] = execFileSync('sh', [
+    '-c',
+    'id -u postgres; id -g postgres; getent passwd postgres | cut -d: -f6',
+  ])
     .toString()
     .trim()
     .split('\n');
@@ -46,7 +53,8 @@ function canReach(dir: string): boolean {
 }
 
 /** How the project's processes reach the cluster. */
-export const databaseUrl = (s: StackSettings) => `postgres://${s.db.user}:${s.db.password}@127.0.0.1:${s.ports.postgres}/${s.db.name}`;
+export const databaseUrl = (s: StackSettings) =>
+  `postgres://${s.db.user}:${s.db.password}@127.0.0.1:${s.ports.postgres}/${s.db.name}`;
 
 export function postgresDataDir(s: StackSettings): string {
   const user = runAs();
@@ -72,7 +80,16 @@ export async function startPostgres(s: StackSettings, opts: { fresh?: boolean } 
     try {
       execFileSync(
         join(bin, 'initdb'),
-        ['-D', dir, '-U', s.db.user, '--auth=scram-sha-256', `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C.UTF-8'],
+        [
+          '-D',
+          dir,
+          '-U',
+          s.db.user,
+          '--auth=scram-sha-256',
+          `--pwfile=${pwfile}`,
+          '--encoding=UTF8',
+          '--locale=C.UTF-8',
+        ],
         { uid: user?.uid, gid: user?.gid, stdio: ['ignore', 'ignore', 'pipe'] },
       );
     } finally {

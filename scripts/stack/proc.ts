@@ -129,7 +129,9 @@ export async function waitFor(
       throw new Error(`${what} exited during start-up${opts.log ? `; its log: ${opts.log}\n${tail(opts.log)}` : ''}`);
     }
     if (Date.now() > deadline) {
-      throw new Error(`${what} did not become ready in ${(opts.timeoutMs ?? 60_000) / 1000}s${opts.log ? `; its log: ${opts.log}\n${tail(opts.log)}` : ''}`);
+      throw new Error(
+        `${what} did not become ready in ${(opts.timeoutMs ?? 60_000) / 1000}s${opts.log ? `; its log: ${opts.log}\n${tail(opts.log)}` : ''}`,
+      );
     }
     await sleep(200);
   }

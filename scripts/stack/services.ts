@@ -17,7 +17,20 @@ export async function startRedis(s: StackSettings): Promise<void> {
     spawnDetached(s, {
       name: 'redis',
       command: 'redis-server',
-      args: ['--port', String(s.ports.redis), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--daemonize', 'no'],
+      args: [
+        '--port',
+        String(s.ports.redis),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--appendonly',
+        'yes',
+        '--save',
+        '',
+        '--daemonize',
+        'no',
+      ],
     });
   }
   await waitFor('redis', () => redisReady(s), { pid: () => runningPid(s, 'redis'), log: logFile(s, 'redis') });

@@ -37,7 +37,8 @@ export const projectRoot = resolve(__dirname, '..', '..');
 export function testSlot(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.TEST_STACK_SLOT ?? '0';
   const slot = Number(raw);
-  if (!Number.isInteger(slot) || slot < 0 || slot > 9) throw new Error(`TEST_STACK_SLOT must be a whole number from 0 to 9, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(slot) || slot < 0 || slot > 9)
+    throw new Error(`TEST_STACK_SLOT must be a whole number from 0 to 9, got ${JSON.stringify(raw)}`);
   return slot;
 }
 
@@ -48,17 +49,25 @@ export const portEnvName = (name: string) => `${name.replace(/[A-Z]/g, (c) => `_
  * The stack's folders and ports for a profile. Use `stackSettings` from ./parts, which
  * passes the ports its parts declare.
  */
-export function baseSettings(profile: Profile, declared: Record<string, PortDeclaration>, env: NodeJS.ProcessEnv = process.env): StackSettings {
+export function baseSettings(
+  profile: Profile,
+  declared: Record<string, PortDeclaration>,
+  env: NodeJS.ProcessEnv = process.env,
+): StackSettings {
   // The test stack never reads the user's overrides: it must not collide with their stack.
   const slot = profile === 'test' ? testSlot(env) : 0;
   const ports: Record<string, number> = {};
   for (const [name, decl] of Object.entries(declared)) {
     const raw = profile === 'local' ? (env[portEnvName(name)] ?? decl.local) : decl.test + slot * 10;
     const parsed = port.safeParse(raw);
-    if (!parsed.success) throw new Error(`${portEnvName(name)} must be a port number (1-65535), got ${JSON.stringify(raw)}`);
+    if (!parsed.success)
+      throw new Error(`${portEnvName(name)} must be a port number (1-65535), got ${JSON.stringify(raw)}`);
     ports[name] = parsed.data;
   }
-  const dataDir = resolve(projectRoot, profile === 'local' ? (env.DATA_DIR ?? '.data') : slot ? `.data/test-${slot}` : '.data/test');
+  const dataDir = resolve(
+    projectRoot,
+    profile === 'local' ? (env.DATA_DIR ?? '.data') : slot ? `.data/test-${slot}` : '.data/test',
+  );
   return {
     profile,
     root: projectRoot,

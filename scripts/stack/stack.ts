@@ -19,7 +19,11 @@ export async function up(
     await p.start(s, { fresh: opts.fresh });
     if (p.name === 'postgres') {
       const config = loadConfig({ ...process.env, ...appEnv(s), LOG_PRETTY: 'false' });
-      const ran = await migrate(config.database.url, 'up', createLogger({ log: { level: 'warn', pretty: false } }, 'migrate'));
+      const ran = await migrate(
+        config.database.url,
+        'up',
+        createLogger({ log: { level: 'warn', pretty: false } }, 'migrate'),
+      );
       if (ran.length) opts.onStep?.(`applied migrations: ${ran.join(', ')}`);
     }
   }
@@ -72,7 +76,12 @@ export async function status(s: StackSettings): Promise<PartStatus[]> {
   return Promise.all(
     parts.map(async (p) => {
       const pid = runningPid(s, p.name);
-      return { name: p.name, pid, ready: pid !== undefined && (await p.ready(s).catch(() => false)), log: logFile(s, p.name) };
+      return {
+        name: p.name,
+        pid,
+        ready: pid !== undefined && (await p.ready(s).catch(() => false)),
+        log: logFile(s, p.name),
+      };
     }),
   );
 }

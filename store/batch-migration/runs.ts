@@ -95,7 +95,15 @@ export async function createRun(pool: Pool, run: NewRun): Promise<RunRecord> {
          SELECT 'migration-' || $1 || '-' || n, $1, n, $2, $3, $4, 'starting', $5, $6, $7
          FROM (SELECT coalesce(max(seq), 0) + 1 AS n FROM migration_runs WHERE migration = $1) s
          RETURNING ${runColumns}`,
-        [run.migration, run.kind, run.reverses ?? null, run.dryRun, run.params, run.params.batchSize ?? null, run.params.maxRowsPerSecond ?? null],
+        [
+          run.migration,
+          run.kind,
+          run.reverses ?? null,
+          run.dryRun,
+          run.params,
+          run.params.batchSize ?? null,
+          run.params.maxRowsPerSecond ?? null,
+        ],
       );
       return toRun(rows[0]);
     } catch (err) {
@@ -114,7 +122,17 @@ export async function ensureRun(pool: Pool, id: string, run: NewRun): Promise<vo
        ELSE (SELECT coalesce(max(seq), 0) + 1 FROM migration_runs WHERE migration = $2) END,
        $4, $5, $6, 'starting', $7, $8, $9)
      ON CONFLICT (id) DO NOTHING`,
-    [id, run.migration, seq, run.kind, run.reverses ?? null, run.dryRun, run.params, run.params.batchSize ?? null, run.params.maxRowsPerSecond ?? null],
+    [
+      id,
+      run.migration,
+      seq,
+      run.kind,
+      run.reverses ?? null,
+      run.dryRun,
+      run.params,
+      run.params.batchSize ?? null,
+      run.params.maxRowsPerSecond ?? null,
+    ],
   );
 }
 

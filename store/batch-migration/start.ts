@@ -5,7 +5,11 @@ import { conflict, validationError } from '../../lib/errors';
 import { searchAttributes } from '../../lib/search-attributes';
 import { batchSizeCeiling, batchSizeFloor } from '../../lib/batch-migration/batching';
 import { getDataMigration } from '../../lib/batch-migration/registry';
-import { batchMigrationWorkflowType, type BatchMigrationInput, type BatchMigrationWorkflow } from '../../lib/batch-migration/contract';
+import {
+  batchMigrationWorkflowType,
+  type BatchMigrationInput,
+  type BatchMigrationWorkflow,
+} from '../../lib/batch-migration/contract';
 import { createRun, getRun, updateRun, type RunRecord } from './runs';
 
 /** Starting a run, shared by the API and `npm run migrate:data`. */
@@ -44,7 +48,11 @@ async function launch(ctx: StartContext, run: RunRecord, input: BatchMigrationIn
     return run;
   } catch (err) {
     // The row was reserved but no workflow runs it: say so rather than leave it "starting".
-    await updateRun(ctx.pool, run.id, { state: 'failed', lastError: `could not start: ${(err as Error).message}`, finished: true });
+    await updateRun(ctx.pool, run.id, {
+      state: 'failed',
+      lastError: `could not start: ${(err as Error).message}`,
+      finished: true,
+    });
     throw err;
   }
 }
@@ -56,7 +64,11 @@ export async function startRun(ctx: StartContext, migration: string, params: Run
 }
 
 /** A reverse run restores what a finished forward run changed, batch by batch. */
-export async function startReverse(ctx: StartContext, sourceId: string, params: Pick<RunParameters, 'maxRowsPerSecond'> = {}): Promise<RunRecord> {
+export async function startReverse(
+  ctx: StartContext,
+  sourceId: string,
+  params: Pick<RunParameters, 'maxRowsPerSecond'> = {},
+): Promise<RunRecord> {
   const source = await getRun(ctx.pool, sourceId);
   if (!source) throw validationError(`no migration run ${sourceId}`);
   const m = getDataMigration(source.migration);
@@ -66,6 +78,12 @@ export async function startReverse(ctx: StartContext, sourceId: string, params: 
   if (!['completed', 'failed', 'cancelled'].includes(source.state)) {
     throw conflict(`${sourceId} is ${source.state}; reverse it once it has stopped (cancel it first)`);
   }
-  const run = await createRun(ctx.pool, { migration: m.name, kind: 'reverse', reverses: sourceId, dryRun: false, params: { reverseOf: sourceId, ...params } });
+  const run = await createRun(ctx.pool, {
+    migration: m.name,
+    kind: 'reverse',
+    reverses: sourceId,
+    dryRun: false,
+    params: { reverseOf: sourceId, ...params },
+  });
   return launch(ctx, run, { migration: m.name, batchSize: 1000, reverseOf: sourceId, ...params });
 }

@@ -66,8 +66,22 @@ export async function insertOrder(db: Db, o: OrderInput): Promise<{ order: Order
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
      ON CONFLICT (external_id) DO NOTHING
      RETURNING ${columns}`,
-    [o.externalId, o.branch, o.isTest, o.customerName, o.email ?? null, o.phone, o.whatsappAlerts, o.visa.country ?? null,
-      o.visa.type ?? null, o.visa.quantity, o.visa.entryDate ?? null, o.amount ?? null, o.currency ?? null, o.urgency],
+    [
+      o.externalId,
+      o.branch,
+      o.isTest,
+      o.customerName,
+      o.email ?? null,
+      o.phone,
+      o.whatsappAlerts,
+      o.visa.country ?? null,
+      o.visa.type ?? null,
+      o.visa.quantity,
+      o.visa.entryDate ?? null,
+      o.amount ?? null,
+      o.currency ?? null,
+      o.urgency,
+    ],
   );
   if (rows[0]) return { order: fromRow(rows[0]), created: true };
   const existing = await db.query(`SELECT ${columns} FROM orders WHERE external_id = $1`, [o.externalId]);
@@ -125,11 +139,23 @@ export async function setSyncState(
        cbb_attempts = cbb_attempts + CASE WHEN $6 THEN 1 ELSE 0 END,
        updated_at = now()
      WHERE id = $1`,
-    [orderId, s.status ?? null, s.contactId ?? null, s.lastError !== undefined, s.lastError ?? null, s.countAttempt ?? false],
+    [
+      orderId,
+      s.status ?? null,
+      s.contactId ?? null,
+      s.lastError !== undefined,
+      s.lastError ?? null,
+      s.countAttempt ?? false,
+    ],
   );
 }
 
-export async function setWhatsappState(db: Db, orderId: string, status: WhatsappStatus, reason: string | null): Promise<void> {
+export async function setWhatsappState(
+  db: Db,
+  orderId: string,
+  status: WhatsappStatus,
+  reason: string | null,
+): Promise<void> {
   await db.query(
     `UPDATE orders SET whatsapp_status = $2, whatsapp_reason = $3,
        whatsapp_sent_at = CASE WHEN $2 = 'sent' THEN COALESCE(whatsapp_sent_at, now()) ELSE whatsapp_sent_at END,
@@ -184,5 +210,8 @@ export async function recordConfirmation(
 
 /** Gives a claim back after CBB answered that it did not send: the next attempt may send. */
 export async function releaseConfirmation(db: Db, orderId: string, claimedBy: string): Promise<void> {
-  await db.query(`DELETE FROM cbb_confirmations WHERE order_id = $1 AND claimed_by = $2 AND state = 'sending'`, [orderId, claimedBy]);
+  await db.query(`DELETE FROM cbb_confirmations WHERE order_id = $1 AND claimed_by = $2 AND state = 'sending'`, [
+    orderId,
+    claimedBy,
+  ]);
 }

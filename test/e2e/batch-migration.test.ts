@@ -30,13 +30,18 @@ const reaches = (id: string, state: string) =>
 
 test('lists the definitions and refuses bad parameters, naming the field', async () => {
   const list = await api.get('/api/v1/migrations');
-  expect(list.body.items.map((m: { name: string }) => m.name)).toEqual(expect.arrayContaining(['trades-risk-score', 'orders-phone-e164']));
+  expect(list.body.items.map((m: { name: string }) => m.name)).toEqual(
+    expect.arrayContaining(['trades-risk-score', 'orders-phone-e164']),
+  );
   const bad = await api.post('/api/v1/migrations/trades-risk-score/runs', { batchSize: 0 });
   expect(bad.status).toBe(400);
   expect(bad.body.errors).toEqual([{ field: 'batchSize', message: expect.stringMatching(/10/) }]);
   expect((await api.post('/api/v1/migrations/no-such/runs', {})).status).toBe(404);
   const doc = (await api.get('/openapi.json')).body;
-  expect(doc.paths['/api/v1/migrations/{name}/runs'].post.requestBody.content['application/json'].schema.properties.batchSize).toMatchObject({
+  expect(
+    doc.paths['/api/v1/migrations/{name}/runs'].post.requestBody.content['application/json'].schema.properties
+      .batchSize,
+  ).toMatchObject({
     minimum: 10,
     maximum: 100_000,
   });
@@ -44,7 +49,10 @@ test('lists the definitions and refuses bad parameters, naming the field', async
 });
 
 test('pause from the API, resume from the Temporal CLI, cancel from the API', async () => {
-  const started = await api.post('/api/v1/migrations/trades-risk-score/runs', { batchSize: 500, maxRowsPerSecond: 1000 });
+  const started = await api.post('/api/v1/migrations/trades-risk-score/runs', {
+    batchSize: 500,
+    maxRowsPerSecond: 1000,
+  });
   expect(started.status).toBe(201);
   const { id } = started.body;
   expect(id).toMatch(/^migration-trades-risk-score-\d+$/);
@@ -56,11 +64,23 @@ test('pause from the API, resume from the Temporal CLI, cancel from the API', as
   expect((await runOf(id)).rowsDone).toBe(paused.rowsDone);
   // What the Web UI's search does: find the run by its typed search attributes.
   const query = `MigrationName = "trades-risk-score" AND MigrationState = "paused" AND WorkflowId = "${id}"`;
-  await eventually('the paused run in visibility', async () => (temporalCli('workflow', 'list', '--query', query).includes(id) ? true : undefined));
+  await eventually('the paused run in visibility', async () =>
+    temporalCli('workflow', 'list', '--query', query).includes(id) ? true : undefined,
+  );
 
   temporalCli('workflow', 'signal', '--workflow-id', id, '--name', 'resume');
   await reaches(id, 'running');
-  const updated = temporalCli('workflow', 'update', 'execute', '--workflow-id', id, '--name', 'setBatchSize', '--input', '700');
+  const updated = temporalCli(
+    'workflow',
+    'update',
+    'execute',
+    '--workflow-id',
+    id,
+    '--name',
+    'setBatchSize',
+    '--input',
+    '700',
+  );
   expect(updated).toMatch(/batchSize:700/);
   expect((await runOf(id)).progress).toMatchObject({ batchSize: 700, adaptive: false });
 
@@ -71,7 +91,9 @@ test('pause from the API, resume from the Temporal CLI, cancel from the API', as
 }, 90_000);
 
 test('a run sped up through PATCH completes, verifies, and shows its batches', async () => {
-  const { id } = (await api.post('/api/v1/migrations/trades-risk-score/runs', { batchSize: 500, maxRowsPerSecond: 500 })).body;
+  const { id } = (
+    await api.post('/api/v1/migrations/trades-risk-score/runs', { batchSize: 500, maxRowsPerSecond: 500 })
+  ).body;
   const patched = await api.patch(`/api/v1/migrations/runs/${id}`, { batchSize: 5000, maxRowsPerSecond: 0 });
   expect(patched.status).toBe(200);
   expect(patched.body.settings).toEqual({ batchSize: 5000, maxRowsPerSecond: null, adaptive: false });

@@ -40,11 +40,21 @@ test('an order posted to the API is synced and confirmed, and found in Temporal 
   // The confirmation is recorded in Postgres a moment before the workflow task that ran it completes.
   const done = await eventually('the order to be confirmed and its sync to end', async () => {
     const got = await api.get(`/api/v1/orders/${order.id}`);
-    return got.body.whatsappConfirmation?.status === 'sent' && got.body.workflow?.status !== 'RUNNING' ? got.body : undefined;
+    return got.body.whatsappConfirmation?.status === 'sent' && got.body.workflow?.status !== 'RUNNING'
+      ? got.body
+      : undefined;
   });
   expect(done.sync).toMatchObject({ status: 'synced', synced: true, contactId: expect.any(String), attempts: 1 });
-  expect(done.workflow).toMatchObject({ status: 'COMPLETED', webUiUrl: expect.stringContaining(`/workflows/cbb-sync-order-${order.id}/`) });
-  expect(done.events.map((e: { type: string }) => e.type)).toEqual(['sync_started', 'contact_created', 'synced', 'confirmation_sent']);
+  expect(done.workflow).toMatchObject({
+    status: 'COMPLETED',
+    webUiUrl: expect.stringContaining(`/workflows/cbb-sync-order-${order.id}/`),
+  });
+  expect(done.events.map((e: { type: string }) => e.type)).toEqual([
+    'sync_started',
+    'contact_created',
+    'synced',
+    'confirmation_sent',
+  ]);
   expect((await cbb.messages()).filter((m) => m.params.order_id === input.externalId)).toHaveLength(1);
 
   const found = await eventually('the search attribute to be indexed', async () => {
@@ -54,7 +64,10 @@ test('an order posted to the API is synced and confirmed, and found in Temporal 
   });
   expect(found.map((w) => w.workflowId)).toEqual([`cbb-sync-order-${order.id}`]);
   expect(found[0].typedSearchAttributes.getAll().map((p) => [p.key.name, p.value])).toEqual(
-    expect.arrayContaining([['SyncStatus', 'confirmed'], ['Branch', 'IL']]),
+    expect.arrayContaining([
+      ['SyncStatus', 'confirmed'],
+      ['Branch', 'IL'],
+    ]),
   );
 
   // Posting the same order again joins it: no second order, no second sync.
@@ -96,7 +109,9 @@ async function sweepThroughStop(stop: 'kill' | 'term') {
   const sweep = await api.post('/api/v1/cbb/sweep');
   expect(sweep.status).toBe(202);
 
-  const syncedCount = async () => (await db.query("SELECT count(*)::int AS n FROM orders WHERE id = ANY($1) AND cbb_status = 'synced'", [ids])).rows[0].n as number;
+  const syncedCount = async () =>
+    (await db.query("SELECT count(*)::int AS n FROM orders WHERE id = ANY($1) AND cbb_status = 'synced'", [ids]))
+      .rows[0].n as number;
   await eventually('some orders to sync', async () => ((await syncedCount()) >= count / 5 ? true : undefined), 60_000);
   if (stop === 'kill') {
     const killed = killProcess(s, 'worker');
@@ -108,16 +123,21 @@ async function sweepThroughStop(stop: 'kill' | 'term') {
   }
   await startAppPart(s, 'worker');
 
-  await eventually('every order to be synced and settled', async () => {
-    const { rows } = await db.query(
-      "SELECT count(*)::int AS n FROM orders WHERE id = ANY($1) AND cbb_status = 'synced' AND whatsapp_status IN ('sent', 'unconfirmed')",
-      [ids],
-    );
-    if (rows[0].n === count) return true;
-    // At 25 % failed calls a step fails several times running now and then, and its retries
-    // back off from 1 s doubling to a minute: the last orders can take minutes.
-    throw new Error(`${rows[0].n} of ${count} settled so far`);
-  }, 420_000, 1000);
+  await eventually(
+    'every order to be synced and settled',
+    async () => {
+      const { rows } = await db.query(
+        "SELECT count(*)::int AS n FROM orders WHERE id = ANY($1) AND cbb_status = 'synced' AND whatsapp_status IN ('sent', 'unconfirmed')",
+        [ids],
+      );
+      if (rows[0].n === count) return true;
+      // At 25 % failed calls a step fails several times running now and then, and its retries
+      // back off from 1 s doubling to a minute: the last orders can take minutes.
+      throw new Error(`${rows[0].n} of ${count} settled so far`);
+    },
+    420_000,
+    1000,
+  );
   await cbb.faults({ errorRate: 0, rateLimitRate: 0, latencyMs: 0 });
 
   const contacts = await cbb.contacts();
@@ -125,12 +145,18 @@ async function sweepThroughStop(stop: 'kill' | 'term') {
   const messages = await cbb.messages();
   const sentPerOrder = new Map<string, number>();
   for (const m of messages) sentPerOrder.set(m.params.order_id, (sentPerOrder.get(m.params.order_id) ?? 0) + 1);
-  const { rows } = await db.query<{ external_id: string; whatsapp_status: string }>('SELECT external_id, whatsapp_status FROM orders WHERE id = ANY($1)', [ids]);
+  const { rows } = await db.query<{ external_id: string; whatsapp_status: string }>(
+    'SELECT external_id, whatsapp_status FROM orders WHERE id = ANY($1)',
+    [ids],
+  );
   // A sync records its last step a moment before its workflow completes; one still running after a minute is stuck.
   let stuck: string[] = [];
   const running = async () => {
     stuck = [];
-    for await (const wf of temporal.workflow.list({ query: 'WorkflowType = "cbbSyncOrder" AND ExecutionStatus = "Running"' })) stuck.push(wf.workflowId);
+    for await (const wf of temporal.workflow.list({
+      query: 'WorkflowType = "cbbSyncOrder" AND ExecutionStatus = "Running"',
+    }))
+      stuck.push(wf.workflowId);
     return stuck.length === 0 ? true : undefined;
   };
   await eventually('every sync to complete', running, 60_000).catch(() => undefined);

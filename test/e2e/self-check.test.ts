@@ -23,10 +23,14 @@ afterAll(() => db?.end());
 
 const statusOf = async (id: string) => (await api.get(`/api/v1/workflows/${id}`)).body;
 const completed = (id: string, timeoutMs = 30_000) =>
-  eventually(`${id} to complete`, async () => {
-    const wf = await statusOf(id);
-    return wf.status === 'RUNNING' ? undefined : wf;
-  }, timeoutMs);
+  eventually(
+    `${id} to complete`,
+    async () => {
+      const wf = await statusOf(id);
+      return wf.status === 'RUNNING' ? undefined : wf;
+    },
+    timeoutMs,
+  );
 
 test('readyz reports Temporal, Postgres and Redis up', async () => {
   const res = await api.get('/readyz');
@@ -42,7 +46,9 @@ test('the worker and the API expose Prometheus metrics', async () => {
   expect(worker).toMatch(/^temporal_\w+/m);
   await api.get('/healthz');
   const own = (await api.get('/metrics')).body as string;
-  expect(own).toMatch(/orchestrator_api_request_duration_seconds_count\{method="GET",route="\/healthz",status="200"\} \d+/);
+  expect(own).toMatch(
+    /orchestrator_api_request_duration_seconds_count\{method="GET",route="\/healthz",status="200"\} \d+/,
+  );
 });
 
 test('a self-check started through the API completes in Temporal and writes Postgres', async () => {
@@ -57,7 +63,10 @@ test('a self-check started through the API completes in Temporal and writes Post
   expect(wf.memo).toEqual({ correlationId: 'e2e-request-1' });
   expect(wf.result.finishedAt).toEqual(expect.any(String));
 
-  const { rows } = await db.query('SELECT step, correlation_id FROM self_check_steps WHERE workflow_id = $1 ORDER BY written_at', [workflowId]);
+  const { rows } = await db.query(
+    'SELECT step, correlation_id FROM self_check_steps WHERE workflow_id = $1 ORDER BY written_at',
+    [workflowId],
+  );
   expect(rows).toEqual([
     { step: 'started', correlation_id: 'e2e-request-1' },
     { step: 'finished', correlation_id: 'e2e-request-1' },
@@ -103,14 +112,20 @@ test('describe, query, terminate and cancel through the generic endpoints', asyn
   expect((await statusOf(long)).status).toBe('TERMINATED');
 
   const other = (await api.post('/api/v1/self-checks', { wait: '1h' })).body.workflowId;
-  await eventually('the timer', async () => ((await api.post(`/api/v1/workflows/${other}/queries/selfCheckStep`)).body.result === 'waiting' ? true : undefined));
+  await eventually('the timer', async () =>
+    (await api.post(`/api/v1/workflows/${other}/queries/selfCheckStep`)).body.result === 'waiting' ? true : undefined,
+  );
   expect((await api.post(`/api/v1/workflows/${other}/cancel`)).status).toBe(202);
   expect((await completed(other)).status).toBe('CANCELLED');
 });
 
 test('a workflow waiting on a timer completes after the Temporal server is killed with SIGKILL and restarted', async () => {
   const { workflowId } = (await api.post('/api/v1/self-checks', { wait: '6s' })).body;
-  await eventually('the timer', async () => ((await api.post(`/api/v1/workflows/${workflowId}/queries/selfCheckStep`)).body.result === 'waiting' ? true : undefined));
+  await eventually('the timer', async () =>
+    (await api.post(`/api/v1/workflows/${workflowId}/queries/selfCheckStep`)).body.result === 'waiting'
+      ? true
+      : undefined,
+  );
 
   expect(killProcess(s, 'temporal')).toEqual(expect.any(Number));
   await eventually('temporal to die', async () => (runningPid(s, 'temporal') === undefined ? true : undefined));
@@ -119,7 +134,9 @@ test('a workflow waiting on a timer completes after the Temporal server is kille
   await startPart(s, 'temporal');
   const wf = await completed(workflowId, 60_000);
   expect(wf.status).toBe('COMPLETED');
-  const { rows } = await db.query('SELECT step FROM self_check_steps WHERE workflow_id = $1 ORDER BY written_at', [workflowId]);
+  const { rows } = await db.query('SELECT step FROM self_check_steps WHERE workflow_id = $1 ORDER BY written_at', [
+    workflowId,
+  ]);
   expect(rows.map((r) => r.step)).toEqual(['started', 'finished']);
   expect((await api.get('/readyz')).status).toBe(200);
 }, 120_000);

@@ -5,7 +5,9 @@ import { riskScoreSql } from '../../lib/batch-migration/trades-risk-score';
 
 /** Rows whose score differs from the formula: what a forward run must change, each exactly once. */
 export async function rowsToChange(pool: Pool): Promise<number> {
-  const { rows } = await pool.query(`SELECT count(*)::int AS n FROM trades t WHERE t.risk_score IS DISTINCT FROM ${riskScoreSql}`);
+  const { rows } = await pool.query(
+    `SELECT count(*)::int AS n FROM trades t WHERE t.risk_score IS DISTINCT FROM ${riskScoreSql}`,
+  );
   return rows[0].n;
 }
 
@@ -27,5 +29,12 @@ export async function batchCoverage(pool: Pool, runId: string) {
             (SELECT count(*)::int FROM migration_batches WHERE run_id = $1) AS batches`,
     [runId],
   );
-  return rows[0] as { total: number; covered: number; distinct_rows: number; changed: number; originals: number; batches: number };
+  return rows[0] as {
+    total: number;
+    covered: number;
+    distinct_rows: number;
+    changed: number;
+    originals: number;
+    batches: number;
+  };
 }

@@ -20,7 +20,15 @@ export function cbbAdmin(baseUrl: string) {
     faults: (f: Partial<Faults>) => call<Faults>('PUT', '/faults', f),
     requests: () => call<LoggedRequest[]>('GET', '/requests'),
     messages: () => call<SentMessage[]>('GET', '/messages'),
-    contacts: () => call<{ id: string; phone: string; first_name: string; custom_fields: { id: string; name: string; value: string | null }[] }[]>('GET', '/contacts'),
+    contacts: () =>
+      call<
+        {
+          id: string;
+          phone: string;
+          first_name: string;
+          custom_fields: { id: string; name: string; value: string | null }[];
+        }[]
+      >('GET', '/contacts'),
   };
 }
 

@@ -16,7 +16,18 @@ export async function recordHistory(handle: WorkflowHandle, name: string): Promi
   const { type, runId } = await handle.describe();
   const json = execFileSync(
     join(projectRoot, '.venv', 'bin', 'temporal'),
-    ['workflow', 'show', '--workflow-id', handle.workflowId, '--run-id', runId, '--address', loadConfig().temporal.address, '--output', 'json'],
+    [
+      'workflow',
+      'show',
+      '--workflow-id',
+      handle.workflowId,
+      '--run-id',
+      runId,
+      '--address',
+      loadConfig().temporal.address,
+      '--output',
+      'json',
+    ],
     { maxBuffer: 64 * 1024 * 1024 },
   );
   mkdirSync(historiesDir, { recursive: true });

@@ -56,7 +56,10 @@ export async function connectStack(): Promise<StackHandles> {
 }
 
 /** A worker with the real activities on the bundled workflows; pass `activities` to override some. */
-export function stackWorker(stack: StackHandles, opts: Partial<WorkerOptions> & { taskQueue: string }): Promise<Worker> {
+export function stackWorker(
+  stack: StackHandles,
+  opts: Partial<WorkerOptions> & { taskQueue: string },
+): Promise<Worker> {
   return Worker.create({
     connection: stack.nativeConnection,
     namespace: stack.config.temporal.namespace,

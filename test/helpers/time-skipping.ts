@@ -15,7 +15,9 @@ export function quietRuntime(): void {
 /** The time-skipping test server from the project's venv (never downloaded). */
 export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
-  return TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: testServerPath } } });
+  return TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: testServerPath } },
+  });
 }
 
 let taskQueueSeq = 0;

@@ -45,7 +45,9 @@ test('a permanent domain error (NotFound) fails the activity on its first attemp
   const failure = failed?.activityTaskFailedEventAttributes?.failure;
   expect(failure?.applicationFailureInfo).toMatchObject({ type: 'NotFound', nonRetryable: true });
   expect(failure?.message).toMatch(/no-such-migration/);
-  expect(failed?.activityTaskFailedEventAttributes?.retryState).toBe(temporal.api.enums.v1.RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE);
+  expect(failed?.activityTaskFailedEventAttributes?.retryState).toBe(
+    temporal.api.enums.v1.RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE,
+  );
 });
 
 test('a transient domain error (CBB answering 500) is retried until it clears, and the sync then completes', async () => {
@@ -62,7 +64,10 @@ test('a transient domain error (CBB answering 500) is retried until it clears, a
       typedSearchAttributes: [],
     });
     // Two refused calls prove a retry after a transient error; then CBB recovers.
-    await waitUntil('two CBB calls answered 500', async () => (await cbb.requests()).filter((r) => r.status === 500).length >= 2);
+    await waitUntil(
+      'two CBB calls answered 500',
+      async () => (await cbb.requests()).filter((r) => r.status === 500).length >= 2,
+    );
     await cbb.faults({ errorRate: 0 });
     await expect(handle.result()).resolves.toMatchObject({ orderId, status: 'confirmed' });
   } finally {

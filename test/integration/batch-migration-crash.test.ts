@@ -25,7 +25,9 @@ afterAll(async () => {
 });
 
 async function batchesOf(runId: string): Promise<number> {
-  const { rows } = await stack.pool.query('SELECT count(*)::int AS n FROM migration_batches WHERE run_id = $1', [runId]);
+  const { rows } = await stack.pool.query('SELECT count(*)::int AS n FROM migration_batches WHERE run_id = $1', [
+    runId,
+  ]);
   return rows[0].n;
 }
 
@@ -52,7 +54,18 @@ test('a SIGKILLed worker mid-run: the run completes after a restart and no batch
   const result = await stack.client.workflow.getHandle(run.id).result();
   expect(result).toMatchObject({ state: 'completed', rowsDone: 100_000, rowsChanged: expected, verify: { ok: true } });
   const coverage = await batchCoverage(stack.pool, run.id);
-  expect(coverage).toMatchObject({ total: 100_000, covered: 100_000, distinct_rows: 100_000, changed: expected, originals: expected });
+  expect(coverage).toMatchObject({
+    total: 100_000,
+    covered: 100_000,
+    distinct_rows: 100_000,
+    changed: expected,
+    originals: expected,
+  });
   expect(coverage.batches).toBe(51);
-  expect(await getRun(stack.pool, run.id)).toMatchObject({ state: 'completed', rowsDone: 100_000, rowsChanged: expected, batches: 51 });
+  expect(await getRun(stack.pool, run.id)).toMatchObject({
+    state: 'completed',
+    rowsDone: 100_000,
+    rowsChanged: expected,
+    batches: 51,
+  });
 }, 180_000);

@@ -41,7 +41,9 @@ async function runToEnd(start: () => Promise<{ id: string }>) {
 test('a dry run counts what would change and changes nothing', async () => {
   const before = await tradesFingerprint(stack.pool);
   const expected = await rowsToChange(stack.pool);
-  const { run, result } = await runToEnd(() => startRun(ctx, 'trades-risk-score', { batchSize: 20_000, dryRun: true, partitions: 1 }));
+  const { run, result } = await runToEnd(() =>
+    startRun(ctx, 'trades-risk-score', { batchSize: 20_000, dryRun: true, partitions: 1 }),
+  );
   expect(result).toMatchObject({ state: 'completed', rowsDone: 100_000, rowsChanged: expected });
   expect(await tradesFingerprint(stack.pool)).toBe(before);
   const coverage = await batchCoverage(stack.pool, run.id);
@@ -53,13 +55,32 @@ test('a forward run migrates every row exactly once and verifies; the reverse ru
   const expected = await rowsToChange(stack.pool);
   expect(expected).toBeGreaterThan(90_000);
 
-  const forward = await runToEnd(() => startRun(ctx, 'trades-risk-score', { batchSize: 2000, targetBatchMs: 300, dryRun: false, partitions: 1 }));
-  expect(forward.result).toMatchObject({ state: 'completed', rowsDone: 100_000, rowsChanged: expected, verify: { ok: true, invalidRows: 0 } });
+  const forward = await runToEnd(() =>
+    startRun(ctx, 'trades-risk-score', { batchSize: 2000, targetBatchMs: 300, dryRun: false, partitions: 1 }),
+  );
+  expect(forward.result).toMatchObject({
+    state: 'completed',
+    rowsDone: 100_000,
+    rowsChanged: expected,
+    verify: { ok: true, invalidRows: 0 },
+  });
   expect(await rowsToChange(stack.pool)).toBe(0);
   const coverage = await batchCoverage(stack.pool, forward.run.id);
-  expect(coverage).toMatchObject({ total: 100_000, covered: 100_000, distinct_rows: 100_000, changed: expected, originals: expected });
+  expect(coverage).toMatchObject({
+    total: 100_000,
+    covered: 100_000,
+    distinct_rows: 100_000,
+    changed: expected,
+    originals: expected,
+  });
   const record = await getRun(stack.pool, forward.run.id);
-  expect(record).toMatchObject({ state: 'completed', rowsDone: 100_000, rowsChanged: expected, cursor: '100000', batches: coverage.batches });
+  expect(record).toMatchObject({
+    state: 'completed',
+    rowsDone: 100_000,
+    rowsChanged: expected,
+    cursor: '100000',
+    batches: coverage.batches,
+  });
   expect(record?.finishedAt).not.toBeNull();
   const described = await forward.handle.describe();
   expect(described.typedSearchAttributes.getAll().map((p) => [p.key.name, p.value])).toEqual(
@@ -71,7 +92,12 @@ test('a forward run migrates every row exactly once and verifies; the reverse ru
   await recordHistory(forward.handle, 'forward');
 
   const reverse = await runToEnd(() => startReverse(ctx, forward.run.id));
-  expect(reverse.result).toMatchObject({ state: 'completed', rowsDone: expected, rowsChanged: expected, verify: { ok: true } });
+  expect(reverse.result).toMatchObject({
+    state: 'completed',
+    rowsDone: expected,
+    rowsChanged: expected,
+    verify: { ok: true },
+  });
   expect(await tradesFingerprint(stack.pool)).toBe(original);
   await recordHistory(reverse.handle, 'reverse');
 }, 240_000);
@@ -85,11 +111,16 @@ test('a reverse of a run that is not finished, or of a dry run, is refused', asy
 test('two partitions split the key range and together migrate every row once', async () => {
   await seedTrades(stack.pool, 20_000);
   const expected = await rowsToChange(stack.pool);
-  const { run, result } = await runToEnd(() => startRun(ctx, 'trades-risk-score', { batchSize: 3000, dryRun: false, partitions: 2 }));
+  const { run, result } = await runToEnd(() =>
+    startRun(ctx, 'trades-risk-score', { batchSize: 3000, dryRun: false, partitions: 2 }),
+  );
   expect(result).toMatchObject({ state: 'completed', rowsDone: 20_000, rowsChanged: expected, verify: { ok: true } });
   const coverage = await batchCoverage(stack.pool, run.id);
   expect(coverage).toMatchObject({ covered: 20_000, distinct_rows: 20_000, changed: expected });
-  const { rows } = await stack.pool.query(`SELECT DISTINCT partition FROM migration_batches WHERE run_id = $1 ORDER BY 1`, [run.id]);
+  const { rows } = await stack.pool.query(
+    `SELECT DISTINCT partition FROM migration_batches WHERE run_id = $1 ORDER BY 1`,
+    [run.id],
+  );
   expect(rows.map((r) => r.partition)).toEqual([0, 1]);
 }, 120_000);
 
@@ -109,7 +140,10 @@ test('pause, resume, a new batch size, continue-as-new and cancel on the real se
     await handle.signal(pauseMigration);
     while ((await state()) !== 'paused') await sleep(100);
     await handle.signal(resumeMigration);
-    expect(await handle.executeUpdate(setMigrationBatchSize, { args: [1000] })).toMatchObject({ batchSize: 1000, adaptive: false });
+    expect(await handle.executeUpdate(setMigrationBatchSize, { args: [1000] })).toMatchObject({
+      batchSize: 1000,
+      adaptive: false,
+    });
     while ((await handle.query(migrationProgress)).continuedRuns < 1) await sleep(100);
     await handle.signal(cancelMigration);
     const result = await handle.result();

@@ -22,7 +22,11 @@ beforeEach(() => cbb.reset());
 async function runSync(orderId: string, activities: Record<string, unknown> = {}) {
   const taskQueue = uniqueTaskQueue('it-cbb-confirm');
   const worker: Worker = await stackWorker(stack, { taskQueue, activities });
-  const handle = await stack.client.workflow.start(cbbSyncOrder, { taskQueue, workflowId: `${cbbSyncWorkflowId(orderId)}-${taskQueue}`, args: [{ orderId }] });
+  const handle = await stack.client.workflow.start(cbbSyncOrder, {
+    taskQueue,
+    workflowId: `${cbbSyncWorkflowId(orderId)}-${taskQueue}`,
+    args: [{ orderId }],
+  });
   return { handle, result: await worker.runUntil(handle.result()) };
 }
 
@@ -49,9 +53,16 @@ test('a send that CBB refused releases its claim, so the retry sends it once', a
   const { sendOrderConfirmation, upsertCbbContact } = createCbbActivities(stack.deps);
   const env = new MockActivityEnvironment();
   const order = await getOrder(stack.pool, orderId);
-  const { contactId } = (await env.run(upsertCbbContact, orderId, { phone: order!.phone!, firstName: 'Dana', lastName: 'Levi', fields: [] })) as { contactId: string };
+  const { contactId } = (await env.run(upsertCbbContact, orderId, {
+    phone: order!.phone!,
+    firstName: 'Dana',
+    lastName: 'Levi',
+    fields: [],
+  })) as { contactId: string };
   await cbb.faults({ errorRate: 1 });
-  await expect(env.run(sendOrderConfirmation, orderId, contactId, order!.externalId, 'Dana')).rejects.toMatchObject({ type: 'Upstream' });
+  await expect(env.run(sendOrderConfirmation, orderId, contactId, order!.externalId, 'Dana')).rejects.toMatchObject({
+    type: 'Upstream',
+  });
   const claims = await stack.pool.query('SELECT * FROM cbb_confirmations WHERE order_id = $1', [orderId]);
   expect(claims.rowCount).toBe(0);
   await cbb.faults({ errorRate: 0 });
@@ -65,11 +76,19 @@ test('a claim left by an attempt that died mid-send is not sent again: it become
   const { sendOrderConfirmation, upsertCbbContact } = createCbbActivities(stack.deps);
   const env = new MockActivityEnvironment();
   const order = await getOrder(stack.pool, orderId);
-  const { contactId } = (await env.run(upsertCbbContact, orderId, { phone: order!.phone!, firstName: 'Dana', lastName: 'Levi', fields: [] })) as { contactId: string };
+  const { contactId } = (await env.run(upsertCbbContact, orderId, {
+    phone: order!.phone!,
+    firstName: 'Dana',
+    lastName: 'Levi',
+    fields: [],
+  })) as { contactId: string };
   await claimConfirmation(stack.pool, orderId, contactId, 'a-worker-that-was-killed');
   expect(await env.run(sendOrderConfirmation, orderId, contactId, order!.externalId, 'Dana')).toBe('unconfirmed');
   expect(await cbb.messages()).toHaveLength(0);
-  expect(await getOrder(stack.pool, orderId)).toMatchObject({ whatsappStatus: 'unconfirmed', whatsappReason: expect.stringContaining('a-worker-that-was-killed') });
+  expect(await getOrder(stack.pool, orderId)).toMatchObject({
+    whatsappStatus: 'unconfirmed',
+    whatsappReason: expect.stringContaining('a-worker-that-was-killed'),
+  });
 });
 
 test('a send whose answer never comes (timeout) is not repeated', async () => {
@@ -78,7 +97,12 @@ test('a send whose answer never comes (timeout) is not repeated', async () => {
   const { sendOrderConfirmation, upsertCbbContact } = createCbbActivities(deps);
   const env = new MockActivityEnvironment();
   const order = await getOrder(stack.pool, orderId);
-  const { contactId } = (await env.run(upsertCbbContact, orderId, { phone: order!.phone!, firstName: 'Dana', lastName: 'Levi', fields: [] })) as { contactId: string };
+  const { contactId } = (await env.run(upsertCbbContact, orderId, {
+    phone: order!.phone!,
+    firstName: 'Dana',
+    lastName: 'Levi',
+    fields: [],
+  })) as { contactId: string };
   await cbb.faults({ timeoutRate: 1 });
   expect(await env.run(sendOrderConfirmation, orderId, contactId, order!.externalId, 'Dana')).toBe('unconfirmed');
   await cbb.faults({ timeoutRate: 0 });

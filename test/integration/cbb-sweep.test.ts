@@ -23,7 +23,9 @@ test('the sweep syncs every pending order once, at most `concurrency` at a time,
   const cbb = cbbAdmin(stack.config.cbb.baseUrl);
   await cbb.reset();
   await settleOthers();
-  const ids = await Promise.all(Array.from({ length: 30 }, (_, i) => createOrder(stack.pool, { whatsappAlerts: i % 2 === 0 })));
+  const ids = await Promise.all(
+    Array.from({ length: 30 }, (_, i) => createOrder(stack.pool, { whatsappAlerts: i % 2 === 0 })),
+  );
   const taskQueue = uniqueTaskQueue('it-cbb-sweep');
   // The real loading step, slowed so that syncs overlap, counting how many run at once.
   const real = createActivities(stack.deps);
@@ -43,12 +45,19 @@ test('the sweep syncs every pending order once, at most `concurrency` at a time,
       },
     },
   });
-  const handle = await stack.client.workflow.start(cbbSweep, { taskQueue, workflowId: `cbb-sweep-${taskQueue}`, args: [{ concurrency: 8, pageSize: 7, perRun: 14 }] });
+  const handle = await stack.client.workflow.start(cbbSweep, {
+    taskQueue,
+    workflowId: `cbb-sweep-${taskQueue}`,
+    args: [{ concurrency: 8, pageSize: 7, perRun: 14 }],
+  });
   const totals = await worker.runUntil(handle.result());
   expect(totals).toEqual({ started: 30, joined: 0, synced: 30, notSynced: 0 });
   expect(most).toBeLessThanOrEqual(8);
   expect(most).toBeGreaterThan(1);
-  const { rows } = await stack.pool.query('SELECT cbb_status, count(*)::int AS n FROM orders WHERE id = ANY($1) GROUP BY 1', [ids]);
+  const { rows } = await stack.pool.query(
+    'SELECT cbb_status, count(*)::int AS n FROM orders WHERE id = ANY($1) GROUP BY 1',
+    [ids],
+  );
   expect(rows).toEqual([{ cbb_status: 'synced', n: 30 }]);
   expect(await cbb.contacts()).toHaveLength(30);
   expect(await cbb.messages()).toHaveLength(15);
@@ -66,7 +75,11 @@ test('a chunk retried after a crash resumes at its checkpoint: syncs that ended 
   // What the crashed attempt left: orders 0-2 settled (their syncs ended), order 3's sync
   // started but not yet run (no worker polls yet), the checkpoint after order 2.
   await stack.pool.query("UPDATE orders SET cbb_status = 'skipped' WHERE id = ANY($1)", [ids.slice(0, 3)]);
-  await stack.client.workflow.start(cbbSyncOrder, { taskQueue, workflowId: cbbSyncWorkflowId(ids[3]), args: [{ orderId: ids[3] }] });
+  await stack.client.workflow.start(cbbSyncOrder, {
+    taskQueue,
+    workflowId: cbbSyncWorkflowId(ids[3]),
+    args: [{ orderId: ids[3] }],
+  });
   const checkpoint = { cursor: ids[2], handled: 4, totals: { started: 4, joined: 0, synced: 3, notSynced: 0 } };
 
   const worker = await stackWorker(stack, { taskQueue });
@@ -77,16 +90,24 @@ test('a chunk retried after a crash resumes at its checkpoint: syncs that ended 
   const chunk = { afterId: String(Number(ids[0]) - 1), maxOrders: 100, concurrency: 4, pageSize: 3 };
   const result = await worker.runUntil(activity.run(runCbbSyncs, chunk));
 
-  expect(result).toEqual({ cursor: ids[7], exhausted: true, totals: { started: 8, joined: 1, synced: 8, notSynced: 0 } });
+  expect(result).toEqual({
+    cursor: ids[7],
+    exhausted: true,
+    totals: { started: 8, joined: 1, synced: 8, notSynced: 0 },
+  });
   const phones = new Set((await cbb.contacts()).map((c) => c.phone));
   expect(phones.size).toBe(5); // orders 3-7 only
   expect(beats.at(-1)).toMatchObject({ cursor: ids[7] });
 }, 120_000);
 
 test('the sweep schedule is applied idempotently: created once, then brought up to date', async () => {
-  await stack.client.schedule.getHandle(cbbSweepScheduleId).delete().catch(() => undefined);
+  await stack.client.schedule
+    .getHandle(cbbSweepScheduleId)
+    .delete()
+    .catch(() => undefined);
   const log = stack.deps.log;
-  const declared = (every: string) => cbbSweepSchedule({ every, concurrency: 4, taskQueue: stack.config.temporal.taskQueue });
+  const declared = (every: string) =>
+    cbbSweepSchedule({ every, concurrency: 4, taskQueue: stack.config.temporal.taskQueue });
   expect(await applySchedule(stack.client, declared('1m'), log)).toBe('created');
   expect(await applySchedule(stack.client, declared('2m'), log)).toBe('updated');
   const d = await stack.client.schedule.getHandle(cbbSweepScheduleId).describe();

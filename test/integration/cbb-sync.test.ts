@@ -33,7 +33,11 @@ beforeEach(async () => {
 });
 
 const sync = (orderId: string) =>
-  stack.client.workflow.start(cbbSyncOrder, { taskQueue, workflowId: `${cbbSyncWorkflowId(orderId)}-${taskQueue}`, args: [{ orderId }] });
+  stack.client.workflow.start(cbbSyncOrder, {
+    taskQueue,
+    workflowId: `${cbbSyncWorkflowId(orderId)}-${taskQueue}`,
+    args: [{ orderId }],
+  });
 
 test('an IL order becomes a CBB contact with every field, is marked synced and confirmed once', async () => {
   const orderId = await createOrder(stack.pool);
@@ -42,14 +46,37 @@ test('an IL order becomes a CBB contact with every field, is marked synced and c
   expect(result).toMatchObject({ status: 'confirmed', confirmation: 'sent' });
 
   const order = await getOrder(stack.pool, orderId);
-  expect(order).toMatchObject({ cbbStatus: 'synced', cbbSynced: true, cbbContactId: result.contactId, whatsappStatus: 'sent', cbbAttempts: 1 });
+  expect(order).toMatchObject({
+    cbbStatus: 'synced',
+    cbbSynced: true,
+    cbbContactId: result.contactId,
+    whatsappStatus: 'sent',
+    cbbAttempts: 1,
+  });
   const [contact] = await cbb.contacts();
   expect(contact.phone).toBe(order?.phone);
   const values = Object.fromEntries(contact.custom_fields.map((f) => [f.name, f.value]));
-  expect(values).toMatchObject({ order_id: order?.externalId, visa_quantity: '1', entry_date: '2026-12-24', order_amount: '120', whatsapp_alerts: '1' });
+  expect(values).toMatchObject({
+    order_id: order?.externalId,
+    visa_quantity: '1',
+    entry_date: '2026-12-24',
+    order_amount: '120',
+    whatsapp_alerts: '1',
+  });
   expect(Object.values(values).filter((v) => v === null)).toHaveLength(0);
-  expect(await cbb.messages()).toEqual([expect.objectContaining({ contactId: contact.id, template: 'order_confirmation', params: { order_id: order?.externalId, first_name: 'Dana' } })]);
-  expect((await listEvents(stack.pool, orderId)).map((e) => e.type)).toEqual(['sync_started', 'contact_created', 'synced', 'confirmation_sent']);
+  expect(await cbb.messages()).toEqual([
+    expect.objectContaining({
+      contactId: contact.id,
+      template: 'order_confirmation',
+      params: { order_id: order?.externalId, first_name: 'Dana' },
+    }),
+  ]);
+  expect((await listEvents(stack.pool, orderId)).map((e) => e.type)).toEqual([
+    'sync_started',
+    'contact_created',
+    'synced',
+    'confirmation_sent',
+  ]);
   await recordHistory(handle, 'synced');
 });
 
@@ -59,7 +86,11 @@ test('an existing contact is reused and its stale custom fields are updated', as
   const created = await fetch(`${stack.config.cbb.baseUrl}/contacts`, {
     method: 'POST',
     headers: { 'X-ACCESS-TOKEN': stack.config.cbb.apiKey, 'content-type': 'application/json' },
-    body: JSON.stringify({ phone: order?.phone, first_name: 'Old', actions: [{ action: 'set_field_value', field_name: 'visa_quantity', value: '9' }] }),
+    body: JSON.stringify({
+      phone: order?.phone,
+      first_name: 'Old',
+      actions: [{ action: 'set_field_value', field_name: 'visa_quantity', value: '9' }],
+    }),
   }).then((r) => r.json() as Promise<{ data: { id: string } }>);
   const handle = await sync(orderId);
   const result = await handle.result();
@@ -91,7 +122,10 @@ test('orders of other branches and test orders are skipped with their reason', a
   const other = await createOrder(stack.pool, { branch: 'SE' });
   const testOrder = await createOrder(stack.pool, { isTest: true });
   await Promise.all([(await sync(other)).result(), (await sync(testOrder)).result()]);
-  expect(await getOrder(stack.pool, other)).toMatchObject({ cbbStatus: 'skipped', cbbLastError: 'branch SE does not sync to CBB' });
+  expect(await getOrder(stack.pool, other)).toMatchObject({
+    cbbStatus: 'skipped',
+    cbbLastError: 'branch SE does not sync to CBB',
+  });
   expect(await getOrder(stack.pool, testOrder)).toMatchObject({ cbbStatus: 'skipped', cbbLastError: 'test order' });
   expect(await cbb.requests()).toHaveLength(0);
 });

@@ -67,7 +67,9 @@ test('a changed applied migration stops the next run and changes nothing', async
   const dir = mkdtempSync(join(tmpdir(), 'migrations-'));
   cpSync(migrationsDir(), dir, { recursive: true });
   await migrate(url, 'up', log, { dir });
-  const first = readdirSync(dir).filter((f) => f.endsWith('.sql')).sort()[0];
+  const first = readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()[0];
   appendFileSync(join(dir, first), '\n-- an edit after the fact\n');
   await expect(migrate(url, 'up', log, { dir })).rejects.toThrow(/changed after it was applied/);
   await expect(migrate(url, 'down', log, { dir })).rejects.toThrow(/changed after it was applied/);

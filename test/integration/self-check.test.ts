@@ -38,6 +38,8 @@ test('the write is idempotent: a second run of the same step keeps the first tim
   const first = await activityEnv.run(recordSelfCheckStep, 'self-check-idempotent', 'started');
   const second = await activityEnv.run(recordSelfCheckStep, 'self-check-idempotent', 'started');
   expect(second).toBe(first);
-  const { rows } = await stack.pool.query("SELECT count(*)::int AS n FROM self_check_steps WHERE workflow_id = 'self-check-idempotent'");
+  const { rows } = await stack.pool.query(
+    "SELECT count(*)::int AS n FROM self_check_steps WHERE workflow_id = 'self-check-idempotent'",
+  );
   expect(rows[0].n).toBe(1);
 });

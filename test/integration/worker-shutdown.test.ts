@@ -20,10 +20,24 @@ function exitOf(child: ChildProcess): Promise<number | null> {
 
 test('a worker stopped with SIGTERM finishes its running activity, then exits cleanly', async () => {
   const taskQueue = uniqueTaskQueue('slow');
-  const child = spawn(process.execPath, [join(projectRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(projectRoot, 'test', 'fixtures', 'slow-worker.ts')], {
-    env: { ...process.env, TASK_QUEUE: taskQueue, SLOW_MS: '3000', WORKER_SHUTDOWN_GRACE: '20s', WORKER_METRICS_PORT: String(stackSettings('test').ports.workerMetrics + 1), LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      join(projectRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs'),
+      join(projectRoot, 'test', 'fixtures', 'slow-worker.ts'),
+    ],
+    {
+      env: {
+        ...process.env,
+        TASK_QUEUE: taskQueue,
+        SLOW_MS: '3000',
+        WORKER_SHUTDOWN_GRACE: '20s',
+        WORKER_METRICS_PORT: String(stackSettings('test').ports.workerMetrics + 1),
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
   const exited = exitOf(child);
   const workflowId = `self-check-shutdown-${Date.now()}`;
   const handle = await stack.client.workflow.start(selfCheck, { taskQueue, workflowId, args: [{ wait: '1s' }] });
@@ -47,6 +61,8 @@ test('a worker stopped with SIGTERM finishes its running activity, then exits cl
   // The workflow goes on with the next worker that polls its queue.
   const worker = await stackWorker(stack, { taskQueue });
   await worker.runUntil(handle.result());
-  const after = await stack.pool.query('SELECT step FROM self_check_steps WHERE workflow_id = $1 ORDER BY written_at', [workflowId]);
+  const after = await stack.pool.query('SELECT step FROM self_check_steps WHERE workflow_id = $1 ORDER BY written_at', [
+    workflowId,
+  ]);
   expect(after.rows.map((r) => r.step)).toEqual(['started', 'finished']);
 }, 90_000);

@@ -13,6 +13,10 @@ export default async function stackUp(): Promise<void> {
   await down(s);
   rmSync(s.dataDir, { recursive: true, force: true });
   await up(s, { only: infrastructure, fresh: true });
-  Object.assign(process.env, appEnv(s), { NODE_ENV: 'test', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', LOG_PRETTY: 'false' });
+  Object.assign(process.env, appEnv(s), {
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    LOG_PRETTY: 'false',
+  });
   await bundle();
 }

@@ -35,8 +35,14 @@ function check(): { ok: boolean; output: string } {
 const baseline = () => {
   write('lib/thing/contract.ts', 'export const thingWorkflowId = (id: string) => `thing-${id}`;\n');
   write('lib/infra/db.ts', "import { createServer } from 'node:net';\nexport const db = createServer;\n");
-  write('activities/thing/index.ts', "import { db } from '../../lib/infra/db';\nimport { thingWorkflowId } from '../../lib/thing/contract';\nexport const act = () => [db, thingWorkflowId('1')];\n");
-  write('workflows/thing.ts', "import type { act } from '../activities/thing';\nimport { thingWorkflowId } from '../lib/thing/contract';\nexport type A = typeof act;\nexport const w = async () => thingWorkflowId('1');\n");
+  write(
+    'activities/thing/index.ts',
+    "import { db } from '../../lib/infra/db';\nimport { thingWorkflowId } from '../../lib/thing/contract';\nexport const act = () => [db, thingWorkflowId('1')];\n",
+  );
+  write(
+    'workflows/thing.ts',
+    "import type { act } from '../activities/thing';\nimport { thingWorkflowId } from '../lib/thing/contract';\nexport type A = typeof act;\nexport const w = async () => thingWorkflowId('1');\n",
+  );
 };
 
 test('a tree that keeps the layers passes', () => {
@@ -54,7 +60,10 @@ test('an activity that imports a workflow file fails', () => {
 
 test('a workflow that imports I/O, directly or through an activity value, fails', () => {
   baseline();
-  write('workflows/io.ts', "import { db } from '../lib/infra/db';\nimport { act } from '../activities/thing';\nexport const x = [db, act];\n");
+  write(
+    'workflows/io.ts',
+    "import { db } from '../lib/infra/db';\nimport { act } from '../activities/thing';\nexport const x = [db, act];\n",
+  );
   const { ok, output } = check();
   expect(ok).toBe(false);
   expect(output).toMatch(/workflows-deterministic/);

@@ -35,13 +35,23 @@ async function failure(p: Promise<unknown>): Promise<CbbError> {
 
 test('creates, finds, reads and updates a contact', async () => {
   const cbb = client();
-  const created = await cbb.createContact({ phone: '+972501234567', firstName: 'Dana', lastName: 'Levi', fields: [{ name: 'order_id', value: 'IL-1' }], tags: ['visa-order'] });
+  const created = await cbb.createContact({
+    phone: '+972501234567',
+    firstName: 'Dana',
+    lastName: 'Levi',
+    fields: [{ name: 'order_id', value: 'IL-1' }],
+    tags: ['visa-order'],
+  });
   expect(created.hasWhatsapp).toBe(true);
   expect((await cbb.findContactsByPhone('+972501234567')).map((c) => c.id)).toEqual([created.id]);
   await cbb.setCustomField(created.id, '701005', '3');
   const read = await cbb.getContact(created.id);
   expect(read.fields).toMatchObject({ '701001': 'IL-1', '701005': '3' });
-  const { messageId } = await cbb.sendWhatsappTemplate(created.id, { template: 'order_confirmation', language: 'he', params: { order_id: 'IL-1' } });
+  const { messageId } = await cbb.sendWhatsappTemplate(created.id, {
+    template: 'order_confirmation',
+    language: 'he',
+    params: { order_id: 'IL-1' },
+  });
   expect(messageId).toMatch(/^msg-/);
   expect(store.messages()).toHaveLength(1);
 });
@@ -49,7 +59,11 @@ test('creates, finds, reads and updates a contact', async () => {
 test('a 429 is retryable and carries Retry-After to Temporal as the next retry delay', async () => {
   store.setFaults({ rateLimitRate: 1, retryAfterSeconds: 7 });
   const err = await failure(client().findContactsByPhone('+972501234567'));
-  expect(err).toMatchObject({ type: 'Unavailable', delivery: 'not-sent', details: { retryAfterSeconds: 7, upstreamStatus: 429 } });
+  expect(err).toMatchObject({
+    type: 'Unavailable',
+    delivery: 'not-sent',
+    details: { retryAfterSeconds: 7, upstreamStatus: 429 },
+  });
   const f = toFailure(err) as ApplicationFailure;
   expect(f.nonRetryable).toBe(false);
   expect(f.nextRetryDelay).toBe('7000ms');
@@ -64,7 +78,13 @@ test('a 5xx is retryable', async () => {
 
 test('success:false in an HTTP 200 is an error: permanent unless CBB says to try again', async () => {
   const cbb = client();
-  const contact = await cbb.createContact({ phone: '+972501234567', firstName: 'A', lastName: 'B', fields: [], tags: [] });
+  const contact = await cbb.createContact({
+    phone: '+972501234567',
+    firstName: 'A',
+    lastName: 'B',
+    fields: [],
+    tags: [],
+  });
   const invalid = await failure(cbb.setCustomField(contact.id, '701005', 'many'));
   expect(invalid.type).toBe('ValidationError');
   expect(invalid.message).toContain('Invalid value for visa_quantity');
@@ -103,7 +123,16 @@ test('a refused connection never reached CBB', async () => {
 });
 
 test('the local server drops creation actions it cannot apply, as CBB does', async () => {
-  const c = await client().createContact({ phone: '+972501234568', firstName: 'A', lastName: 'B', fields: [{ name: 'visa_quantity', value: 'x' }, { name: 'nope', value: '1' }], tags: [] });
+  const c = await client().createContact({
+    phone: '+972501234568',
+    firstName: 'A',
+    lastName: 'B',
+    fields: [
+      { name: 'visa_quantity', value: 'x' },
+      { name: 'nope', value: '1' },
+    ],
+    tags: [],
+  });
   expect(c.fields).toEqual({});
 });
 

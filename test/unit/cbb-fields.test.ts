@@ -31,14 +31,21 @@ describe('toE164', () => {
     ['+1 415 555 2671', '+14155552671'],
   ])('%s → %s', (raw, e164) => expect(toE164(raw)).toBe(e164));
 
-  test.each(['', '   ', '12', 'not a phone', '+972 12'])('%j is not a phone number', (raw) => expect(toE164(raw)).toBeUndefined());
+  test.each(['', '   ', '12', 'not a phone', '+972 12'])('%j is not a phone number', (raw) =>
+    expect(toE164(raw)).toBeUndefined(),
+  );
 });
 
 describe('mapOrderToContact', () => {
   test('maps a valid order to a contact with every registered field, typed for CBB', () => {
     const result = mapOrderToContact(order());
     if (!result.ok) throw new Error(JSON.stringify(result.problems));
-    expect(result.contact).toMatchObject({ phone: '+972501234567', email: 'dana@example.com', firstName: 'Dana', lastName: 'Levi Cohen' });
+    expect(result.contact).toMatchObject({
+      phone: '+972501234567',
+      email: 'dana@example.com',
+      firstName: 'Dana',
+      lastName: 'Levi Cohen',
+    });
     const byName = Object.fromEntries(result.contact.fields.map((f) => [f.name, f]));
     expect(Object.keys(byName).sort()).toEqual(Object.keys(cbbFieldRegistry).sort());
     expect(byName.order_id).toEqual({ name: 'order_id', id: cbbFieldRegistry.order_id.id, value: 'IL-1001' });
@@ -52,7 +59,9 @@ describe('mapOrderToContact', () => {
   test('leaves out fields the order has no value for', () => {
     const result = mapOrderToContact(order({ visaCountry: null, amount: null, currency: null, entryDate: null }));
     expect(result.ok && result.contact.fields.map((f) => f.name)).not.toEqual(expect.arrayContaining(['visa_country']));
-    expect(result.ok && result.contact.fields.some((f) => f.name === 'order_amount' || f.name === 'entry_date')).toBe(false);
+    expect(result.ok && result.contact.fields.some((f) => f.name === 'order_amount' || f.name === 'entry_date')).toBe(
+      false,
+    );
   });
 
   test('an order without email is valid', () => {

@@ -7,7 +7,9 @@ import { envSchema } from '../../lib/infra/config';
 /** docker-compose.yml cannot be run here (no Docker engine), so it is checked as far as it can be. */
 const root = join(__dirname, '..', '..');
 
-type Compose = { services: Record<string, { environment?: Record<string, string> | string[]; command?: string[]; build?: unknown }> };
+type Compose = {
+  services: Record<string, { environment?: Record<string, string> | string[]; command?: string[]; build?: unknown }>;
+};
 
 test('docker-compose config accepts the file', () => {
   expect(() => execFileSync('docker-compose', ['config', '-q'], { cwd: root, stdio: 'pipe' })).not.toThrow();

@@ -29,7 +29,9 @@ describe('loadConfig', () => {
   });
 
   test('a secret never appears in the error', () => {
-    expect(() => loadConfig({ DATABASE_URL: 'mysql://user:hunter2@db/x' })).toThrow(/DATABASE_URL: expected .*got \(hidden\)/);
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://user:hunter2@db/x' })).toThrow(
+      /DATABASE_URL: expected .*got \(hidden\)/,
+    );
     expect(() => loadConfig({ DATABASE_URL: 'mysql://user:hunter2@db/x' })).not.toThrow(/hunter2/);
   });
 

@@ -31,7 +31,9 @@ describe('logger redaction', () => {
 
   test('redactUrl hides the password and token parameters', () => {
     expect(redactUrl('postgres://orch:hunter2@db:5432/x')).toBe('postgres://orch:***@db:5432/x');
-    expect(redactUrl('https://api.example/x?access_token=abc&page=2')).toBe('https://api.example/x?access_token=***&page=2');
+    expect(redactUrl('https://api.example/x?access_token=abc&page=2')).toBe(
+      'https://api.example/x?access_token=***&page=2',
+    );
     expect(redactUrl('not a url')).toBe('[unparseable url]');
   });
 });

@@ -29,7 +29,8 @@ describe('the OpenAPI document', () => {
   });
 
   test('request bodies carry the validation rules', () => {
-    const body = (doc.paths?.['/api/v1/workflows/{id}/terminate']?.post?.requestBody as any).content['application/json'].schema;
+    const body = (doc.paths?.['/api/v1/workflows/{id}/terminate']?.post?.requestBody as any).content['application/json']
+      .schema;
     expect(body.required).toEqual(['reason']);
     expect(body.properties.reason).toMatchObject({ type: 'string', minLength: 1, maxLength: 1000 });
     expect(body.additionalProperties).toBe(false);

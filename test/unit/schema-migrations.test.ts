@@ -26,6 +26,8 @@ describe('schema migration checksums', () => {
   });
 
   test('refuses when an applied migration file is gone', () => {
-    expect(() => checkDrift(files, new Map([['20250101000000000_old', {}]]))).toThrow(/20250101000000000_old was applied but its file is gone/);
+    expect(() => checkDrift(files, new Map([['20250101000000000_old', {}]]))).toThrow(
+      /20250101000000000_old was applied but its file is gone/,
+    );
   });
 });

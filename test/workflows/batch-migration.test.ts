@@ -19,7 +19,10 @@ beforeAll(async () => {
 afterAll(() => env?.teardown());
 
 /** A pretend table of `total` rows keyed 1..total, and a record of what the workflow asked for. */
-function fakeDb(total: number, opts: { ms?: number; load?: (seq: number) => BatchResult['load']; gate?: () => Promise<void> } = {}) {
+function fakeDb(
+  total: number,
+  opts: { ms?: number; load?: (seq: number) => BatchResult['load']; gate?: () => Promise<void> } = {},
+) {
   const applied: BatchInput[] = [];
   const states: string[] = [];
   const activities = {
@@ -51,18 +54,26 @@ function fakeDb(total: number, opts: { ms?: number; load?: (seq: number) => Batc
   return { applied, states, activities };
 }
 
-const covered = (applied: BatchInput[]) => applied.reduce((n, b, i) => n + (i === applied.length - 1 ? 0 : b.batchSize), 0);
+const covered = (applied: BatchInput[]) =>
+  applied.reduce((n, b, i) => n + (i === applied.length - 1 ? 0 : b.batchSize), 0);
 
 test('runs every batch once, in key order, then verifies and completes', async () => {
   const taskQueue = uniqueTaskQueue('migration');
   const db = fakeDb(1050);
   const worker = await testWorker(env, { taskQueue, activities: db.activities });
   const result = await worker.runUntil(
-    env.client.workflow.execute(batchMigration, { taskQueue, workflowId: 'migration-t-1', args: [{ migration: 't', batchSize: 100 }] }),
+    env.client.workflow.execute(batchMigration, {
+      taskQueue,
+      workflowId: 'migration-t-1',
+      args: [{ migration: 't', batchSize: 100 }],
+    }),
   );
   expect(result).toMatchObject({ state: 'completed', rowsDone: 1050, verify: { ok: true } });
   expect(db.applied.map((b) => b.seq)).toEqual([...Array(11).keys()]);
-  expect(db.applied.map((b) => b.after)).toEqual([undefined, ...Array.from({ length: 10 }, (_, i) => String((i + 1) * 100))]);
+  expect(db.applied.map((b) => b.after)).toEqual([
+    undefined,
+    ...Array.from({ length: 10 }, (_, i) => String((i + 1) * 100)),
+  ]);
   expect(db.states).toEqual(['running', 'verifying', 'completed']);
 });
 
@@ -95,7 +106,11 @@ test('pause holds at the batch boundary, resume goes on, progress reports it', a
   const db = fakeDb(500, { gate: () => (gated ? new Promise<void>((r) => (release = r)) : Promise.resolve()) });
   const worker = await testWorker(env, { taskQueue, activities: db.activities });
   await worker.runUntil(async () => {
-    const handle = await env.client.workflow.start(batchMigration, { taskQueue, workflowId: 'migration-t-3', args: [{ migration: 't', batchSize: 100 }] });
+    const handle = await env.client.workflow.start(batchMigration, {
+      taskQueue,
+      workflowId: 'migration-t-3',
+      args: [{ migration: 't', batchSize: 100 }],
+    });
     while (!release) await new Promise((r) => setTimeout(r, 20));
     await handle.signal(pauseMigration);
     gated = false;
@@ -141,7 +156,11 @@ test('throttles on database load: halves the batch and backs off, within the flo
   const worker = await testWorker(env, { taskQueue, activities: db.activities });
   const started = await env.currentTimeMs();
   await worker.runUntil(async () => {
-    const handle = await env.client.workflow.start(batchMigration, { taskQueue, workflowId: 'migration-t-5', args: [{ migration: 't', batchSize: 400 }] });
+    const handle = await env.client.workflow.start(batchMigration, {
+      taskQueue,
+      workflowId: 'migration-t-5',
+      args: [{ migration: 't', batchSize: 400 }],
+    });
     await handle.result();
     expect((await handle.query(migrationProgress)).throttledMs).toBe(1000 + 2000 + 4000);
   });

@@ -27,7 +27,11 @@ test('runs chunks of perRun orders from the cursor, continuing as new after each
       },
     },
   });
-  const handle = await env.client.workflow.start(cbbSweep, { taskQueue, workflowId: `cbb-sweep-${taskQueue}`, args: [{ concurrency: 3, pageSize: 4, perRun: 10 }] });
+  const handle = await env.client.workflow.start(cbbSweep, {
+    taskQueue,
+    workflowId: `cbb-sweep-${taskQueue}`,
+    args: [{ concurrency: 3, pageSize: 4, perRun: 10 }],
+  });
   const result = await worker.runUntil(handle.result());
   expect(result).toEqual({ started: 25, joined: 0, synced: 24, notSynced: 1 });
   expect(chunks).toEqual([
@@ -53,7 +57,11 @@ test('the progress query shows the totals and cursor carried into the current ru
       },
     },
   });
-  const handle = await env.client.workflow.start(cbbSweep, { taskQueue, workflowId: `cbb-sweep-${taskQueue}`, args: [{ concurrency: 2, perRun: 5 }] });
+  const handle = await env.client.workflow.start(cbbSweep, {
+    taskQueue,
+    workflowId: `cbb-sweep-${taskQueue}`,
+    args: [{ concurrency: 2, perRun: 5 }],
+  });
   await worker.runUntil(async () => {
     while (calls < 2) await new Promise((r) => setTimeout(r, 20));
     expect(await handle.query(cbbSweepProgress)).toEqual({ ...totals(5), cursor: '5' });

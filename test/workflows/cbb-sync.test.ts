@@ -16,7 +16,9 @@ beforeAll(async () => {
   const KEYWORD = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
-    searchAttributes: Object.fromEntries([searchAttributes.orderId, searchAttributes.branch, searchAttributes.syncStatus].map((k) => [k.name, KEYWORD])),
+    searchAttributes: Object.fromEntries(
+      [searchAttributes.orderId, searchAttributes.branch, searchAttributes.syncStatus].map((k) => [k.name, KEYWORD]),
+    ),
   });
 });
 afterAll(() => env?.teardown());
@@ -58,21 +60,32 @@ function fakes(over: Record<string, (...args: any[]) => Promise<unknown>> = {}) 
 async function run(activities: object, orderId = '1') {
   const taskQueue = uniqueTaskQueue('cbb-sync');
   const worker = await testWorker(env, { taskQueue, activities });
-  const handle = await env.client.workflow.start(cbbSyncOrder, { taskQueue, workflowId: `cbb-sync-order-${orderId}-${taskQueue}`, args: [{ orderId }] });
+  const handle = await env.client.workflow.start(cbbSyncOrder, {
+    taskQueue,
+    workflowId: `cbb-sync-order-${orderId}-${taskQueue}`,
+    args: [{ orderId }],
+  });
   // The query needs the worker, so it runs before the worker stops.
   const [outcome, progress] = await worker.runUntil(async () => {
-    const o = await handle.result().then((r) => ({ ok: true as const, r }), (e: unknown) => ({ ok: false as const, e }));
+    const o = await handle.result().then(
+      (r) => ({ ok: true as const, r }),
+      (e: unknown) => ({ ok: false as const, e }),
+    );
     return [o, await handle.query(cbbSyncProgress)] as const;
   });
   return { handle, outcome, progress };
 }
 
-const retryable = (message: string, nextRetryDelay?: `${number}s`) => ApplicationFailure.create({ type: 'Upstream', message, nextRetryDelay });
+const retryable = (message: string, nextRetryDelay?: `${number}s`) =>
+  ApplicationFailure.create({ type: 'Upstream', message, nextRetryDelay });
 
 test('syncs the contact, sets the fields, then sends the confirmation', async () => {
   const f = fakes();
   const { outcome, progress } = await run(f.activities);
-  expect(outcome).toEqual({ ok: true, r: { orderId: '1', status: 'confirmed', contactId: '100001', confirmation: 'sent' } });
+  expect(outcome).toEqual({
+    ok: true,
+    r: { orderId: '1', status: 'confirmed', contactId: '100001', confirmation: 'sent' },
+  });
   expect(f.names()).toEqual(['loadOrderForSync', 'upsertCbbContact', 'setCbbContactFields', 'sendOrderConfirmation']);
   expect(f.calls[2].args).toEqual(['1', '100001', fields]);
   expect(progress).toMatchObject({ step: 'done', status: 'confirmed', contactId: '100001' });
@@ -95,7 +108,8 @@ test("a 429's Retry-After is the delay before the next attempt", async () => {
   let attempts = 0;
   const f = fakes({
     setCbbContactFields: async () => {
-      if (++attempts === 1) throw ApplicationFailure.create({ type: 'Unavailable', message: 'rate limited (429)', nextRetryDelay: '90s' });
+      if (++attempts === 1)
+        throw ApplicationFailure.create({ type: 'Unavailable', message: 'rate limited (429)', nextRetryDelay: '90s' });
       return { set: 2, unchanged: 0, hasWhatsapp: true };
     },
   });
@@ -121,9 +135,14 @@ test('an invalid order fails at once, non-retryable, and is marked failed with i
 });
 
 test('non-IL and test orders are skipped with their reason and touch no CBB', async () => {
-  const f = fakes({ loadOrderForSync: async () => ({ action: 'skip', reason: 'branch SE does not sync to CBB', branch: 'SE' }) });
+  const f = fakes({
+    loadOrderForSync: async () => ({ action: 'skip', reason: 'branch SE does not sync to CBB', branch: 'SE' }),
+  });
   const { outcome } = await run(f.activities);
-  expect(outcome).toEqual({ ok: true, r: { orderId: '1', status: 'skipped', reason: 'branch SE does not sync to CBB' } });
+  expect(outcome).toEqual({
+    ok: true,
+    r: { orderId: '1', status: 'skipped', reason: 'branch SE does not sync to CBB' },
+  });
   expect(f.names()).toEqual(['loadOrderForSync', 'settleOrder']);
 });
 
@@ -146,7 +165,10 @@ test('partial field failures are retried, and the order is synced only once ever
 test('a field CBB refuses for good fails the order, with no confirmation', async () => {
   const f = fakes({
     setCbbContactFields: async () => {
-      throw ApplicationFailure.nonRetryable('1 of 2 custom fields not set: visa_quantity (Invalid value)', 'ValidationError');
+      throw ApplicationFailure.nonRetryable(
+        '1 of 2 custom fields not set: visa_quantity (Invalid value)',
+        'ValidationError',
+      );
     },
   });
   const { outcome } = await run(f.activities);
@@ -164,7 +186,10 @@ test('when retries run out the order stays pending with its last error, for the 
   const { outcome } = await run(f.activities);
   expect(outcome.ok).toBe(false);
   expect(f.calls.filter((c) => c.name === 'upsertCbbContact')).toHaveLength(12);
-  expect(f.calls.at(-1)).toMatchObject({ name: 'settleOrder', args: ['1', { kind: 'error', reason: expect.stringContaining('no answer') }] });
+  expect(f.calls.at(-1)).toMatchObject({
+    name: 'settleOrder',
+    args: ['1', { kind: 'error', reason: expect.stringContaining('no answer') }],
+  });
 });
 
 test('a retried send that finds its confirmation already sent does not send again', async () => {
@@ -178,7 +203,10 @@ test('a retried send that finds its confirmation already sent does not send agai
     },
   });
   const { outcome } = await run(f.activities);
-  expect(outcome).toEqual({ ok: true, r: expect.objectContaining({ status: 'confirmed', confirmation: 'already-sent' }) });
+  expect(outcome).toEqual({
+    ok: true,
+    r: expect.objectContaining({ status: 'confirmed', confirmation: 'already-sent' }),
+  });
   expect(attempts).toBe(2);
 });
 
@@ -191,7 +219,10 @@ test.each([
     setCbbContactFields: async () => ({ set: 2, unchanged: 0, hasWhatsapp }),
   });
   const { outcome } = await run(f.activities);
-  expect(outcome).toEqual({ ok: true, r: expect.objectContaining({ status: 'synced', confirmation: 'skipped', reason }) });
+  expect(outcome).toEqual({
+    ok: true,
+    r: expect.objectContaining({ status: 'synced', confirmation: 'skipped', reason }),
+  });
   expect(f.names()).not.toContain('sendOrderConfirmation');
   expect(f.calls.at(-1)?.args[1]).toEqual({ kind: 'whatsapp-skipped', reason });
 });

@@ -30,13 +30,11 @@ export function cbbRoutes(ctx: ApiContext): Router {
       staticSummary: 'Sweep on demand: start the CBB sync of every pending order',
     });
     ctx.metrics.started.inc({ type: 'cbbSweep' });
-    res
-      .status(202)
-      .json({
-        workflowId,
-        runId: handle.firstExecutionRunId,
-        webUiUrl: workflowUiUrl(ctx.config, workflowId, handle.firstExecutionRunId),
-      });
+    res.status(202).json({
+      workflowId,
+      runId: handle.firstExecutionRunId,
+      webUiUrl: workflowUiUrl(ctx.config, workflowId, handle.firstExecutionRunId),
+    });
   });
   return router;
 }

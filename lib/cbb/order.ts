@@ -3,7 +3,7 @@ import { z } from 'zod';
 /**
  * An order as the visa-order backend hands it over. The API validates the shape with
  * this schema; whether the order can go to CBB (a valid phone, say) is the field
- * mapper's call (lib/cbb-fields.ts), because orders also arrive straight in Postgres.
+ * mapper's call (lib/cbb/fields.ts), because orders also arrive straight in Postgres.
  */
 export const urgencies = ['standard', 'urgent', 'express'] as const;
 

@@ -58,7 +58,7 @@ export const noFaults: Faults = {
   latencyMs: 0,
 };
 
-/** The field registry of the account that the local server plays: the same ids as lib/cbb-fields.ts. */
+/** The field registry of the account that the local server plays: the same ids as lib/cbb/fields.ts. */
 export const knownFields = new Map<string, { id: string; name: string; type: number }>(
   Object.entries(cbbFieldRegistry).map(([name, spec]) => [spec.id, { id: spec.id, name, type: spec.type }]),
 );

@@ -39,8 +39,16 @@ test('a permanent domain error (NotFound) fails the activity on its first attemp
   });
   await expect(handle.result()).rejects.toThrow();
   const { events } = await handle.fetchHistory();
-  const started = events!.filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED);
   const failed = events!.find((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED);
+  const scheduledId = failed?.activityTaskFailedEventAttributes?.scheduledEventId;
+  const scheduled = events!.find((e) => e.eventId?.toString() === scheduledId?.toString());
+  expect(scheduled?.activityTaskScheduledEventAttributes?.activityType?.name).toBe('startMigrationRun');
+  // The started event of a failed activity records the attempt that failed.
+  const started = events!.filter(
+    (e) =>
+      e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED &&
+      e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === scheduledId?.toString(),
+  );
   expect(started.map((e) => e.activityTaskStartedEventAttributes?.attempt)).toEqual([1]);
   const failure = failed?.activityTaskFailedEventAttributes?.failure;
   expect(failure?.applicationFailureInfo).toMatchObject({ type: 'NotFound', nonRetryable: true });

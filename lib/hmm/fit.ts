@@ -44,7 +44,8 @@ export interface FitResult {
 }
 
 /**
- * Fits a Gaussian HMM: several seeded k-means++ initialisations, Baum-Welch from each,
+ * Fits a Gaussian HMM: several seeded k-means++ initialisations (alternately on the
+ * features and on their local dispersion, see init.ts), Baum-Welch from each,
  * the most likely kept (ties: the earlier restart), its states ordered by volatility.
  * Restarts run one after another on the calling thread.
  */
@@ -76,7 +77,8 @@ export function fitHmm(obs: Observations, options: FitOptions): FitResult {
   let bestIndex = 0;
   for (let r = 0; r < restarts; r++) {
     const restartSeed = master.nextUint32();
-    const init = initialParams(obs, k, covarianceType, createRng(restartSeed), floor);
+    const strategy = r % 2 === 0 ? 'features' : 'dispersion';
+    const init = initialParams(obs, k, covarianceType, createRng(restartSeed), floor, strategy);
     const onIteration = options.onIteration;
     const result = baumWelch(obs, init, {
       nIter,

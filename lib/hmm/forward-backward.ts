@@ -84,7 +84,11 @@ function scaledForward(logB: Float64Array, pi: Float64Array, A: Float64Array, ws
   let inv = 1 / c;
   for (let s = 0; s < k; s++) alpha[s] *= inv;
   scale[0] = c;
-  let ll = Math.log(c) + shift[0];
+  // Σ log c_t without a log per step: multiply the normalisers and take the log only when
+  // the product nears underflow (each c_t is at least TINY, so it cannot cross it unseen).
+  let product = c;
+  let logSum = 0;
+  let shifts = shift[0];
   for (let t = 1; t < n; t++) {
     const o = t * k;
     const p = o - k;
@@ -100,9 +104,15 @@ function scaledForward(logB: Float64Array, pi: Float64Array, A: Float64Array, ws
     inv = 1 / c;
     for (let j = 0; j < k; j++) alpha[o + j] *= inv;
     scale[t] = c;
-    ll += Math.log(c) + shift[t];
+    shifts += shift[t];
+    if (product < 1e-20) {
+      logSum += Math.log(product);
+      product = c;
+    } else {
+      product *= c;
+    }
   }
-  return ll;
+  return logSum + Math.log(product) + shifts;
 }
 
 function scaledBackward(A: Float64Array, ws: Workspace): boolean {

@@ -62,7 +62,12 @@ export interface JudgeContext {
 export function judgeMeasurement(metric: MetricSpec, answer: ProviderAnswer, ctx: JudgeContext): MetricVerdict {
   const base = { metric: metric.name, checks: [] as Check[], dryRun: metric.dryRun };
   if (!answer.ok) {
-    return { ...base, verdict: 'inconclusive', unjudged: 'error', reason: `${metric.name}: provider error: ${answer.error}` };
+    return {
+      ...base,
+      verdict: 'inconclusive',
+      unjudged: 'error',
+      reason: `${metric.name}: provider error: ${answer.error}`,
+    };
   }
   const canary = classifyValue(answer.canary.value, `${metric.name} (canary)`);
   if (!canary.ok) return { ...base, verdict: 'inconclusive', unjudged: canary.reason, reason: canary.message };
@@ -78,7 +83,13 @@ export function judgeMeasurement(metric: MetricSpec, answer: ProviderAnswer, ctx
       checks.push(relativeCheck(metric.name, canary.value, baseline.value, metric.relative));
     } else {
       unjudged ??= baseline.reason;
-      checks.push({ kind: 'relative', verdict: 'inconclusive', canary: canary.value, baseline: null, message: baseline.message });
+      checks.push({
+        kind: 'relative',
+        verdict: 'inconclusive',
+        canary: canary.value,
+        baseline: null,
+        message: baseline.message,
+      });
     }
   }
   if (ctx.baseline && metric.compare) {
@@ -87,13 +98,23 @@ export function judgeMeasurement(metric: MetricSpec, answer: ProviderAnswer, ctx
 
   const judged = checks.filter((c) => c.verdict !== 'skipped');
   const failed = judged.filter((c) => c.verdict === 'fail');
-  const common = { ...base, checks, canary: canary.value, ...(baselineValue !== undefined ? { baseline: baselineValue } : {}) };
+  const common = {
+    ...base,
+    checks,
+    canary: canary.value,
+    ...(baselineValue !== undefined ? { baseline: baselineValue } : {}),
+  };
   if (failed.length > 0) return { ...common, verdict: 'fail', reason: failed.map((c) => c.message).join('; ') };
   const open = judged.find((c) => c.verdict === 'inconclusive');
   if (open) return { ...common, verdict: 'inconclusive', unjudged: unjudged ?? 'no-check', reason: open.message };
   if (judged.length === 0) {
     const why = checks.map((c) => c.message).join('; ') || 'no check applies without a baseline';
-    return { ...common, verdict: 'inconclusive', unjudged: 'no-check', reason: `${metric.name}: nothing was checked (${why})` };
+    return {
+      ...common,
+      verdict: 'inconclusive',
+      unjudged: 'no-check',
+      reason: `${metric.name}: nothing was checked (${why})`,
+    };
   }
   return { ...common, verdict: 'pass', reason: judged.map((c) => c.message).join('; ') };
 }
@@ -101,7 +122,9 @@ export function judgeMeasurement(metric: MetricSpec, answer: ProviderAnswer, ctx
 function absoluteCheck(name: string, value: number, cond: { max?: number; min?: number }): Check {
   const over = cond.max !== undefined && value > cond.max;
   const under = cond.min !== undefined && value < cond.min;
-  const bounds = [cond.min !== undefined ? `≥ ${cond.min}` : '', cond.max !== undefined ? `≤ ${cond.max}` : ''].filter(Boolean).join(' and ');
+  const bounds = [cond.min !== undefined ? `≥ ${cond.min}` : '', cond.max !== undefined ? `≤ ${cond.max}` : '']
+    .filter(Boolean)
+    .join(' and ');
   return {
     kind: 'absolute',
     verdict: over || under ? 'fail' : 'pass',
@@ -147,7 +170,14 @@ function relativeCheck(
       };
     }
   }
-  return { kind: 'relative', verdict: 'pass', canary, baseline, change, message: `${name} ${fmt(canary)} is within limits of baseline ${fmt(baseline)}${changeText}` };
+  return {
+    kind: 'relative',
+    verdict: 'pass',
+    canary,
+    baseline,
+    change,
+    message: `${name} ${fmt(canary)} is within limits of baseline ${fmt(baseline)}${changeText}`,
+  };
 }
 
 function compareCheck(
@@ -172,7 +202,8 @@ function compareCheck(
   const test = mannWhitney(canary, baseline);
   const meanBaseline = mean(baseline);
   const meanCanary = mean(canary);
-  const effectSize = meanBaseline !== 0 ? meanCanary / meanBaseline : meanCanary === 0 ? 1 : meanCanary > 0 ? Infinity : -Infinity;
+  const effectSize =
+    meanBaseline !== 0 ? meanCanary / meanBaseline : meanCanary === 0 ? 1 : meanCanary > 0 ? Infinity : -Infinity;
   const worse = spec.direction === 'increase';
   const p = worse ? test.pGreater : test.pLess;
   const beyond = worse ? effectSize > 1 + spec.tolerance : effectSize < 1 - Math.min(1, spec.tolerance);
@@ -186,7 +217,8 @@ function compareCheck(
   return { ...common, ...test, verdict, p, effectSize, message };
 }
 
-const fmt = (x: number) => (Number.isInteger(x) ? String(x) : Math.abs(x) >= 0.001 ? String(Number(x.toPrecision(4))) : x.toExponential(2));
+const fmt = (x: number) =>
+  Number.isInteger(x) ? String(x) : Math.abs(x) >= 0.001 ? String(Number(x.toPrecision(4))) : x.toExponential(2);
 
 // ---- analysis runs -------------------------------------------------------------------------
 
@@ -207,7 +239,10 @@ export interface MetricRunSummary {
   dryRun: boolean;
 }
 
-type Limits = Pick<MetricSpec, 'name' | 'count' | 'failureLimit' | 'consecutiveErrorLimit' | 'inconclusiveLimit' | 'dryRun'>;
+type Limits = Pick<
+  MetricSpec,
+  'name' | 'count' | 'failureLimit' | 'consecutiveErrorLimit' | 'inconclusiveLimit' | 'dryRun'
+>;
 
 /**
  * A metric's run so far, under its limits (as Argo Rollouts counts them): more failed
@@ -217,7 +252,11 @@ type Limits = Pick<MetricSpec, 'name' | 'count' | 'failureLimit' | 'consecutiveE
  * the workflow ended (`ended`), passes only if some measurement passed: a run where every
  * measurement errored is never successful.
  */
-export function metricRunOutcome(metric: Limits, verdicts: readonly MetricVerdict[], opts: { ended?: boolean } = {}): MetricRunSummary {
+export function metricRunOutcome(
+  metric: Limits,
+  verdicts: readonly MetricVerdict[],
+  opts: { ended?: boolean } = {},
+): MetricRunSummary {
   let passed = 0;
   let failed = 0;
   let inconclusive = 0;
@@ -232,10 +271,23 @@ export function metricRunOutcome(metric: Limits, verdicts: readonly MetricVerdic
     streak = v.unjudged === 'error' ? streak + 1 : 0;
     consecutiveErrors = Math.max(consecutiveErrors, streak);
   }
-  const counts = { metric: metric.name, measurements: verdicts.length, passed, failed, inconclusive, errors, consecutiveErrors, dryRun: metric.dryRun };
+  const counts = {
+    metric: metric.name,
+    measurements: verdicts.length,
+    passed,
+    failed,
+    inconclusive,
+    errors,
+    consecutiveErrors,
+    dryRun: metric.dryRun,
+  };
   const last = verdicts.at(-1)?.reason;
   if (failed > metric.failureLimit) {
-    return { ...counts, outcome: 'fail', reason: `${metric.name}: ${failed} failed measurements, more than failureLimit ${metric.failureLimit} (last: ${lastOf(verdicts, 'fail')})` };
+    return {
+      ...counts,
+      outcome: 'fail',
+      reason: `${metric.name}: ${failed} failed measurements, more than failureLimit ${metric.failureLimit} (last: ${lastOf(verdicts, 'fail')})`,
+    };
   }
   if (consecutiveErrors > metric.consecutiveErrorLimit) {
     return {
@@ -252,7 +304,12 @@ export function metricRunOutcome(metric: Limits, verdicts: readonly MetricVerdic
     };
   }
   const complete = opts.ended || (metric.count !== undefined && verdicts.length >= metric.count);
-  if (!complete) return { ...counts, outcome: 'running', reason: `${metric.name}: ${verdicts.length}${metric.count ? ` of ${metric.count}` : ''} measurements` };
+  if (!complete)
+    return {
+      ...counts,
+      outcome: 'running',
+      reason: `${metric.name}: ${verdicts.length}${metric.count ? ` of ${metric.count}` : ''} measurements`,
+    };
   if (passed === 0) {
     return {
       ...counts,
@@ -288,7 +345,12 @@ export function analysisOutcome(
   for (const outcome of ['fail', 'inconclusive', 'running'] as const) {
     const hit = deciding.filter((s) => s.outcome === outcome);
     if (hit.length > 0) {
-      return { outcome, reason: hit.map((s) => s.reason).join('; '), blocking: outcome === 'running' ? [] : hit, metrics: summaries };
+      return {
+        outcome,
+        reason: hit.map((s) => s.reason).join('; '),
+        blocking: outcome === 'running' ? [] : hit,
+        metrics: summaries,
+      };
     }
   }
   const reason = deciding.length ? deciding.map((s) => s.reason).join('; ') : 'only dry-run metrics: nothing decides';

@@ -21,14 +21,14 @@ export type ProviderAnswer =
 
 export type InconclusiveReason = 'empty' | 'nan' | 'infinite' | 'error';
 
-export type Classified =
-  | { ok: true; value: number }
-  | { ok: false; reason: InconclusiveReason; message: string };
+export type Classified = { ok: true; value: number } | { ok: false; reason: InconclusiveReason; message: string };
 
 /** Whether one value can be judged, and if not, why. */
 export function classifyValue(value: number | null | undefined, what: string): Classified {
-  if (value === null || value === undefined) return { ok: false, reason: 'empty', message: `${what}: the query returned no data` };
-  if (typeof value !== 'number' || Number.isNaN(value)) return { ok: false, reason: 'nan', message: `${what}: the value is NaN` };
+  if (value === null || value === undefined)
+    return { ok: false, reason: 'empty', message: `${what}: the query returned no data` };
+  if (typeof value !== 'number' || Number.isNaN(value))
+    return { ok: false, reason: 'nan', message: `${what}: the value is NaN` };
   if (!Number.isFinite(value)) {
     return { ok: false, reason: 'infinite', message: `${what}: the value is ${value > 0 ? '+Inf' : '-Inf'}` };
   }
@@ -36,7 +36,11 @@ export function classifyValue(value: number | null | undefined, what: string): C
 }
 
 /** The provider's failure, as an inconclusive reading. */
-export const providerError = (error: string): Classified => ({ ok: false, reason: 'error', message: `provider error: ${error}` });
+export const providerError = (error: string): Classified => ({
+  ok: false,
+  reason: 'error',
+  message: `provider error: ${error}`,
+});
 
 /** Samples the comparison can use: finite numbers only; the number dropped is reported. */
 export function usableSamples(samples: number[] | undefined): { samples: number[]; dropped: number } {

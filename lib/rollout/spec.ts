@@ -47,7 +47,10 @@ export const targetName = z
 
 export const flagKey = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9_.-]{0,99}$/, 'a flag key is 1 to 100 lowercase letters, digits, ., _ or -, starting with a letter or digit');
+  .regex(
+    /^[a-z0-9][a-z0-9_.-]{0,99}$/,
+    'a flag key is 1 to 100 lowercase letters, digits, ., _ or -, starting with a letter or digit',
+  );
 
 const weight = z
   .number({ invalid_type_error: 'setWeight must be a number from 0 to 100' })
@@ -132,7 +135,10 @@ export const successCondition = z
   .object({ max: finite('successCondition.max').optional(), min: finite('successCondition.min').optional() })
   .strict()
   .refine((c) => c.max !== undefined || c.min !== undefined, 'successCondition needs max, min or both')
-  .refine((c) => c.max === undefined || c.min === undefined || c.min <= c.max, 'successCondition.min must not exceed max');
+  .refine(
+    (c) => c.max === undefined || c.min === undefined || c.min <= c.max,
+    'successCondition.min must not exceed max',
+  );
 
 /**
  * Limits relative to the baseline: the canary fails when it exceeds baseline × (1 + maxIncrease)
@@ -141,12 +147,23 @@ export const successCondition = z
  */
 export const relativeLimit = z
   .object({
-    maxIncrease: z.number().min(0, 'relative.maxIncrease must be at least 0').max(100, 'relative.maxIncrease is a fraction (0.5 = +50 %), at most 100').optional(),
-    maxDecrease: z.number().min(0, 'relative.maxDecrease must be at least 0').max(1, 'relative.maxDecrease is a fraction (0.1 = −10 %), at most 1').optional(),
+    maxIncrease: z
+      .number()
+      .min(0, 'relative.maxIncrease must be at least 0')
+      .max(100, 'relative.maxIncrease is a fraction (0.5 = +50 %), at most 100')
+      .optional(),
+    maxDecrease: z
+      .number()
+      .min(0, 'relative.maxDecrease must be at least 0')
+      .max(1, 'relative.maxDecrease is a fraction (0.1 = −10 %), at most 1')
+      .optional(),
     minDelta: z.number().min(0, 'relative.minDelta must be at least 0').finite().default(0),
   })
   .strict()
-  .refine((r) => r.maxIncrease !== undefined || r.maxDecrease !== undefined, 'relative needs maxIncrease, maxDecrease or both');
+  .refine(
+    (r) => r.maxIncrease !== undefined || r.maxDecrease !== undefined,
+    'relative needs maxIncrease, maxDecrease or both',
+  );
 
 /**
  * A Mann-Whitney U comparison of the canary's samples against the baseline's, as Kayenta
@@ -156,10 +173,23 @@ export const relativeLimit = z
 export const compareSpec = z
   .object({
     direction: z.enum(['increase', 'decrease']).default('increase'),
-    confidence: z.number().min(0.5, 'compare.confidence must be between 0.5 and 0.999').max(0.999, 'compare.confidence must be between 0.5 and 0.999').default(0.95),
-    tolerance: z.number().min(0, 'compare.tolerance must be at least 0').max(100, 'compare.tolerance must be at most 100').default(0),
+    confidence: z
+      .number()
+      .min(0.5, 'compare.confidence must be between 0.5 and 0.999')
+      .max(0.999, 'compare.confidence must be between 0.5 and 0.999')
+      .default(0.95),
+    tolerance: z
+      .number()
+      .min(0, 'compare.tolerance must be at least 0')
+      .max(100, 'compare.tolerance must be at most 100')
+      .default(0),
     /** Below this many samples on either side the comparison is skipped (the normal approximation needs them). */
-    minSamples: z.number().int().min(3, 'compare.minSamples must be between 3 and 100000').max(100_000, 'compare.minSamples must be between 3 and 100000').default(10),
+    minSamples: z
+      .number()
+      .int()
+      .min(3, 'compare.minSamples must be between 3 and 100000')
+      .max(100_000, 'compare.minSamples must be between 3 and 100000')
+      .default(10),
   })
   .strict();
 
@@ -170,7 +200,12 @@ export const metricSpec = z
     interval: durationSchema('interval', '1s', '1h').default('30s'),
     window: durationSchema('window', '1s', '24h').default('5m'),
     /** Measurements in a run; absent, the run measures until the rollout leaves the step (background analysis). */
-    count: z.number().int('count must be a whole number').min(1, `count must be between 1 and ${specLimits.count}`).max(specLimits.count, `count must be between 1 and ${specLimits.count}`).optional(),
+    count: z
+      .number()
+      .int('count must be a whole number')
+      .min(1, `count must be between 1 and ${specLimits.count}`)
+      .max(specLimits.count, `count must be between 1 and ${specLimits.count}`)
+      .optional(),
     successCondition: successCondition.optional(),
     relative: relativeLimit.optional(),
     compare: compareSpec.optional(),
@@ -183,7 +218,10 @@ export const metricSpec = z
   .strict()
   .superRefine((m, ctx) => {
     if (!m.successCondition && !m.relative && !m.compare) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `metric ${m.name} judges nothing: give successCondition, relative or compare` });
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: `metric ${m.name} judges nothing: give successCondition, relative or compare`,
+      });
     }
     if (m.provider.type === 'prometheus' && (m.relative || m.compare) && !m.provider.query.includes('{{variant}}')) {
       ctx.addIssue({
@@ -206,7 +244,12 @@ export const analysisTemplate = z
   .superRefine((t, ctx) => {
     const seen = new Set<string>();
     for (const m of t.metrics) {
-      if (seen.has(m.name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['metrics'], message: `template ${t.name} names metric ${m.name} twice` });
+      if (seen.has(m.name))
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ['metrics'],
+          message: `template ${t.name} names metric ${m.name} twice`,
+        });
       seen.add(m.name);
     }
   });
@@ -225,7 +268,10 @@ const pauseSpec = z
   .strict()
   .superRefine((p, ctx) => {
     if ((p.duration === undefined) === (p.untilApproved === undefined)) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'pause takes either duration (e.g. 10m) or untilApproved: true' });
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: 'pause takes either duration (e.g. 10m) or untilApproved: true',
+      });
     }
   });
 
@@ -317,7 +363,12 @@ export const rolloutSpec = rolloutSpecObject
   .superRefine((spec, ctx) => {
     const names = new Set<string>();
     spec.templates.forEach((t, i) => {
-      if (names.has(t.name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['templates', i, 'name'], message: `template ${t.name} is defined twice` });
+      if (names.has(t.name))
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ['templates', i, 'name'],
+          message: `template ${t.name} is defined twice`,
+        });
       names.add(t.name);
     });
     const check = (refs: string[], path: (string | number)[]) => {

@@ -25,11 +25,18 @@ export const phases = [
 export type Phase = (typeof phases)[number];
 
 /** Phases in which the rollout still moves traffic and can be aborted. */
-export const livePhases: ReadonlySet<Phase> = new Set(['progressing', 'paused', 'waiting-for-approval', 'analysing', 'watching']);
+export const livePhases: ReadonlySet<Phase> = new Set([
+  'progressing',
+  'paused',
+  'waiting-for-approval',
+  'analysing',
+  'watching',
+]);
 /** Phases from which `retry` starts again. */
 export const abortedPhases: ReadonlySet<Phase> = new Set(['aborted', 'rolled-back']);
 
-export type Pause = { kind: 'timed'; duration: string } | { kind: 'approval' } | { kind: 'inconclusive'; reason: string };
+export type Pause =
+  { kind: 'timed'; duration: string } | { kind: 'approval' } | { kind: 'inconclusive'; reason: string };
 
 export type Action = 'promote' | 'promoteFull' | 'abort' | 'approve' | 'retry';
 
@@ -101,21 +108,26 @@ export class RolloutMachine {
   /**
    * The workflow finished step `index` (its weight is set, its pause or analysis is over).
    * False, and no change, when the rollout moved on meanwhile (a promote, an abort) or is
-   * paused for a person: a late timer must never advance the rollout.
+   * waiting for a person (a manual gate, an inconclusive hold): a late timer must never
+   * advance the rollout, and only approve or promote opens a gate.
    */
   completeStep(index: number): Transition | undefined {
     if (index !== this.s.stepIndex || !livePhases.has(this.s.phase) || this.s.phase === 'watching') return undefined;
-    if (this.s.pause?.kind === 'inconclusive') return undefined;
+    if (this.s.phase === 'waiting-for-approval' || this.s.pause?.kind === 'inconclusive') return undefined;
     return this.move('step', () => this.enter(index + 1));
   }
 
   /** An analysis was inconclusive past its limit: hold the weight and wait for a person. */
   holdInconclusive(reason: string): Transition | undefined {
     if (!livePhases.has(this.s.phase) || this.s.pause?.kind === 'inconclusive') return undefined;
-    return this.move('inconclusive', () => {
-      this.s.phase = 'paused';
-      this.s.pause = { kind: 'inconclusive', reason };
-    }, reason);
+    return this.move(
+      'inconclusive',
+      () => {
+        this.s.phase = 'paused';
+        this.s.pause = { kind: 'inconclusive', reason };
+      },
+      reason,
+    );
   }
 
   /** An analysis failed: weight 0 at once, from any live phase. */
@@ -140,8 +152,10 @@ export class RolloutMachine {
     const where = this.where();
     switch (action) {
       case 'promote':
-        if (phase === 'watching') return `the rollout is already at weight 100 and watching; nothing left to skip (abort still rolls back)`;
-        if (!livePhases.has(phase)) return `promote applies to a live rollout; this one is ${phase}${this.s.reason ? ` (${this.s.reason})` : ''}`;
+        if (phase === 'watching')
+          return `the rollout is already at weight 100 and watching; nothing left to skip (abort still rolls back)`;
+        if (!livePhases.has(phase))
+          return `promote applies to a live rollout; this one is ${phase}${this.s.reason ? ` (${this.s.reason})` : ''}`;
         if (this.s.stepIndex < 0) return 'the rollout has not started yet';
         return undefined;
       case 'promoteFull':
@@ -149,22 +163,28 @@ export class RolloutMachine {
         if (!livePhases.has(phase)) return `promoteFull applies to a live rollout; this one is ${phase}`;
         return undefined;
       case 'abort': {
-        if (abortedPhases.has(phase)) return `the rollout is already ${phase} at weight 0 (${this.s.reason}); retry starts it again`;
-        if (phase === 'promoted') return 'the rollout finished at weight 100 and its watch is over; roll the previous version out to go back';
+        if (abortedPhases.has(phase))
+          return `the rollout is already ${phase} at weight 0 (${this.s.reason}); retry starts it again`;
+        if (phase === 'promoted')
+          return 'the rollout finished at weight 100 and its watch is over; roll the previous version out to go back';
         const text = reason?.trim() ?? '';
         if (text.length === 0) return 'abort needs a reason: it is recorded with the rollback';
-        if (text.length > maxReasonLength) return `the abort reason must be at most ${maxReasonLength} characters, got ${text.length}`;
+        if (text.length > maxReasonLength)
+          return `the abort reason must be at most ${maxReasonLength} characters, got ${text.length}`;
         return undefined;
       }
       case 'approve':
         if (phase !== 'waiting-for-approval') {
           return `approve applies only at a manual gate (a pause until approved); the rollout is ${phase}${where}${
-            this.s.pause?.kind === 'inconclusive' ? ': an inconclusive analysis is passed with promote, or the rollout aborted' : ''
+            this.s.pause?.kind === 'inconclusive'
+              ? ': an inconclusive analysis is passed with promote, or the rollout aborted'
+              : ''
           }`;
         }
         return undefined;
       case 'retry':
-        if (!abortedPhases.has(phase)) return `retry applies only after an abort or a rollback; the rollout is ${phase}${where}`;
+        if (!abortedPhases.has(phase))
+          return `retry applies only after an abort or a rollback; the rollout is ${phase}${where}`;
         return undefined;
     }
   }
@@ -256,6 +276,13 @@ export class RolloutMachine {
     const from = this.s.phase;
     change();
     this.s.revision += 1;
-    return { action, from, to: this.s.phase, stepIndex: this.s.stepIndex, weight: this.s.weight, ...(reason ? { reason } : {}) };
+    return {
+      action,
+      from,
+      to: this.s.phase,
+      stepIndex: this.s.stepIndex,
+      weight: this.s.weight,
+      ...(reason ? { reason } : {}),
+    };
   }
 }

@@ -1,5 +1,6 @@
 import { classifyValue, usableSamples, type InconclusiveReason, type ProviderAnswer } from './measurement';
-import { mannWhitney, mean, type MannWhitneyResult } from './mann-whitney';
+import { mannWhitney, type MannWhitneyResult } from './mann-whitney';
+import { mean } from './stats';
 import type { MetricSpec } from './spec';
 
 /**

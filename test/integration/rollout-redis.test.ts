@@ -18,7 +18,7 @@ describe('rollout state in Redis', () => {
   }, 90_000);
 
   afterAll(async () => {
-    redis?.disconnect();
+    if (redis && redis.status !== 'end') await redis.quit();
     await server?.stop();
   });
 
@@ -115,22 +115,19 @@ describe('rollout state in Redis', () => {
       });
     });
 
-    it('answers a provider error when Redis is unreachable', async () => {
-      const dead = new Redis('redis://127.0.0.1:1', {
-        maxRetriesPerRequest: 0,
-        lazyConnect: true,
-        retryStrategy: () => null,
+    it('answers a provider error while Redis is down', async () => {
+      await redis.quit();
+      await server.stop();
+      const down = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+      down.on('error', () => undefined); // the refused connection, reported through the answer
+      const ended = new Promise((resolve) => down.once('end', resolve));
+      const answer = await createBuiltinMetrics(down).measure(errorRate, { target: 'shop', at, baseline: false });
+      await ended; // no retries: the client gives up after the refused connection
+      expect(answer).toEqual({ ok: false, error: expect.stringContaining('built-in metrics in Redis:') });
+      expect(judgeMeasurement(errorRate, answer, { baseline: false })).toMatchObject({
+        verdict: 'inconclusive',
+        unjudged: 'error',
       });
-      try {
-        const answer = await createBuiltinMetrics(dead).measure(errorRate, { target: 'shop', at, baseline: false });
-        expect(answer.ok).toBe(false);
-        expect(judgeMeasurement(errorRate, answer, { baseline: false })).toMatchObject({
-          verdict: 'inconclusive',
-          unjudged: 'error',
-        });
-      } finally {
-        dead.disconnect();
-      }
     });
   });
 });

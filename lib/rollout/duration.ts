@@ -44,18 +44,21 @@ export function formatDuration(ms: number): string {
 export function durationSchema(field: string, min: string, max: string) {
   const minMs = durationMs(min);
   const maxMs = durationMs(max);
-  return z.string().superRefine((value, ctx) => {
-    const ms = parseDuration(value);
-    if (ms === undefined) {
-      ctx.addIssue({
-        code: z.ZodIssueCode.custom,
-        message: `${field} must be a duration such as 30s, 10m or 1h (a whole number and one of ms, s, m, h, d), got ${JSON.stringify(value)}`,
-      });
-    } else if (ms < minMs || ms > maxMs) {
-      ctx.addIssue({
-        code: z.ZodIssueCode.custom,
-        message: `${field} must be between ${min} and ${max}, got ${value}`,
-      });
-    }
-  });
+  return z
+    .string()
+    .describe(`a duration from ${min} to ${max}: a whole number and one of ms, s, m, h, d (e.g. 10m)`)
+    .superRefine((value, ctx) => {
+      const ms = parseDuration(value);
+      if (ms === undefined) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          message: `${field} must be a duration such as 30s, 10m or 1h (a whole number and one of ms, s, m, h, d), got ${JSON.stringify(value)}`,
+        });
+      } else if (ms < minMs || ms > maxMs) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          message: `${field} must be between ${min} and ${max}, got ${value}`,
+        });
+      }
+    });
 }

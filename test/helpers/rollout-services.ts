@@ -3,7 +3,8 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { logFile, runningPid, spawnDetached, stopProcess, waitFor } from '../../scripts/stack/proc';
 import { redisReady } from '../../scripts/stack/services';
-import { projectRoot, stackSettings, testSlot, type StackSettings } from '../../scripts/stack/settings';
+import { stackSettings } from '../../scripts/stack/parts';
+import { projectRoot, testSlot, type StackSettings } from '../../scripts/stack/settings';
 
 /**
  * Real Redis, HAProxy and Prometheus for the rollout's integration tests, each started by
@@ -69,7 +70,7 @@ export async function startRolloutRedis(): Promise<ServiceHandle & { url: string
     'redis',
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'],
-    () => redisReady({ ports: { redis: port } } as StackSettings),
+    () => redisReady({ ports: { redis: port } } as unknown as StackSettings),
   );
   return { ...handle, url: `redis://127.0.0.1:${port}` };
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createWebhookController } from '../../activities/rollout/webhook-controller';
-import { permanentTypes } from '../../lib/errors';
+import { isPermanent } from '../../lib/errors';
 import { closeServer, rolloutPorts, startHttpServer } from '../helpers/rollout-services';
 
 /** The webhook controller against a real HTTP router stand-in whose answers the test chooses. */
@@ -52,12 +52,12 @@ describe('webhook traffic controller', () => {
     };
     const bad = await status(400);
     expect(bad).toMatchObject({ type: 'ValidationError', message: `webhook POST ${url}: HTTP 400 router says no` });
-    expect(permanentTypes.has((bad as { type: 'ValidationError' }).type)).toBe(true);
+    expect(isPermanent((bad as { type: 'ValidationError' }).type)).toBe(true);
     expect(await status(403)).toMatchObject({ type: 'Unauthorized' });
     expect(await status(404)).toMatchObject({ type: 'NotFound' });
     const down = await status(503);
     expect(down).toMatchObject({ type: 'Upstream', details: { upstreamStatus: 503 } });
-    expect(permanentTypes.has((down as { type: 'Upstream' }).type)).toBe(false);
+    expect(isPermanent((down as { type: 'Upstream' }).type)).toBe(false);
     expect(await status(429, { 'retry-after': '7' })).toMatchObject({
       type: 'Unavailable',
       details: { retryAfterSeconds: 7 },

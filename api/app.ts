@@ -2,7 +2,9 @@ import express from 'express';
 import { pinoHttp } from 'pino-http';
 import { bearerAuth } from './auth';
 import type { ApiContext } from './context';
+import { temporalDeadline } from './deadline';
 import { notFoundHandler, problemHandler } from './problem';
+import { methodNotAllowed, requireJsonBody } from './request-shape';
 import { requestId } from './request-id';
 import { cbbRoutes } from './routes/cbb-sweeps';
 import { healthRoutes } from './routes/health';
@@ -27,14 +29,17 @@ export function createApp(ctx: ApiContext): express.Express {
     }),
   );
   app.use(ctx.metrics.track);
-  app.use(express.json({ limit: '1mb' }));
   app.use(healthRoutes(ctx));
+  // Who asks is checked before a byte of the body is read or parsed.
   app.use('/api', bearerAuth(ctx.config.api.token));
+  app.use('/api', temporalDeadline(ctx.client, ctx.config.api.deadlineMs));
+  app.use('/api', requireJsonBody, express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] }));
   app.use('/api/v1/workflows', workflowRoutes(ctx));
   app.use('/api/v1/self-checks', selfCheckRoutes(ctx));
   app.use('/api/v1/migrations', migrationRoutes(ctx));
   app.use('/api/v1/orders', orderRoutes(ctx));
   app.use('/api/v1/cbb', cbbRoutes(ctx));
+  app.use(methodNotAllowed);
   app.use(notFoundHandler);
   app.use(problemHandler);
   return app;

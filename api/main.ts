@@ -12,9 +12,12 @@ async function main() {
   const config = loadConfig();
   const log = createLogger(config, 'api');
   // Connect lazily so the API answers /healthz and reports Temporal in /readyz even while Temporal is down.
-  const connection = Connection.lazy(temporalConnectionOptions(config));
+  const connection = Connection.lazy({ ...temporalConnectionOptions(config), connectTimeout: config.api.deadlineMs });
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const pool = createPool(config, log, 'api');
+  // A request waits at most the API's deadline on Postgres, in parts: connect, run, and the
+  // client's own limit for a server that stopped answering (a frozen server cancels nothing).
+  const d = config.api.deadlineMs;
+  const pool = createPool(config, log, 'api', { connectMs: d * 0.6, statementMs: d * 0.7, queryMs: d * 0.8 });
   const redis = createRedis(config, log);
   const app = createApp({ config, client, pool, redis, log, metrics: createMetrics(), version: packageVersion() });
 

@@ -19,6 +19,7 @@ const problem = registry.register(
     instance: z.string().optional(),
     requestId: z.string().optional(),
     errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+    retryAfter: z.number().int().optional(),
   }),
 );
 
@@ -32,7 +33,13 @@ export const errorResponses = {
   401: problemResponse('Missing or wrong bearer token (when API_TOKEN is set)'),
   404: problemResponse('No such resource'),
   409: problemResponse('Conflicts with the current state'),
-  503: problemResponse('A dependency (Temporal, Postgres, Redis, a partner) is unavailable'),
+  405: problemResponse('The path does not take this method; `Allow` lists those it takes'),
+  413: problemResponse('The body is larger than 1 MB'),
+  415: problemResponse('The body is not JSON (content-type application/json, UTF-8, no content-encoding)'),
+  429: problemResponse('Too many requests; `Retry-After` says when to retry'),
+  503: problemResponse(
+    'A dependency (Temporal, Postgres, Redis, a partner) is unavailable; `Retry-After` says when to retry',
+  ),
 };
 
 export const json = (schema: ZodTypeAny, description = 'OK') => ({

@@ -1,5 +1,6 @@
 import {
   QueryNotRegisteredError,
+  ServiceError,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
@@ -9,7 +10,12 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ZodError } from 'zod';
 import { AppError, type ErrorType } from '../lib/errors';
 
-/** Errors leave the API as RFC 9457 problem documents; this is the one place that maps them. */
+/**
+ * Errors leave the API as RFC 9457 problem documents; this is the one place that maps
+ * them. A 5xx means the API has a bug or a dependency is down, never that the request
+ * was bad: every client error a dependency reports (Temporal, Postgres, the body
+ * parser) is recognised here and answered 4xx with a detail the caller can act on.
+ */
 
 const statusOf: Record<ErrorType, number> = {
   ValidationError: 400,
@@ -29,101 +35,139 @@ export interface Problem {
   instance?: string;
   requestId?: string;
   errors?: { field: string; message: string }[];
+  /** Seconds; sent as the Retry-After header on 429 and 503. */
+  retryAfter?: number;
   [extension: string]: unknown;
 }
+
+const problem = (status: number, title: string, detail: string, extra: Partial<Problem> = {}): Problem => ({
+  type: `about:blank#${title}`,
+  title,
+  status,
+  detail,
+  ...extra,
+});
+
+/** How long a client should wait before retrying after an outage: a few seconds, the dependency restarts fast. */
+const outageRetryAfter = 5;
 
 export function zodProblemErrors(err: ZodError): { field: string; message: string }[] {
   return err.issues.map((i) => ({ field: i.path.join('.') || '(body)', message: i.message }));
 }
 
+/** gRPC status codes of Temporal's frontend, as HTTP. */
+const grpcStatus: Record<number, [number, string]> = {
+  3: [400, 'ValidationError'], // INVALID_ARGUMENT: a bad visibility query, a bad id
+  5: [404, 'NotFound'],
+  6: [409, 'Conflict'], // ALREADY_EXISTS
+  9: [409, 'Conflict'], // FAILED_PRECONDITION: e.g. a signal to a closed workflow
+  8: [429, 'TooManyRequests'], // RESOURCE_EXHAUSTED: the namespace's rate limit
+  4: [503, 'Unavailable'], // DEADLINE_EXCEEDED
+  14: [503, 'Unavailable'], // UNAVAILABLE
+  1: [503, 'Unavailable'], // CANCELLED: our own deadline or a dropped connection
+};
+
+function fromGrpc(code: number | undefined, message: string): Problem {
+  const [status, title] = grpcStatus[code ?? -1] ?? [502, 'Upstream'];
+  const detail = status === 503 ? `Temporal is unavailable: ${message}` : `Temporal: ${message}`;
+  return problem(status, title, detail, status === 503 || status === 429 ? { retryAfter: outageRetryAfter } : {});
+}
+
+/** Postgres SQLSTATE classes (https://www.postgresql.org/docs/current/errcodes-appendix.html). */
+function fromPostgres(code: string, message: string): Problem | undefined {
+  if (code === '23505') return problem(409, 'Conflict', `already exists: ${message}`);
+  if (code.startsWith('22') || code === '23502' || code === '23514')
+    return problem(400, 'ValidationError', `a value the database refuses: ${message}`);
+  if (code === '57014')
+    return problem(503, 'Unavailable', 'the database did not answer in time', { retryAfter: outageRetryAfter });
+  if (code.startsWith('08') || code.startsWith('57P') || code === '53300')
+    return problem(503, 'Unavailable', 'the database is unavailable', { retryAfter: outageRetryAfter });
+  return undefined;
+}
+
+/** The body parser's errors carry their own status and a `type`. */
+function fromBodyParser(err: { status?: number; type?: string; message: string }): Problem | undefined {
+  switch (err.type) {
+    case 'entity.too.large':
+      return problem(413, 'PayloadTooLarge', `the request body is larger than the API accepts: ${err.message}`);
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return problem(415, 'UnsupportedMediaType', `${err.message}; send UTF-8 JSON without content-encoding`);
+    case 'entity.parse.failed':
+      return problem(400, 'ValidationError', `request body is not valid JSON: ${err.message}`);
+    case 'entity.verify.failed':
+    case 'request.aborted':
+    case 'request.size.invalid':
+    case 'stream.encoding.set':
+      return problem(400, 'ValidationError', err.message);
+  }
+  // zlib's errors on a body that claims an encoding it does not have.
+  if (err.status && err.status >= 400 && err.status < 500) return problem(err.status, 'BadRequest', err.message);
+  return undefined;
+}
+
 export function toProblem(err: unknown): Problem {
   if (err instanceof ZodError) {
     const errors = zodProblemErrors(err);
-    return {
-      type: 'about:blank#ValidationError',
+    return problem(400, 'ValidationError', errors.map((e) => `${e.field}: ${e.message}`).join('; '), {
       title: 'Invalid request',
-      status: 400,
-      detail: errors.map((e) => `${e.field}: ${e.message}`).join('; '),
       errors,
-    };
+    });
   }
   if (err instanceof AppError) {
-    return {
-      type: `about:blank#${err.type}`,
-      title: err.type,
-      status: statusOf[err.type],
-      detail: err.message,
-      ...err.details,
-    };
+    const retryAfter = err.type === 'Unavailable' ? outageRetryAfter : undefined;
+    return { ...problem(statusOf[err.type], err.type, err.message, { retryAfter }), ...err.details };
   }
-  if (err instanceof WorkflowNotFoundError) {
-    return {
-      type: 'about:blank#NotFound',
-      title: 'NotFound',
-      status: 404,
-      detail: `workflow ${err.workflowId} not found`,
-    };
-  }
-  if (err instanceof WorkflowExecutionAlreadyStartedError) {
-    return {
-      type: 'about:blank#Conflict',
-      title: 'Conflict',
-      status: 409,
-      detail: `workflow ${err.workflowId} is already running`,
-    };
-  }
-  if (err instanceof QueryNotRegisteredError) {
-    return { type: 'about:blank#ValidationError', title: 'ValidationError', status: 400, detail: err.message };
-  }
+  if (err instanceof WorkflowNotFoundError) return problem(404, 'NotFound', `workflow ${err.workflowId} not found`);
+  if (err instanceof WorkflowExecutionAlreadyStartedError)
+    return problem(409, 'Conflict', `workflow ${err.workflowId} is already running`);
+  if (err instanceof QueryNotRegisteredError) return problem(400, 'ValidationError', err.message);
   if (err instanceof WorkflowUpdateFailedError) {
     const cause = err.cause instanceof Error ? err.cause.message : err.message;
-    return { type: 'about:blank#Conflict', title: 'Update rejected', status: 409, detail: cause };
+    return problem(409, 'Conflict', cause, { title: 'Update rejected' });
   }
-  if (isGrpcServiceError(err)) {
-    // gRPC codes: 3 invalid argument, 5 not found, 6 already exists, 9 failed precondition, 14 unavailable, 4 deadline.
-    const byCode: Record<number, [number, string]> = {
-      3: [400, 'ValidationError'],
-      5: [404, 'NotFound'],
-      6: [409, 'Conflict'],
-      9: [409, 'Conflict'],
-      4: [503, 'Unavailable'],
-      14: [503, 'Unavailable'],
-    };
-    const [status, title] = byCode[err.code ?? -1] ?? [502, 'Upstream'];
-    return { type: `about:blank#${title}`, title, status, detail: `Temporal: ${err.details || err.message}` };
+  // The client wraps gRPC errors in ServiceError; the code is on the cause.
+  if (err instanceof ServiceError && isGrpcServiceError(err.cause))
+    return fromGrpc(err.cause.code, err.cause.details || err.cause.message);
+  if (isGrpcServiceError(err)) return fromGrpc(err.code, err.details || err.message);
+  if (err instanceof URIError)
+    return problem(400, 'ValidationError', `the path is not valid percent-encoding: ${err.message}`);
+  if (err && typeof err === 'object') {
+    const e = err as { code?: unknown; status?: number; type?: string; message?: string; severity?: unknown };
+    // pg's server errors have a five-character SQLSTATE and a severity.
+    if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) && e.severity !== undefined) {
+      const mapped = fromPostgres(e.code, e.message ?? '');
+      if (mapped) return mapped;
+    }
+    if (typeof e.type === 'string' && typeof e.status === 'number') {
+      const mapped = fromBodyParser({ status: e.status, type: e.type, message: e.message ?? '' });
+      if (mapped) return mapped;
+    }
+    // The pool's own errors when it cannot reach the server in time.
+    const message = e.message ?? '';
+    if (
+      /timeout exceeded when trying to connect|Connection terminated|ECONNREFUSED|connection timeout/i.test(message) ||
+      e.code === 'ECONNREFUSED' ||
+      e.code === 'ECONNRESET'
+    )
+      return problem(503, 'Unavailable', 'the database is unavailable', { retryAfter: outageRetryAfter });
   }
-  if (err instanceof SyntaxError && 'body' in err) {
-    return {
-      type: 'about:blank#ValidationError',
-      title: 'Invalid JSON',
-      status: 400,
-      detail: `request body is not valid JSON: ${err.message}`,
-    };
-  }
-  return {
-    type: 'about:blank#Internal',
-    title: 'Internal',
-    status: 500,
-    detail: 'internal error; the request id finds it in the logs',
-  };
+  return problem(500, 'Internal', 'internal error; the request id finds it in the logs');
+}
+
+export function sendProblem(res: Parameters<RequestHandler>[1], p: Problem): void {
+  if (p.retryAfter !== undefined) res.setHeader('Retry-After', String(p.retryAfter));
+  res.status(p.status).type('application/problem+json').json(p);
 }
 
 export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
-  const problem = { ...toProblem(err), instance: req.originalUrl, requestId: String(req.id ?? '') };
-  if (problem.status >= 500) req.log?.error({ err }, problem.detail);
-  else req.log?.info({ status: problem.status, detail: problem.detail }, 'request rejected');
-  res.status(problem.status).type('application/problem+json').json(problem);
+  const p = { ...toProblem(err), instance: req.originalUrl, requestId: String(req.id ?? '') };
+  if (p.status >= 500) req.log?.error({ err }, p.detail);
+  else req.log?.info({ status: p.status, detail: p.detail }, 'request rejected');
+  if (res.headersSent) return res.end();
+  sendProblem(res, p);
 };
 
 export const notFoundHandler: RequestHandler = (req, res) => {
-  res
-    .status(404)
-    .type('application/problem+json')
-    .json({
-      type: 'about:blank#NotFound',
-      title: 'NotFound',
-      status: 404,
-      detail: `no route ${req.method} ${req.path}`,
-      instance: req.originalUrl,
-    });
+  sendProblem(res, { ...problem(404, 'NotFound', `no route ${req.method} ${req.path}`), instance: req.originalUrl });
 };

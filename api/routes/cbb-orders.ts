@@ -1,8 +1,8 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { notFound } from '../../lib/errors';
-import { orderInput } from '../../lib/cbb/order';
+import { conflict, errorMessage, notFound } from '../../lib/errors';
+import { orderDifferences, orderInput } from '../../lib/cbb/order';
 import { getOrder, insertOrder, listEvents, type OrderRecord } from '../../store/cbb/orders';
 import { toE164 } from '../../lib/cbb/phone';
 import { workflowUiUrl } from '../../lib/infra/temporal';
@@ -32,12 +32,18 @@ const idParams = z.object({ id: z.string().regex(/^\d{1,18}$/, 'a numeric order 
 registry.registerPath({
   method: 'post',
   path: '/api/v1/orders',
-  summary: 'Create an order and start its CBB sync (an order with a known external id returns 200 and joins its sync)',
+  summary: 'Create an order and start its CBB sync',
   request: jsonBody(orderInput),
   responses: {
-    201: json(anyObject, 'Created; `workflow` links to its sync'),
-    200: json(anyObject, 'Already known'),
+    201: json(
+      anyObject,
+      'Created and committed; `workflow` links to its sync (status `started`, or `queued` while Temporal is unavailable)',
+    ),
+    200: json(anyObject, 'An identical order with this external id exists; nothing changed, nothing started'),
     400: errorResponses[400],
+    409: errorResponses[409],
+    415: errorResponses[415],
+    503: errorResponses[503],
   },
 });
 registry.registerPath({
@@ -68,8 +74,32 @@ export async function startOrderSync(ctx: ApiContext, req: Request, orderId: str
   return {
     workflowId,
     runId: handle.firstExecutionRunId,
+    status: 'started' as const,
     webUiUrl: workflowUiUrl(ctx.config, workflowId, handle.firstExecutionRunId),
   };
+}
+
+/**
+ * A new order's sync, started within half the request's deadline. The order is already
+ * committed, so a Temporal outage does not fail the request: the order stays pending and
+ * the sweep starts its sync (same workflow id, same link) within one sweep interval of
+ * Temporal's return.
+ */
+async function startOrQueueSync(ctx: ApiContext, req: Request, orderId: string) {
+  try {
+    return await ctx.client.withDeadline(Date.now() + ctx.config.api.deadlineMs / 2, () =>
+      startOrderSync(ctx, req, orderId),
+    );
+  } catch (err) {
+    req.log.warn({ err: errorMessage(err), orderId }, 'sync not started now; the sweep will start it');
+    const workflowId = cbbSyncWorkflowId(orderId);
+    return {
+      workflowId,
+      status: 'queued' as const,
+      detail: `Temporal did not take the start (${errorMessage(err)}); the sweep starts this sync once it is back`,
+      webUiUrl: workflowUiUrl(ctx.config, workflowId),
+    };
+  }
 }
 
 function view(o: OrderRecord) {
@@ -104,11 +134,30 @@ export function orderRoutes(ctx: ApiContext): Router {
 
   router.post('/', async (req, res) => {
     const input = parse(createBody, req.body ?? {});
-    // The row is the source of truth: if starting the sync fails below, the sweep starts it later.
+    // The row is the source of truth and is committed before anything else happens.
     const { order, created } = await insertOrder(ctx.pool, input);
-    const workflow = await startOrderSync(ctx, req, order.id);
+    if (!created) {
+      const differs = orderDifferences(input, order);
+      if (differs.length > 0) {
+        throw conflict(
+          `order ${input.externalId} already exists with other values (${differs.join(', ')}); an order is not changed by posting it again`,
+        );
+      }
+      // An identical repeat changes nothing and starts nothing.
+      const workflowId = cbbSyncWorkflowId(order.id);
+      res
+        .status(200)
+        .location(`/api/v1/orders/${order.id}`)
+        .json({
+          order: view(order),
+          created,
+          workflow: { workflowId, webUiUrl: workflowUiUrl(ctx.config, workflowId) },
+        });
+      return;
+    }
+    const workflow = await startOrQueueSync(ctx, req, order.id);
     res
-      .status(created ? 201 : 200)
+      .status(201)
       .location(`/api/v1/orders/${order.id}`)
       .json({ order: view(order), created, workflow });
   });

@@ -7,27 +7,43 @@ import { z } from 'zod';
  */
 export const urgencies = ['standard', 'urgent', 'express'] as const;
 
+// Text fields go to Postgres and to CBB: a NUL byte or another control character is refused here, with its field.
+const text = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    // eslint-disable-next-line no-control-regex
+    .refine((v) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(v), 'must not contain control characters');
+
+/** A calendar date that exists: 2026-02-31 is refused rather than left for the database to reject. */
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD')
+  .refine((v) => {
+    const d = new Date(`${v}T00:00:00Z`);
+    return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === v;
+  }, 'not a calendar date');
+
 export const orderInput = z
   .object({
-    externalId: z.string().trim().min(1).max(100),
+    externalId: text(100),
     branch: z
       .string()
       .trim()
       .regex(/^[A-Z]{2}$/, 'a two-letter branch code such as IL'),
     isTest: z.boolean().default(false),
-    customerName: z.string().trim().min(1).max(200),
+    customerName: text(200),
     email: z.string().trim().email().max(254).optional(),
-    phone: z.string().trim().min(1).max(40),
+    phone: text(40),
     whatsappAlerts: z.boolean().default(false),
     visa: z
       .object({
-        country: z.string().trim().min(1).max(100).optional(),
-        type: z.string().trim().min(1).max(100).optional(),
+        country: text(100).optional(),
+        type: text(100).optional(),
         quantity: z.number().int().min(1).max(100).default(1),
-        entryDate: z
-          .string()
-          .regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD')
-          .optional(),
+        entryDate: isoDate.optional(),
       })
       .strict()
       .default({}),
@@ -67,3 +83,26 @@ export type WhatsappStatus = 'pending' | 'sent' | 'skipped' | 'unconfirmed' | 'f
 
 /** Only the IL branch's orders go to CBB (the partner serves that branch's customers). */
 export const cbbBranches: ReadonlySet<string> = new Set(['IL']);
+
+/**
+ * The fields in which a repeated order differs from the one already stored under its
+ * external id: empty for an identical repeat (safe to answer 200 and change nothing).
+ */
+export function orderDifferences(input: OrderInput, stored: Order): string[] {
+  const pairs: [string, unknown, unknown][] = [
+    ['branch', input.branch, stored.branch],
+    ['isTest', input.isTest, stored.isTest],
+    ['customerName', input.customerName, stored.customerName],
+    ['email', input.email ?? null, stored.email],
+    ['phone', input.phone, stored.phone],
+    ['whatsappAlerts', input.whatsappAlerts, stored.whatsappAlerts],
+    ['visa.country', input.visa.country ?? null, stored.visaCountry],
+    ['visa.type', input.visa.type ?? null, stored.visaType],
+    ['visa.quantity', input.visa.quantity, stored.visaQuantity],
+    ['visa.entryDate', input.visa.entryDate ?? null, stored.entryDate],
+    ['amount', input.amount ?? null, stored.amount === null ? null : Number(stored.amount)],
+    ['currency', input.currency ?? null, stored.currency],
+    ['urgency', input.urgency, stored.urgency],
+  ];
+  return pairs.filter(([, a, b]) => a !== b).map(([name]) => name);
+}

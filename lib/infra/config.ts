@@ -45,6 +45,8 @@ export const envSchema = z.object({
   API_HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: port.default(3000),
   API_TOKEN: optional,
+  // Every request's calls to Temporal and Postgres share this bound: a dependency that is down is a 503 within it.
+  API_DEADLINE: duration.default('2s'),
 
   WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   WORKER_METRICS_PORT: port.default(9464),
@@ -79,7 +81,7 @@ export interface Config {
   };
   database: { url: string; poolMax: number };
   redis: { url: string };
-  api: { host: string; port: number; token?: string };
+  api: { host: string; port: number; token?: string; deadlineMs: number };
   worker: {
     metricsHost: string;
     metricsPort: number;
@@ -136,7 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     database: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX },
     redis: { url: e.REDIS_URL },
-    api: { host: e.API_HOST, port: e.API_PORT, token: e.API_TOKEN },
+    api: { host: e.API_HOST, port: e.API_PORT, token: e.API_TOKEN, deadlineMs: durationMs(e.API_DEADLINE) },
     worker: {
       metricsHost: e.WORKER_METRICS_HOST,
       metricsPort: e.WORKER_METRICS_PORT,

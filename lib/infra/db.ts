@@ -4,13 +4,31 @@ import type { Logger } from './logger';
 
 export type { Pool, PoolClient };
 
-export function createPool(config: Pick<Config, 'database'>, log?: Logger, name = 'orchestrator'): Pool {
+export interface PoolDeadlines {
+  /** How long to wait for a connection (a new one, or a free one from the pool). */
+  connectMs: number;
+  /** The server cancels a statement that runs longer (SQLSTATE 57014). */
+  statementMs?: number;
+  /** The client gives up on a query the server never answers, e.g. a frozen server where no statement timeout fires. */
+  queryMs?: number;
+}
+
+/** A dead database should fail a call quickly so Temporal retries it, not hang it. */
+const workerDeadlines: PoolDeadlines = { connectMs: 5_000 };
+
+export function createPool(
+  config: Pick<Config, 'database'>,
+  log?: Logger,
+  name = 'orchestrator',
+  deadlines: PoolDeadlines = workerDeadlines,
+): Pool {
   const pool = new Pool({
     connectionString: config.database.url,
     max: config.database.poolMax,
     application_name: name,
-    // A dead database should fail a call quickly so Temporal retries it, not hang it.
-    connectionTimeoutMillis: 5_000,
+    connectionTimeoutMillis: deadlines.connectMs,
+    statement_timeout: deadlines.statementMs,
+    query_timeout: deadlines.queryMs,
     idleTimeoutMillis: 30_000,
   });
   // An idle client that loses its server emits here; without a listener the process dies.

@@ -1,0 +1,76 @@
+import { operationNames, type OperationName } from '../../lib/vm/contract';
+import { observedStates, stateFromLibvirt, type ObservedState } from '../../lib/vm/states';
+import { allowedOperations, canApply } from '../../lib/vm/transitions';
+
+describe('transitions', () => {
+  it('maps libvirt state numbers to names', () => {
+    expect([0, 1, 2, 3, 4, 5, 6, 7, 99].map(stateFromLibvirt)).toEqual([
+      'nostate',
+      'running',
+      'blocked',
+      'paused',
+      'shutdown',
+      'shutoff',
+      'crashed',
+      'pmsuspended',
+      'nostate',
+    ]);
+  });
+
+  // The whole table, written out: a changed rule shows up here as a one-cell diff.
+  const table: Record<ObservedState, OperationName[]> = {
+    running: ['shutdown', 'destroy', 'reboot', 'suspend', 'snapshot', 'revert', 'resize', 'delete'],
+    blocked: ['shutdown', 'destroy', 'reboot', 'suspend', 'snapshot', 'revert', 'resize', 'delete'],
+    paused: ['destroy', 'resume', 'snapshot', 'revert', 'delete'],
+    shutdown: ['destroy', 'delete'],
+    shutoff: ['start', 'snapshot', 'revert', 'resize', 'delete'],
+    crashed: ['start', 'destroy', 'revert', 'delete'],
+    pmsuspended: ['destroy', 'resume', 'snapshot', 'revert', 'delete'],
+    nostate: ['start', 'snapshot', 'revert', 'delete'],
+    absent: ['delete'],
+  };
+
+  it.each(observedStates)('allows from %s exactly the operations of the table', (state) => {
+    expect(allowedOperations(state, operationNames)).toEqual(table[state]);
+  });
+
+  it('names the target state of each allowed operation', () => {
+    expect(canApply('start', 'shutoff')).toEqual({ ok: true, target: 'running' });
+    expect(canApply('shutdown', 'running')).toEqual({ ok: true, target: 'shutoff' });
+    expect(canApply('suspend', 'running')).toEqual({ ok: true, target: 'paused' });
+    expect(canApply('resume', 'paused')).toEqual({ ok: true, target: 'running' });
+    expect(canApply('destroy', 'paused')).toEqual({ ok: true, target: 'shutoff' });
+    expect(canApply('delete', 'running')).toEqual({ ok: true, target: 'absent' });
+    expect(canApply('snapshot', 'running')).toEqual({ ok: true, target: 'unchanged' });
+  });
+
+  it('refuses with a reason a user can act on', () => {
+    expect(canApply('resume', 'running')).toEqual({
+      ok: false,
+      reason: 'resume needs a paused machine; it is running',
+    });
+    expect(canApply('start', 'paused')).toEqual({
+      ok: false,
+      reason: 'start needs a machine that is shut off; it is paused (use resume)',
+    });
+    expect(canApply('shutdown', 'paused')).toEqual({
+      ok: false,
+      reason: 'shutdown needs a running machine; it is paused (resume it first, or destroy it)',
+    });
+    expect(canApply('reboot', 'absent')).toEqual({
+      ok: false,
+      reason: 'reboot needs a defined machine; it is not defined in libvirt',
+    });
+  });
+
+  it('refuses a revert to a snapshot the machine does not have, listing those it has', () => {
+    expect(canApply('revert', 'running', { snapshot: 'nope', snapshots: ['a', 'b'] })).toEqual({
+      ok: false,
+      reason: 'revert needs an existing snapshot; "nope" is not one (snapshots: a, b)',
+    });
+    expect(canApply('revert', 'running', { snapshot: 'b', snapshots: ['a', 'b'] }).ok).toBe(true);
+    expect(canApply('revert', 'shutoff', { snapshot: 'a', snapshots: [] })).toMatchObject({
+      reason: expect.stringMatching(/snapshots: none/),
+    });
+  });
+});

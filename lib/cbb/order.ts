@@ -14,7 +14,6 @@ const text = (max: number) =>
     .trim()
     .min(1)
     .max(max)
-    // eslint-disable-next-line no-control-regex
     .refine((v) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(v), 'must not contain control characters');
 
 /** A calendar date that exists: 2026-02-31 is refused rather than left for the database to reject. */

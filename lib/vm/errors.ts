@@ -1,4 +1,4 @@
-import { AppError, permanentTypes, type ErrorType } from '../errors';
+import { AppError, isPermanent, type ErrorType } from '../errors';
 
 /**
  * The VM process's error codes. Each code maps onto one AppError type, so the API's
@@ -28,7 +28,7 @@ export interface VmErrorKind {
 const kind = (type: ErrorType, severity: Severity): VmErrorKind => ({
   type,
   severity,
-  retryable: !permanentTypes.has(type),
+  retryable: !isPermanent(type),
 });
 
 export const vmErrorKinds: Record<VmErrorCode, VmErrorKind> = {

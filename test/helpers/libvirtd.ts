@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { libvirtdPaths, libvirtdReady, libvirtUri, startLibvirtd, stopLibvirtd } from '../../scripts/stack/libvirtd';
-import { stackSettings } from '../../scripts/stack/settings';
+import { stackSettings } from '../../scripts/stack/parts';
 
 const run = promisify(execFile);
 

@@ -3,7 +3,7 @@ import { createVmAdapter, pinnedDomains, type VmAdapter } from '../../activities
 import { createLibvirtPool, type LibvirtPool } from '../../activities/vm/pool';
 import { createVirsh } from '../../activities/vm/virsh';
 import { AppError } from '../../lib/errors';
-import { buildDomainXml, type DomainSpec } from '../../lib/vm/domain-xml';
+import { buildDomainXml, type DomainSpec } from '../../activities/vm/domain-xml';
 import { vmErrorCode } from '../../lib/vm/errors';
 import { testLibvirtd, virsh } from '../helpers/libvirtd';
 

@@ -1,6 +1,6 @@
 import { create } from 'xmlbuilder2';
 import { AppError } from '../../lib/errors';
-import { buildDomainXml, metadataNamespace, type DomainSpec } from '../../lib/vm/domain-xml';
+import { buildDomainXml, metadataNamespace, type DomainSpec } from '../../activities/vm/domain-xml';
 
 const base: DomainSpec = {
   name: 'web-1',

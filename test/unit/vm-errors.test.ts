@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { toFailure } from '../../activities/failure';
-import { AppError, permanentTypes } from '../../lib/errors';
+import { toFailure } from '../../workers/failure';
+import { AppError, isPermanent } from '../../lib/errors';
 import { vmError, vmErrorCode, vmErrorCodes, vmErrorKinds } from '../../lib/vm/errors';
 
 describe('VM error codes', () => {
@@ -11,7 +11,7 @@ describe('VM error codes', () => {
     expect(err.details).toMatchObject({ code, machine: 'web-1', severity: vmErrorKinds[code].severity });
     const failure = toFailure(err) as ApplicationFailure;
     expect(failure.nonRetryable).toBe(!vmErrorKinds[code].retryable);
-    expect(failure.nonRetryable).toBe(permanentTypes.has(err.type));
+    expect(failure.nonRetryable).toBe(isPermanent(err.type));
   });
 
   it('retries what time can fix and nothing else', () => {

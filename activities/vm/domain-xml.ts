@@ -1,8 +1,8 @@
 import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces';
-import { errorMessage } from '../errors';
-import { vmError } from './errors';
-import type { Template } from './validate';
+import { errorMessage } from '../../lib/errors';
+import { vmError } from '../../lib/vm/errors';
+import type { Template } from '../../lib/vm/validate';
 
 /**
  * A machine's libvirt domain XML, built with an XML builder from its template: every

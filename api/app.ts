@@ -1,8 +1,10 @@
+import compression from 'compression';
 import express from 'express';
 import { pinoHttp } from 'pino-http';
 import { bearerAuth } from './auth';
 import type { ApiContext } from './context';
 import { temporalDeadline } from './deadline';
+import { docsRoutes } from './docs';
 import { notFoundHandler, problemHandler } from './problem';
 import { methodNotAllowed, requireJsonBody } from './request-shape';
 import { requestId } from './request-id';
@@ -29,7 +31,10 @@ export function createApp(ctx: ApiContext): express.Express {
     }),
   );
   app.use(ctx.metrics.track);
+  // Bodies over 1 KB go gzipped to clients that ask; GETs carry a weak ETag and answer 304 when it matches (Express's default).
+  app.use(compression({ threshold: 1024 }));
   app.use(healthRoutes(ctx));
+  app.use(docsRoutes());
   // Who asks is checked before a byte of the body is read or parsed.
   app.use('/api', bearerAuth(ctx.config.api.token));
   app.use('/api', temporalDeadline(ctx.client, ctx.config.api.deadlineMs));

@@ -101,8 +101,8 @@ function fromBodyParser(err: { status?: number; type?: string; message: string }
     case 'stream.encoding.set':
       return problem(400, 'ValidationError', err.message);
   }
-  // zlib's errors on a body that claims an encoding it does not have.
-  if (err.status && err.status >= 400 && err.status < 500) return problem(err.status, 'BadRequest', err.message);
+  if (err.status && err.status >= 400 && err.status < 500)
+    return problem(err.status, 'BadRequest', `the request body could not be read: ${err.message}`);
   return undefined;
 }
 
@@ -139,14 +139,17 @@ export function toProblem(err: unknown): Problem {
       const mapped = fromPostgres(e.code, e.message ?? '');
       if (mapped) return mapped;
     }
-    if (typeof e.type === 'string' && typeof e.status === 'number') {
+    // The body parser's errors (http-errors: a status and `expose`), zlib's on a body that is not what it claims among them.
+    if (typeof e.status === 'number' && (typeof e.type === 'string' || (e as { expose?: unknown }).expose === true)) {
       const mapped = fromBodyParser({ status: e.status, type: e.type, message: e.message ?? '' });
       if (mapped) return mapped;
     }
     // The pool's own errors when it cannot reach the server in time.
     const message = e.message ?? '';
     if (
-      /timeout exceeded when trying to connect|Connection terminated|ECONNREFUSED|connection timeout/i.test(message) ||
+      /timeout exceeded when trying to connect|Query read timeout|Connection terminated|ECONNREFUSED|connection timeout/i.test(
+        message,
+      ) ||
       e.code === 'ECONNREFUSED' ||
       e.code === 'ECONNRESET'
     )

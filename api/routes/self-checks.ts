@@ -8,12 +8,21 @@ import { anyObject, errorResponses, json, jsonBody, registry } from '../openapi'
 import { startOptions } from '../start-options';
 import { parse } from '../validate';
 
+const maxWaitMs = 24 * 3600 * 1000;
+const unitMs = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
 const body = z
   .object({
     wait: z
       .string()
-      .regex(/^\d+(ms|s|m|h)$/, 'a duration such as 500ms, 30s or 5m')
-      .default('1s'),
+      .regex(/^\d{1,9}(ms|s|m|h)$/, 'a duration such as 500ms, 30s or 5m')
+      .refine((w) => {
+        const m = /^(\d+)(ms|s|m|h)$/.exec(w);
+        // A malformed value is the regex's to report.
+        return !m || Number(m[1]) * unitMs[m[2] as keyof typeof unitMs] <= maxWaitMs;
+      }, 'at most 24h')
+      .default('1s')
+      .openapi({ description: 'The durable timer between the two writes, at most 24h' }),
   })
   .strict();
 

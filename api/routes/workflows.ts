@@ -1,4 +1,12 @@
-import { WorkflowFailedError, type WorkflowExecutionInfo } from '@temporalio/client';
+import {
+  ServiceError,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  isGrpcServiceError,
+  type WorkflowExecutionInfo,
+} from '@temporalio/client';
+import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
+import { conflict } from '../../lib/errors';
 import { Router } from 'express';
 import { z } from 'zod';
 import { workflowUiUrl } from '../../lib/infra/temporal';
@@ -21,6 +29,12 @@ const argsBody = z.object({ args: z.array(z.unknown()).max(20).default([]) }).st
 const listQuery = z.object({
   query: z.string().max(2000).optional(),
   pageSize: z.coerce.number().int().min(1).max(500).default(50),
+  /** The `nextPageToken` of the previous page, as given. */
+  pageToken: z
+    .string()
+    .max(4096)
+    .regex(/^[A-Za-z0-9_-]*$/, 'the nextPageToken of the previous page, as given')
+    .optional(),
 });
 const terminateBody = z.object({ reason: z.string().min(1).max(1000) }).strict();
 
@@ -108,17 +122,45 @@ async function outcome(ctx: ApiContext, id: string, runId: string | undefined, s
   }
 }
 
+/**
+ * A signal or update to a workflow that has ended is refused by Temporal as "not found";
+ * the caller is told the truth: the workflow exists and is closed (409), or it does not (404).
+ */
+async function stillOpen<T>(ctx: ApiContext, id: string, what: string, send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (err) {
+    const notFound =
+      err instanceof WorkflowNotFoundError ||
+      (err instanceof ServiceError && isGrpcServiceError(err.cause) && err.cause.code === 5);
+    if (!notFound) throw err;
+    const d = await ctx.client.workflow.getHandle(id).describe();
+    if (d.status.name === 'RUNNING') throw err;
+    throw conflict(`workflow ${id} is ${d.status.name.toLowerCase()}: it takes no more ${what}s`);
+  }
+}
+
 export function workflowRoutes(ctx: ApiContext): Router {
   const router = Router();
 
   router.get('/', async (req, res) => {
-    const { query, pageSize } = parse(listQuery, req.query);
-    const items = [];
-    for await (const wf of ctx.client.workflow.list({ query, pageSize })) {
-      items.push(summary(ctx, wf));
-      if (items.length >= pageSize) break;
-    }
-    res.json({ items });
+    const { query, pageSize, pageToken } = parse(listQuery, req.query);
+    const page = await ctx.client.workflowService.listWorkflowExecutions({
+      namespace: ctx.config.temporal.namespace,
+      query,
+      pageSize,
+      nextPageToken: pageToken ? Buffer.from(pageToken, 'base64url') : undefined,
+    });
+    const items = await Promise.all(
+      (page.executions ?? []).map(async (raw) =>
+        summary(
+          ctx,
+          await executionInfoFromRaw(raw, ctx.client.options.loadedDataConverter, raw, ctx.config.temporal.namespace),
+        ),
+      ),
+    );
+    const next = page.nextPageToken?.length ? Buffer.from(page.nextPageToken).toString('base64url') : null;
+    res.json({ items, nextPageToken: next });
   });
 
   router.get('/:id', async (req, res) => {
@@ -151,7 +193,7 @@ export function workflowRoutes(ctx: ApiContext): Router {
   router.post('/:id/signals/:name', async (req, res) => {
     const { id, name } = parse(nameParams, req.params);
     const { args } = parse(argsBody, req.body ?? {});
-    await ctx.client.workflow.getHandle(id).signal(name, ...args);
+    await stillOpen(ctx, id, 'signal', () => ctx.client.workflow.getHandle(id).signal(name, ...args));
     res.status(202).json({ workflowId: id, signal: name });
   });
 
@@ -165,9 +207,9 @@ export function workflowRoutes(ctx: ApiContext): Router {
   router.post('/:id/updates/:name', async (req, res) => {
     const { id, name } = parse(nameParams, req.params);
     const { args } = parse(argsBody, req.body ?? {});
-    const result = await ctx.client.workflow
-      .getHandle(id)
-      .executeUpdate(name, { args: args as [unknown, ...unknown[]] });
+    const result = await stillOpen(ctx, id, 'update', () =>
+      ctx.client.workflow.getHandle(id).executeUpdate(name, { args: args as [unknown, ...unknown[]] }),
+    );
     res.json({ workflowId: id, update: name, result });
   });
 

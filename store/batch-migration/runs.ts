@@ -87,13 +87,22 @@ export interface NewRun {
  * its row; two callers racing for the same number meet the unique key and the loser
  * takes the next one.
  */
-export async function createRun(pool: Pool, run: NewRun): Promise<RunRecord> {
+const activeStates = `('starting', 'running', 'paused', 'verifying')`;
+
+/**
+ * Reserves the next run number. `exclusive` refuses while a real forward run of the same
+ * migration is active; two starts at once compute the same number, one loses on the
+ * unique key, retries, and then sees the other.
+ */
+export async function createRun(pool: Pool, run: NewRun, opts: { exclusive?: boolean } = {}): Promise<RunRecord> {
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
       const { rows } = await pool.query(
         `INSERT INTO migration_runs (id, migration, seq, kind, reverses, dry_run, state, params, batch_size, max_rows_per_second)
          SELECT 'migration-' || $1 || '-' || n, $1, n, $2, $3, $4, 'starting', $5, $6, $7
          FROM (SELECT coalesce(max(seq), 0) + 1 AS n FROM migration_runs WHERE migration = $1) s
+         WHERE NOT $8::boolean OR NOT EXISTS (
+           SELECT 1 FROM migration_runs WHERE migration = $1 AND kind = 'forward' AND NOT dry_run AND state IN ${activeStates})
          RETURNING ${runColumns}`,
         [
           run.migration,
@@ -103,8 +112,19 @@ export async function createRun(pool: Pool, run: NewRun): Promise<RunRecord> {
           run.params,
           run.params.batchSize ?? null,
           run.params.maxRowsPerSecond ?? null,
+          opts.exclusive ?? false,
         ],
       );
+      if (!rows[0]) {
+        const active = await pool.query<{ id: string; state: string }>(
+          `SELECT id, state FROM migration_runs WHERE migration = $1 AND kind = 'forward' AND NOT dry_run AND state IN ${activeStates} ORDER BY seq`,
+          [run.migration],
+        );
+        const which = active.rows.map((r) => `${r.id} (${r.state})`).join(', ') || 'another run';
+        throw conflict(
+          `${run.migration} is already running as ${which}; wait for it, cancel it, or start with "concurrent": true`,
+        );
+      }
       return toRun(rows[0]);
     } catch (err) {
       if ((err as { code?: string }).code !== '23505') throw err;

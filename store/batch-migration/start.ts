@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import type { Pool } from '../../lib/infra/db';
-import { conflict, validationError } from '../../lib/errors';
+import { conflict, notFound, validationError } from '../../lib/errors';
 import { searchAttributes } from '../../lib/search-attributes';
 import { batchSizeCeiling, batchSizeFloor } from '../../lib/batch-migration/batching';
 import { getDataMigration } from '../../lib/batch-migration/registry';
@@ -21,10 +21,12 @@ export const runParameters = z
     targetBatchMs: z.number().int().min(50).max(60_000).optional(),
     dryRun: z.boolean().default(false),
     partitions: z.number().int().min(1).max(16).default(1),
+    /** Start even while another forward run of the same migration is active (they then share the table). */
+    concurrent: z.boolean().default(false),
   })
   .strict();
 
-export type RunParameters = z.output<typeof runParameters>;
+export type RunParameters = Omit<z.output<typeof runParameters>, 'concurrent'> & { concurrent?: boolean };
 
 export interface StartContext {
   client: Client;
@@ -59,8 +61,15 @@ async function launch(ctx: StartContext, run: RunRecord, input: BatchMigrationIn
 
 export async function startRun(ctx: StartContext, migration: string, params: RunParameters): Promise<RunRecord> {
   getDataMigration(migration);
-  const run = await createRun(ctx.pool, { migration, kind: 'forward', dryRun: params.dryRun, params });
-  return launch(ctx, run, { migration, ...params });
+  const { concurrent, ...rest } = params;
+  // Dry runs change nothing, so they never contend with a real run.
+  const exclusive = !concurrent && !rest.dryRun;
+  const run = await createRun(
+    ctx.pool,
+    { migration, kind: 'forward', dryRun: rest.dryRun, params: rest },
+    { exclusive },
+  );
+  return launch(ctx, run, { migration, ...rest });
 }
 
 /** A reverse run restores what a finished forward run changed, batch by batch. */
@@ -70,7 +79,7 @@ export async function startReverse(
   params: Pick<RunParameters, 'maxRowsPerSecond'> = {},
 ): Promise<RunRecord> {
   const source = await getRun(ctx.pool, sourceId);
-  if (!source) throw validationError(`no migration run ${sourceId}`);
+  if (!source) throw notFound(`no migration run ${sourceId}`);
   const m = getDataMigration(source.migration);
   if (!m.reversible) throw validationError(`${m.name} cannot be reversed`);
   if (source.kind !== 'forward') throw validationError(`${sourceId} is a reverse run; reverse its forward run instead`);

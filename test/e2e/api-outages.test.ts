@@ -1,0 +1,94 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { isAlive, runningPid, stopProcess } from '../../scripts/stack/proc';
+import { appEnv, stackSettings, startAppPart } from '../../scripts/stack/parts';
+import { startPart } from '../../scripts/stack/stack';
+import { getOrder } from '../../store/cbb/orders';
+import { createPool, type Pool } from '../../lib/infra/db';
+import { orderFixture } from '../helpers/cbb';
+import { apiClient } from '../helpers/http';
+import { waitUntil } from '../helpers/wait';
+
+/**
+ * The API while a dependency is down: an order is accepted once it is committed, whether
+ * or not Temporal answers, and synced once Temporal is back; a frozen Postgres is a quick
+ * 503 with Retry-After, never a hung request.
+ */
+const s = stackSettings('test');
+
+function childrenOf(parent: number): number[] {
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .filter((e) => {
+      try {
+        // Field 4 of /proc/<pid>/stat is the parent's pid; the command (field 2) may hold spaces, so split after it.
+        const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+const api = apiClient(`http://127.0.0.1:${s.ports.api}`);
+let pool: Pool;
+
+beforeAll(async () => {
+  // A sweep every 10 s, so that "within one sweep interval" is short enough to wait for.
+  await stopProcess(s, 'worker', { graceMs: 60_000 });
+  await startAppPart(s, 'worker', { CBB_SWEEP_EVERY: '10s' });
+  await startAppPart(s, 'api');
+  pool = createPool({ database: { url: appEnv(s).DATABASE_URL, poolMax: 2 } });
+}, 120_000);
+afterAll(async () => {
+  await pool?.end();
+  await stopProcess(s, 'api');
+  await stopProcess(s, 'worker', { graceMs: 60_000 });
+});
+
+test('with Temporal stopped an order is committed and answered 201 at once, and synced after Temporal returns', async () => {
+  await stopProcess(s, 'temporal');
+  let orderId: string;
+  try {
+    const started = Date.now();
+    const res = await api.post('/api/v1/orders', orderFixture({ whatsappAlerts: false }));
+    const took = Date.now() - started;
+    expect(res.status).toBe(201);
+    // Half the API's 2 s deadline goes to the start attempt; the commit comes before it.
+    expect(took).toBeLessThan(2_000);
+    expect(res.body.workflow).toMatchObject({ status: 'queued', workflowId: `cbb-sync-order-${res.body.order.id}` });
+    orderId = res.body.order.id;
+    expect((await getOrder(pool, orderId))?.cbbStatus).toBe('pending');
+  } finally {
+    await startPart(s, 'temporal');
+  }
+  await waitUntil(
+    `order ${orderId} to be synced by the sweep after Temporal's return`,
+    async () => (await getOrder(pool, orderId))?.cbbStatus === 'synced',
+    { timeoutMs: 180_000, intervalMs: 500 },
+  );
+}, 300_000);
+
+test('with Postgres frozen, reads and writes get 503 with Retry-After within the deadline, and work again after', async () => {
+  const pid = runningPid(s, 'postgres');
+  expect(pid).toBeDefined();
+  // The postmaster and every backend (each backend leads a process group of its own).
+  const frozen = [pid!, ...childrenOf(pid!)];
+  for (const p of frozen) process.kill(p, 'SIGSTOP');
+  try {
+    for (const send of [() => api.get('/api/v1/orders/1'), () => api.post('/api/v1/orders', orderFixture())]) {
+      const started = Date.now();
+      const res = await send();
+      const took = Date.now() - started;
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(took).toBeLessThan(2_500);
+    }
+  } finally {
+    for (const p of frozen) process.kill(p, 'SIGCONT');
+  }
+  expect(isAlive(pid!)).toBe(true);
+  await waitUntil('the API to read orders again', async () => {
+    const res = await api.post('/api/v1/orders', orderFixture());
+    return res.status === 201;
+  });
+}, 120_000);

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { Client, Connection, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { SingleBar } from 'cli-progress';
 import { loadConfig } from '../../lib/infra/config';
 import { createPool, type Pool } from '../../lib/infra/db';
@@ -10,11 +10,13 @@ import { runParameters, startRun } from '../../store/batch-migration/start';
 import { temporalConnectionOptions, workflowUiUrl } from '../../lib/infra/temporal';
 
 /**
- * `npm run migrate:data -- <name> [--batch-size N] [--rate N] [--target-ms N] [--partitions N] [--dry-run]`:
- * starts a batchMigration run (the same workflow the API starts) and follows it with a
- * progress bar. Ctrl-C detaches: the run goes on in Temporal.
+ * `npm run batch-migration -- <name> [...]` (alias `migrate:data`): starts a batchMigration
+ * run (the same workflow the API starts) and follows it with a progress bar; `attach <id>`
+ * follows one started earlier. Ctrl-C detaches: the run goes on in Temporal. A Temporal
+ * restart while following is shown and ridden out, never reported as the run's failure.
  */
-const usage = `usage: npm run migrate:data -- <name> [--batch-size N] [--rate ROWS_PER_S] [--target-ms MS] [--partitions N] [--dry-run]
+const usage = `usage: npm run batch-migration -- <name> [--batch-size N] [--rate ROWS_PER_S] [--target-ms MS] [--partitions N] [--dry-run] [--concurrent]
+       npm run batch-migration -- attach <run id>
 migrations: ${[...dataMigrations.keys()].join(', ')}`;
 
 const int = (v: string | undefined) => (v === undefined ? undefined : Number(v));
@@ -29,8 +31,10 @@ async function main(argv: string[]): Promise<number> {
       'target-ms': { type: 'string' },
       partitions: { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
+      concurrent: { type: 'boolean', default: false },
     },
   });
+  if (positionals[0] === 'attach') return attach(positionals[1]);
   const name = positionals[0];
   if (!name || !dataMigrations.has(name)) {
     console.error(name ? `no data migration named ${JSON.stringify(name)}\n${usage}` : usage);
@@ -42,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
     targetBatchMs: int(values['target-ms']),
     partitions: int(values.partitions),
     dryRun: values['dry-run'],
+    concurrent: values.concurrent,
   });
   if (!parsed.success) {
     console.error(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n'));
@@ -62,49 +67,123 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** `attach <run id>`: follows a run started earlier (by the API, or by a run of this command that was detached). */
+async function attach(id: string | undefined): Promise<number> {
+  if (!id || !/^migration-[a-z0-9-]+-\d+$/.test(id)) {
+    console.error(`usage: npm run batch-migration -- attach <run id such as migration-trades-risk-score-1>`);
+    return 2;
+  }
+  const config = loadConfig();
+  const pool = createPool(config);
+  const connection = await Connection.connect(temporalConnectionOptions(config));
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  try {
+    if (!(await getRun(pool, id))) {
+      console.error(`no migration run ${id}`);
+      return 1;
+    }
+    console.log(`following ${id}\n  Web UI: ${workflowUiUrl(config, id)}`);
+    return await follow(client, pool, id);
+  } finally {
+    await Promise.allSettled([pool.end(), connection.close()]);
+  }
+}
+
+/** Rows per second over the last ten seconds of what the run record says: the rate a person sees, throttling included. */
+function slidingRate() {
+  const samples: { at: number; rows: number }[] = [];
+  return (rows: number): number => {
+    const now = Date.now();
+    samples.push({ at: now, rows });
+    while (samples.length > 2 && now - samples[0].at > 10_000) samples.shift();
+    const first = samples[0];
+    return now > first.at ? Math.round(((rows - first.rows) * 1000) / (now - first.at)) : 0;
+  };
+}
+
+type Outcome = { ok: true; r: MigrationResult } | { ok: false; err: unknown };
+
 /**
- * Rows come from the run record (which partitions update too), rate and requests from
- * the workflow's progress query.
+ * Waits for the run's result, riding out a Temporal restart or a dropped connection:
+ * only the workflow's own failure is a failure; anything else is lost contact, retried
+ * with backoff while `onContact` tells the user.
+ */
+async function resultThroughOutages(
+  client: Client,
+  id: string,
+  onContact: (lost: string | undefined) => void,
+  stopped: () => boolean,
+): Promise<Outcome | undefined> {
+  let delay = 500;
+  while (!stopped()) {
+    try {
+      const r = await client.workflow.getHandle(id).result();
+      onContact(undefined);
+      return { ok: true, r: r as MigrationResult };
+    } catch (err) {
+      if (err instanceof WorkflowFailedError || err instanceof WorkflowNotFoundError) return { ok: false, err };
+      onContact(err instanceof Error ? err.message : String(err));
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 10_000);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Rows come from the run record (which partitions update too), the state and requests
+ * from the workflow's progress query. The bar fits an 80-column terminal.
  */
 async function follow(client: Client, pool: Pool, id: string): Promise<number> {
-  const since = Date.now();
-  const handle = client.workflow.getHandle(id);
   const bar = new SingleBar({
-    format: ' {bar} {percentage}% | {value}/{total} rows | {rate} rows/s | ETA {eta_h} | {state} batch {batchSize}',
+    format: '{bar} {percentage}% {value}/{total} | {rate}/s | ETA {eta_h} | {state}',
+    barsize: 16,
     hideCursor: true,
   });
   let detached = false;
   process.once('SIGINT', () => {
     detached = true;
   });
-  bar.start(1, 0, { rate: 0, eta_h: '?', state: 'starting', batchSize: '' });
-  const done = handle.result().then(
-    (r: MigrationResult) => ({ ok: true as const, r }),
-    (err: unknown) => ({ ok: false as const, err }),
-  );
-  let finished: Awaited<typeof done> | undefined;
-  void done.then((f) => (finished = f));
+  let lost: string | undefined;
+  bar.start(1, 0, { rate: 0, eta_h: '?', state: 'starting' });
+  let finished: Outcome | undefined;
+  const done = resultThroughOutages(
+    client,
+    id,
+    (why) => {
+      lost = why;
+    },
+    () => detached,
+  ).then((f) => (finished = f));
+  const rateOf = slidingRate();
   while (!finished && !detached) {
     const [p, rec] = await Promise.all([
-      handle.query(migrationProgress).catch((): MigrationProgress | undefined => undefined),
+      client.workflow
+        .getHandle(id)
+        .query(migrationProgress)
+        .catch((): MigrationProgress | undefined => undefined),
       getRun(pool, id).catch(() => undefined),
     ]);
     if (rec) {
-      const rate = p?.rowsPerSecond || Math.round((rec.rowsDone / Math.max(1, Date.now() - since)) * 1000);
+      const rate = rateOf(rec.rowsDone);
       const total = Math.max(rec.estimatedTotal ?? rec.rowsDone, rec.rowsDone, 1);
+      const state = lost
+        ? 'no contact with Temporal; retrying'
+        : p?.pauseRequested && rec.state === 'running'
+          ? 'pause requested'
+          : rec.state;
       bar.setTotal(total);
       bar.update(rec.rowsDone, {
         rate,
         eta_h: rate > 0 ? `${Math.round((total - rec.rowsDone) / rate)}s` : '?',
-        state: p?.pauseRequested && rec.state === 'running' ? 'pause requested' : rec.state,
-        batchSize: p?.batchSize ?? rec.batchSize ?? '',
+        state: state.slice(0, 34),
       });
     }
     await Promise.race([done, new Promise((r) => setTimeout(r, 500))]);
   }
   bar.stop();
   if (detached) {
-    console.log(`detached; ${id} goes on. Follow it: GET /api/v1/migrations/runs/${id}`);
+    console.log(`detached; ${id} goes on. Re-attach: npm run batch-migration -- attach ${id}`);
     return 0;
   }
   if (finished!.ok) {
@@ -123,7 +202,7 @@ async function follow(client: Client, pool: Pool, id: string): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: Error) => {
-    console.error(`migrate:data failed: ${err.message}`);
+    console.error(`batch-migration failed: ${err.message}`);
     process.exit(1);
   },
 );

@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../lib/infra/config';
 import type { Pool } from '../lib/infra/db';
 import type { Logger } from '../lib/infra/logger';
+import type { QueryMonitor } from '../lib/infra/query-monitor';
 import type { Redis } from '../lib/infra/redis';
 import type { Metrics } from './metrics';
 
@@ -13,6 +14,8 @@ export interface ApiContext {
   redis: Redis;
   log: Logger;
   metrics: Metrics;
+  /** Statement timing; absent where a test builds the app without it. */
+  queries?: QueryMonitor;
   /** The package version, shown in the OpenAPI document. */
   version: string;
 }

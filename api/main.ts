@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../lib/infra/config';
 import { createPool } from '../lib/infra/db';
+import { createQueryMonitor } from '../lib/infra/query-monitor';
 import { createLogger } from '../lib/infra/logger';
 import { createRedis } from '../lib/infra/redis';
 import { temporalConnectionOptions } from '../lib/infra/temporal';
@@ -17,9 +18,21 @@ async function main() {
   // A request waits at most the API's deadline on Postgres, in parts: connect, run, and the
   // client's own limit for a server that stopped answering (a frozen server cancels nothing).
   const d = config.api.deadlineMs;
-  const pool = createPool(config, log, 'api', { connectMs: d * 0.6, statementMs: d * 0.7, queryMs: d * 0.8 });
+  const metrics = createMetrics();
+  const queries = createQueryMonitor({
+    registry: metrics.registry,
+    prefix: 'orchestrator_api_',
+    slowMs: config.api.slowQueryMs,
+    log,
+  });
+  const pool = createPool(config, log, 'api', {
+    connectMs: d * 0.6,
+    statementMs: d * 0.7,
+    queryMs: d * 0.8,
+    client: queries.Client,
+  });
   const redis = createRedis(config, log);
-  const app = createApp({ config, client, pool, redis, log, metrics: createMetrics(), version: packageVersion() });
+  const app = createApp({ config, client, pool, redis, log, metrics, queries, version: packageVersion() });
 
   const server = app.listen(config.api.port, config.api.host, () => {
     log.info({ url: `http://${config.api.host}:${config.api.port}` }, 'api listening');

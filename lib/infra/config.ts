@@ -47,6 +47,8 @@ export const envSchema = z.object({
   API_TOKEN: optional,
   // Every request's calls to Temporal and Postgres share this bound: a dependency that is down is a 503 within it.
   API_DEADLINE: duration.default('2s'),
+  // A statement slower than this is logged and counted; their share over 5 minutes is /readyz's query health.
+  API_SLOW_QUERY: duration.default('100ms'),
 
   WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   WORKER_METRICS_PORT: port.default(9464),
@@ -81,7 +83,7 @@ export interface Config {
   };
   database: { url: string; poolMax: number };
   redis: { url: string };
-  api: { host: string; port: number; token?: string; deadlineMs: number };
+  api: { host: string; port: number; token?: string; deadlineMs: number; slowQueryMs: number };
   worker: {
     metricsHost: string;
     metricsPort: number;
@@ -138,7 +140,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     database: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX },
     redis: { url: e.REDIS_URL },
-    api: { host: e.API_HOST, port: e.API_PORT, token: e.API_TOKEN, deadlineMs: durationMs(e.API_DEADLINE) },
+    api: {
+      host: e.API_HOST,
+      port: e.API_PORT,
+      token: e.API_TOKEN,
+      deadlineMs: durationMs(e.API_DEADLINE),
+      slowQueryMs: durationMs(e.API_SLOW_QUERY),
+    },
     worker: {
       metricsHost: e.WORKER_METRICS_HOST,
       metricsPort: e.WORKER_METRICS_PORT,

@@ -11,6 +11,8 @@ export interface PoolDeadlines {
   statementMs?: number;
   /** The client gives up on a query the server never answers, e.g. a frozen server where no statement timeout fires. */
   queryMs?: number;
+  /** A pg Client class to use, e.g. one that times every statement (lib/infra/query-monitor.ts). */
+  client?: typeof import('pg').Client;
 }
 
 /** A dead database should fail a call quickly so Temporal retries it, not hang it. */
@@ -30,6 +32,7 @@ export function createPool(
     statement_timeout: deadlines.statementMs,
     query_timeout: deadlines.queryMs,
     idleTimeoutMillis: 30_000,
+    ...(deadlines.client ? { Client: deadlines.client } : {}),
   });
   // An idle client that loses its server emits here; without a listener the process dies.
   pool.on('error', (err) => log?.warn({ err: err.message }, 'idle postgres client failed'));

@@ -47,13 +47,44 @@ export const json = (schema: ZodTypeAny, description = 'OK') => ({
   content: { 'application/json': { schema } },
 });
 
-export const jsonBody = (schema: ZodTypeAny) => ({ body: { content: { 'application/json': { schema } } } });
+export const jsonBody = (schema: ZodTypeAny, required = true) => ({
+  body: { required, content: { 'application/json': { schema } } },
+});
 
 /** A loose object for responses whose shape is documented in prose. */
 export const anyObject = z.record(z.unknown());
 
+type Operation = { responses?: Record<string, unknown>; parameters?: unknown[]; requestBody?: unknown };
+
+/**
+ * Statuses any operation can answer, added where a route did not document them itself,
+ * so that the document lists every status the API can return: bad input wherever input
+ * is taken, a missing token, a body the API cannot read, a dependency that is down.
+ */
+function withCommonResponses(doc: ReturnType<OpenApiGeneratorV31['generateDocument']>) {
+  for (const [path, item] of Object.entries(doc.paths ?? {})) {
+    for (const op of Object.values(item as Record<string, Operation>)) {
+      if (!op || typeof op !== 'object' || !op.responses) continue;
+      const add = (status: keyof typeof errorResponses) => {
+        op.responses![status] ??= errorResponses[status];
+      };
+      if (!path.startsWith('/api/')) continue;
+      add(401);
+      add(503);
+      if ((op.parameters?.length ?? 0) > 0 || op.requestBody || path.includes('{')) add(400);
+      if (path.includes('{')) add(404);
+      if (op.requestBody) {
+        add(400);
+        add(413);
+        add(415);
+      }
+    }
+  }
+  return doc;
+}
+
 export function openApiDocument(version: string) {
-  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+  const doc = new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
     info: {
       title: 'orchestrator API',
@@ -63,4 +94,5 @@ export function openApiDocument(version: string) {
     },
     servers: [{ url: '/' }],
   });
+  return withCommonResponses(doc);
 }

@@ -121,7 +121,8 @@ export function toProblem(err: unknown): Problem {
   if (err instanceof WorkflowNotFoundError) return problem(404, 'NotFound', `workflow ${err.workflowId} not found`);
   if (err instanceof WorkflowExecutionAlreadyStartedError)
     return problem(409, 'Conflict', `workflow ${err.workflowId} is already running`);
-  if (err instanceof QueryNotRegisteredError) return problem(400, 'ValidationError', err.message);
+  // The workflow has no query by that name: the thing asked for does not exist.
+  if (err instanceof QueryNotRegisteredError) return problem(404, 'NotFound', err.message);
   if (err instanceof WorkflowUpdateFailedError) {
     const cause = err.cause instanceof Error ? err.cause.message : err.message;
     return problem(409, 'Conflict', cause, { title: 'Update rejected' });

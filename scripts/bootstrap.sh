@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 say() { printf '\033[1m[bootstrap]\033[0m %s\n' "$*" >&2; }
 
 packages=(postgresql redis-server libvirt0 libvirt-dev pkg-config python3-venv)
-[ "${1:-}" = "--test" ] && packages+=(docker-compose)
+# The tests also lint the compose file and render pages in a real browser.
+[ "${1:-}" = "--test" ] && packages+=(docker-compose chromium)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -46,7 +46,8 @@ const patchBody = z
   .refine(
     (b) => b.batchSize !== undefined || b.maxRowsPerSecond !== undefined,
     'give batchSize, maxRowsPerSecond or both',
-  );
+  )
+  .openapi({ minProperties: 1 });
 
 const runPath = '/api/v1/migrations/runs/{id}';
 const paths: Parameters<typeof registry.registerPath>[0][] = [
@@ -60,9 +61,12 @@ const paths: Parameters<typeof registry.registerPath>[0][] = [
     method: 'post',
     path: '/api/v1/migrations/{name}/runs',
     summary: 'Start a batchMigration run (workflow id migration-<name>-<n>)',
-    request: { params: nameParams, ...jsonBody(runParameters) },
+    request: { params: nameParams, ...jsonBody(runParameters, false) },
     responses: {
-      201: json(anyObject, 'Started: the run record and its Web UI link'),
+      201: {
+        ...json(anyObject, 'Started: the run record and its Web UI link'),
+        links: { GetRun: { operationId: 'getMigrationRun', parameters: { id: '$response.body#/id' } } },
+      },
       400: errorResponses[400],
       404: errorResponses[404],
     },
@@ -70,6 +74,7 @@ const paths: Parameters<typeof registry.registerPath>[0][] = [
   {
     method: 'get',
     path: runPath,
+    operationId: 'getMigrationRun',
     summary: 'A run: its record, live progress while it runs, its last batches',
     request: { params: idParams },
     responses: { 200: json(anyObject), 404: errorResponses[404] },
@@ -85,7 +90,7 @@ const paths: Parameters<typeof registry.registerPath>[0][] = [
     method: 'post',
     path: `${runPath}/reverse`,
     summary: 'Start a reverse run restoring what a stopped forward run changed',
-    request: { params: idParams, ...jsonBody(reverseBody) },
+    request: { params: idParams, ...jsonBody(reverseBody, false) },
     responses: { 201: json(anyObject), 400: errorResponses[400], 409: errorResponses[409] },
   },
   {

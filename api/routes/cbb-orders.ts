@@ -35,10 +35,16 @@ registry.registerPath({
   summary: 'Create an order and start its CBB sync',
   request: jsonBody(orderInput),
   responses: {
-    201: json(
-      anyObject,
-      'Created and committed; `workflow` links to its sync (status `started`, or `queued` while Temporal is unavailable)',
-    ),
+    201: {
+      ...json(
+        anyObject,
+        'Created and committed; `workflow` links to its sync (status `started`, or `queued` while Temporal is unavailable)',
+      ),
+      links: {
+        GetOrder: { operationId: 'getOrder', parameters: { id: '$response.body#/order/id' } },
+        ResyncOrder: { operationId: 'resyncOrder', parameters: { id: '$response.body#/order/id' } },
+      },
+    },
     200: json(anyObject, 'An identical order with this external id exists; nothing changed, nothing started'),
     400: errorResponses[400],
     409: errorResponses[409],
@@ -49,6 +55,7 @@ registry.registerPath({
 registry.registerPath({
   method: 'get',
   path: '/api/v1/orders/{id}',
+  operationId: 'getOrder',
   summary: 'An order with its CBB sync state, WhatsApp confirmation, audit events and workflow link',
   request: { params: idParams },
   responses: { 200: json(anyObject), 404: errorResponses[404] },
@@ -56,6 +63,7 @@ registry.registerPath({
 registry.registerPath({
   method: 'post',
   path: '/api/v1/orders/{id}/resync',
+  operationId: 'resyncOrder',
   summary: 'Sync the order to CBB again (joins a sync already running)',
   request: { params: idParams },
   responses: { 202: json(anyObject), 404: errorResponses[404] },

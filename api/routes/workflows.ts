@@ -7,6 +7,7 @@ import {
 } from '@temporalio/client';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
 import { conflict } from '../../lib/errors';
+import { decodePageToken, encodePageToken, pageTokenPattern } from '../page-token';
 import { Router } from 'express';
 import { z } from 'zod';
 import { workflowUiUrl } from '../../lib/infra/temporal';
@@ -33,7 +34,7 @@ const listQuery = z.object({
   pageToken: z
     .string()
     .max(4096)
-    .regex(/^[A-Za-z0-9_-]*$/, 'the nextPageToken of the previous page, as given')
+    .regex(pageTokenPattern, 'the nextPageToken of the previous page, as given')
     .optional(),
 });
 const terminateBody = z.object({ reason: z.string().min(1).max(1000) }).strict();
@@ -78,7 +79,7 @@ for (const [kind, status] of [
     method: 'post',
     path: `${base}/${kind}/{name}`,
     summary: `Send ${kind === 'queries' ? 'a query' : kind === 'signals' ? 'a signal' : 'an update'} by name`,
-    request: { ...byName, ...jsonBody(argsBody) },
+    request: { ...byName, ...jsonBody(argsBody, false) },
     responses: {
       [status]: json(anyObject),
       400: errorResponses[400],
@@ -149,7 +150,7 @@ export function workflowRoutes(ctx: ApiContext): Router {
       namespace: ctx.config.temporal.namespace,
       query,
       pageSize,
-      nextPageToken: pageToken ? Buffer.from(pageToken, 'base64url') : undefined,
+      nextPageToken: pageToken ? decodePageToken(pageToken, `workflows:${query ?? ''}`) : undefined,
     });
     const items = await Promise.all(
       (page.executions ?? []).map(async (raw) =>
@@ -159,7 +160,7 @@ export function workflowRoutes(ctx: ApiContext): Router {
         ),
       ),
     );
-    const next = page.nextPageToken?.length ? Buffer.from(page.nextPageToken).toString('base64url') : null;
+    const next = page.nextPageToken?.length ? encodePageToken(page.nextPageToken, `workflows:${query ?? ''}`) : null;
     res.json({ items, nextPageToken: next });
   });
 

@@ -1,0 +1,82 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { Client as PgClient } from 'pg';
+import { createLogger } from '../../lib/infra/logger';
+import { migrate } from '../../lib/infra/schema-migrations';
+import { appEnv, stackSettings } from '../../scripts/stack/parts';
+import { stopProcess } from '../../scripts/stack/proc';
+import { httpReady, startApp, venvBin } from '../../scripts/stack/services';
+
+/**
+ * The OpenAPI document is the API's contract: schemathesis (from the project's venv)
+ * generates requests from it — examples, boundary values, random data, chains that
+ * follow the documented links — and runs every check it has: no 5xx, every status
+ * and header documented, bodies as described, schema-valid input accepted and invalid
+ * input refused, wrong methods 405. It must find nothing. schemathesis.toml names the
+ * two rules a schema cannot state.
+ *
+ * The API under fuzz gets a database and a task queue of its own, so the orders, runs
+ * and workflows it creates touch no other test's data; no worker serves that queue.
+ */
+const s = stackSettings('test');
+const port = s.ports.api + 5;
+const tag = `fuzz_${process.pid}`;
+const base = new URL(appEnv(s).DATABASE_URL);
+const fuzzDb = new URL(base);
+fuzzDb.pathname = `/${tag}`;
+const admin = new PgClient({ connectionString: base.toString() });
+
+beforeAll(async () => {
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${tag}`);
+  await migrate(fuzzDb.toString(), 'up', createLogger({ log: { level: 'warn', pretty: false } }, 'migrate'));
+  await startApp(s, {
+    name: 'api-fuzz',
+    entry: 'dist/api/main.js',
+    env: () => ({
+      ...appEnv(s),
+      API_PORT: String(port),
+      DATABASE_URL: fuzzDb.toString(),
+      TEMPORAL_TASK_QUEUE: tag,
+      LOG_LEVEL: 'warn',
+      LOG_PRETTY: 'false',
+      NODE_ENV: 'test',
+    }),
+    ready: () => httpReady(`http://127.0.0.1:${port}/healthz`),
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await stopProcess(s, 'api-fuzz');
+  await admin.query(`DROP DATABASE IF EXISTS ${tag} WITH (FORCE)`).catch(() => undefined);
+  await admin.end();
+});
+
+test('schemathesis with every check finds no failure', async () => {
+  const args = [
+    'run',
+    `http://127.0.0.1:${port}/openapi.json`,
+    '--checks',
+    'all',
+    '--workers',
+    '1',
+    '--max-examples',
+    '20',
+    // A fixed seed makes a failure reproducible here; another seed explores further.
+    '--seed',
+    process.env.FUZZ_SEED ?? '1',
+    '--no-color',
+  ];
+  const { code, output } = await new Promise<{ code: number; output: string }>((resolve) => {
+    execFile(
+      venvBin(s, 'schemathesis'),
+      args,
+      { cwd: join(__dirname, '..', '..'), maxBuffer: 32 * 1024 * 1024, timeout: 600_000 },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, output: stdout + stderr }),
+    );
+  });
+  if (code !== 0) console.log(output);
+  expect(output).toMatch(/\d+ generated, \d+ passed/);
+  expect(code).toBe(0);
+}, 700_000);

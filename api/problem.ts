@@ -4,6 +4,7 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
   isGrpcServiceError,
 } from '@temporalio/client';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
@@ -123,6 +124,11 @@ export function toProblem(err: unknown): Problem {
     return problem(409, 'Conflict', `workflow ${err.workflowId} is already running`);
   // The workflow has no query by that name: the thing asked for does not exist.
   if (err instanceof QueryNotRegisteredError) return problem(404, 'NotFound', err.message);
+  // No worker took the update in time: the workflow is there but cannot answer now.
+  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError)
+    return problem(503, 'Unavailable', `no worker answered the update in time: ${err.message}`, {
+      retryAfter: outageRetryAfter,
+    });
   if (err instanceof WorkflowUpdateFailedError) {
     const cause = err.cause instanceof Error ? err.cause.message : err.message;
     return problem(409, 'Conflict', cause, { title: 'Update rejected' });

@@ -12,6 +12,10 @@ async function main() {
     taskQueue: config.temporal.taskQueue,
     activities: createActivities,
     onStart: async ({ client, log }) => {
+      if (config.cbb.sweepEvery === 'off') {
+        log.info('CBB_SWEEP_EVERY=off: the sweep schedule is left as it is');
+        return;
+      }
       await applySchedule(
         client,
         cbbSweepSchedule({

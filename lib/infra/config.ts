@@ -65,7 +65,8 @@ export const envSchema = z.object({
   CBB_SWEEP_CONCURRENCY: z.coerce.number().int().min(1).max(5000).default(200),
   // WhatsApp sends in flight per worker: a worker that dies leaves at most this many unconfirmed.
   CBB_MAX_CONCURRENT_SENDS: z.coerce.number().int().min(1).max(1000).default(10),
-  CBB_SWEEP_EVERY: duration.default('1m'),
+  // `off`: this worker leaves the sweep's Schedule alone (another deployment owns it).
+  CBB_SWEEP_EVERY: z.union([duration, z.literal('off')]).default('1m'),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -5,7 +5,7 @@ import { createLogger } from '../../lib/infra/logger';
 import { migrate } from '../../lib/infra/schema-migrations';
 import { appEnv, stackSettings } from '../../scripts/stack/parts';
 import { stopProcess } from '../../scripts/stack/proc';
-import { httpReady, startApp, venvBin } from '../../scripts/stack/services';
+import { httpReady, startApp, venvBin, workerPolling } from '../../scripts/stack/services';
 
 /**
  * The OpenAPI document is the API's contract: schemathesis (from the project's venv)
@@ -16,7 +16,7 @@ import { httpReady, startApp, venvBin } from '../../scripts/stack/services';
  * two rules a schema cannot state.
  *
  * The API under fuzz gets a database and a task queue of its own, so the orders, runs
- * and workflows it creates touch no other test's data; no worker serves that queue.
+ * and workflows it creates touch no other test's data, and a worker of its own.
  */
 const s = stackSettings('test');
 const port = s.ports.api + 5;
@@ -25,29 +25,37 @@ const base = new URL(appEnv(s).DATABASE_URL);
 const fuzzDb = new URL(base);
 fuzzDb.pathname = `/${tag}`;
 const admin = new PgClient({ connectionString: base.toString() });
+const env = {
+  ...appEnv(s),
+  DATABASE_URL: fuzzDb.toString(),
+  TEMPORAL_TASK_QUEUE: tag,
+  LOG_LEVEL: 'warn',
+  LOG_PRETTY: 'false',
+  NODE_ENV: 'test',
+};
 
 beforeAll(async () => {
   await admin.connect();
   await admin.query(`CREATE DATABASE ${tag}`);
   await migrate(fuzzDb.toString(), 'up', createLogger({ log: { level: 'warn', pretty: false } }, 'migrate'));
+  // A worker on the fuzz queue answers the queries and updates the fuzzer sends to the workflows it started.
+  await startApp(s, {
+    name: 'worker-fuzz',
+    entry: 'dist/workers/orchestrator.js',
+    env: () => ({ ...env, WORKER_METRICS_PORT: String(port + 1), CBB_SWEEP_EVERY: 'off' }),
+    ready: () => workerPolling(s, 'worker-fuzz', tag),
+  });
   await startApp(s, {
     name: 'api-fuzz',
     entry: 'dist/api/main.js',
-    env: () => ({
-      ...appEnv(s),
-      API_PORT: String(port),
-      DATABASE_URL: fuzzDb.toString(),
-      TEMPORAL_TASK_QUEUE: tag,
-      LOG_LEVEL: 'warn',
-      LOG_PRETTY: 'false',
-      NODE_ENV: 'test',
-    }),
+    env: () => ({ ...env, API_PORT: String(port) }),
     ready: () => httpReady(`http://127.0.0.1:${port}/healthz`),
   });
 }, 120_000);
 
 afterAll(async () => {
   await stopProcess(s, 'api-fuzz');
+  await stopProcess(s, 'worker-fuzz', { graceMs: 60_000 });
   await admin.query(`DROP DATABASE IF EXISTS ${tag} WITH (FORCE)`).catch(() => undefined);
   await admin.end();
 });

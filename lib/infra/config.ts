@@ -62,6 +62,23 @@ export const envSchema = z.object({
   // WhatsApp sends in flight per worker: a worker that dies leaves at most this many unconfirmed.
   CBB_MAX_CONCURRENT_SENDS: z.coerce.number().int().min(1).max(1000).default(10),
   CBB_SWEEP_EVERY: duration.default('1m'),
+
+  // local: fit in the hmm worker; remote: POST ${HMM_SERVICE_URL}/analyze (the origin's service API).
+  HMM_ENGINE: z.enum(['local', 'remote']).default('local'),
+  HMM_SERVICE_URL: z
+    .string()
+    .url()
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  HMM_SERVICE_TOKEN: optional,
+  // A fit of a few thousand bars takes seconds; longer than this is a hung service, retried.
+  HMM_SERVICE_TIMEOUT: duration.default('60s'),
+  HMM_WORKER_METRICS_PORT: port.default(9465),
+  // Fits run one EM round at a time between other tasks: more than a few only share the core.
+  HMM_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(100).default(4),
+  HMM_CACHE_TTL: duration.default('10m'),
+  HMM_REFIT_EVERY: duration.default('24h'),
+  HMM_REFIT_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(2),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -96,6 +113,17 @@ export interface Config {
     sweepEvery: string;
     maxConcurrentSends: number;
   };
+  hmm: {
+    engine: 'local' | 'remote';
+    serviceUrl?: string;
+    serviceToken?: string;
+    serviceTimeoutMs: number;
+    workerMetricsPort: number;
+    maxConcurrentActivities: number;
+    cacheTtlSeconds: number;
+    refitEvery: string;
+    refitConcurrency: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -115,6 +143,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (e.HMM_ENGINE === 'remote' && !e.HMM_SERVICE_URL) {
+    throw new ConfigError(
+      'invalid configuration:\n  HMM_SERVICE_URL: expected a URL when HMM_ENGINE=remote, got nothing',
+    );
+  }
   const useTls = e.TEMPORAL_TLS || !!e.TEMPORAL_TLS_CERT_PATH || !!e.TEMPORAL_API_KEY;
   return {
     env: e.NODE_ENV,
@@ -152,6 +185,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       sweepConcurrency: e.CBB_SWEEP_CONCURRENCY,
       maxConcurrentSends: e.CBB_MAX_CONCURRENT_SENDS,
       sweepEvery: e.CBB_SWEEP_EVERY,
+    },
+    hmm: {
+      engine: e.HMM_ENGINE,
+      serviceUrl: e.HMM_SERVICE_URL?.replace(/\/$/, ''),
+      serviceToken: e.HMM_SERVICE_TOKEN,
+      serviceTimeoutMs: durationMs(e.HMM_SERVICE_TIMEOUT),
+      workerMetricsPort: e.HMM_WORKER_METRICS_PORT,
+      maxConcurrentActivities: e.HMM_MAX_CONCURRENT_ACTIVITIES,
+      cacheTtlSeconds: Math.max(1, Math.round(durationMs(e.HMM_CACHE_TTL) / 1000)),
+      refitEvery: e.HMM_REFIT_EVERY,
+      refitConcurrency: e.HMM_REFIT_CONCURRENCY,
     },
   };
 }

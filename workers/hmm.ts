@@ -1,0 +1,34 @@
+import { createHmmActivities } from '../activities/hmm';
+import { hmmRefitSchedule, hmmTaskQueue } from '../lib/hmm/contract';
+import { loadConfig } from '../lib/infra/config';
+import { applySchedule } from '../lib/infra/schedules';
+import { runWorker } from './run';
+
+/**
+ * The hmm worker: analyses and the daily refit on their own task queue, in their own
+ * process, so CPU-bound fits never delay the I/O-bound workflows of the orchestrator
+ * worker. More fitting capacity is more of these processes (one per core).
+ */
+async function main() {
+  const loaded = loadConfig();
+  // Its own metrics port, so it can run beside the orchestrator worker on one machine.
+  const config = { ...loaded, worker: { ...loaded.worker, metricsPort: loaded.hmm.workerMetricsPort } };
+  await runWorker(config, {
+    name: 'hmm',
+    taskQueue: hmmTaskQueue,
+    activities: createHmmActivities,
+    maxConcurrentActivities: config.hmm.maxConcurrentActivities,
+    onStart: async ({ client, log }) => {
+      await applySchedule(
+        client,
+        hmmRefitSchedule({ every: config.hmm.refitEvery, concurrency: config.hmm.refitConcurrency }),
+        log,
+      );
+    },
+  });
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -18,6 +18,9 @@ async function main() {
     taskQueue: hmmTaskQueue,
     activities: createHmmActivities,
     maxConcurrentActivities: config.hmm.maxConcurrentActivities,
+    // Heartbeats go out at most every 0.8 × the fit's 30 s heartbeat timeout by default, and a
+    // cancellation is only learnt from the answer to one: once a second makes it prompt.
+    maxHeartbeatThrottleInterval: '1s',
     onStart: async ({ client, log }) => {
       await applySchedule(
         client,

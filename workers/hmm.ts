@@ -1,5 +1,5 @@
 import { createHmmActivities } from '../activities/hmm';
-import { hmmRefitSchedule, hmmTaskQueue } from '../lib/hmm/contract';
+import { hmmRefitSchedule } from '../lib/hmm/contract';
 import { loadConfig } from '../lib/infra/config';
 import { applySchedule } from '../lib/infra/schedules';
 import { runWorker } from './run';
@@ -15,7 +15,7 @@ async function main() {
   const config = { ...loaded, worker: { ...loaded.worker, metricsPort: loaded.hmm.workerMetricsPort } };
   await runWorker(config, {
     name: 'hmm',
-    taskQueue: hmmTaskQueue,
+    taskQueue: config.hmm.taskQueue,
     activities: createHmmActivities,
     maxConcurrentActivities: config.hmm.maxConcurrentActivities,
     // Heartbeats go out at most every 0.8 × the fit's 30 s heartbeat timeout by default, and a
@@ -24,7 +24,11 @@ async function main() {
     onStart: async ({ client, log }) => {
       await applySchedule(
         client,
-        hmmRefitSchedule({ every: config.hmm.refitEvery, concurrency: config.hmm.refitConcurrency }),
+        hmmRefitSchedule({
+          every: config.hmm.refitEvery,
+          concurrency: config.hmm.refitConcurrency,
+          taskQueue: config.hmm.taskQueue,
+        }),
         log,
       );
     },

@@ -4,6 +4,7 @@ import {
   executeChild,
   proxyActivities,
   setCurrentDetails,
+  workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { HmmActivities } from '../activities/hmm';
@@ -35,7 +36,7 @@ export async function hmmRefit({ concurrency }: HmmRefitInput): Promise<HmmRefit
   const lane = async () => {
     while (next < symbols.length) {
       const symbol = symbols[next++];
-      const options = hmmAnalysisStartOptions(defaultAnalysisParams(symbol));
+      const options = hmmAnalysisStartOptions(defaultAnalysisParams(symbol), workflowInfo().taskQueue);
       setCurrentDetails(`refitting ${symbols.length} symbols: ${next} started, ${result.completed} completed`);
       try {
         await executeChild<HmmAnalysisWorkflow>(hmmAnalysisWorkflowType, {

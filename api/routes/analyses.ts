@@ -66,7 +66,7 @@ registry.registerPath({
  * running under the same id (`hmm-<symbol>-<params hash>`).
  */
 export async function startAnalysis(ctx: ApiContext, req: Request, params: AnalysisParams) {
-  const options = hmmAnalysisStartOptions(params);
+  const options = hmmAnalysisStartOptions(params, ctx.config.hmm.taskQueue);
   const running = await runningRunId(ctx.client, options.workflowId);
   const handle = await ctx.client.workflow.start<HmmAnalysisWorkflow>(hmmAnalysisWorkflowType, {
     ...startOptions(ctx, req),

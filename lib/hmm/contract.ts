@@ -12,6 +12,7 @@ import type { ModelJson } from './json';
  * daily refit Schedule.
  */
 
+/** The default task queue of analyses (HMM_TASK_QUEUE overrides it). */
 export const hmmTaskQueue = 'hmm';
 export const hmmAnalysisWorkflowType = 'hmmAnalysis';
 export const hmmRefitWorkflowType = 'hmmRefit';
@@ -228,12 +229,12 @@ export type HmmAnalysisWorkflow = (input: HmmAnalysisInput) => Promise<HmmAnalys
 export const hmmAnalysisProgress = defineQuery<HmmAnalysisProgress>('hmmAnalysisProgress');
 
 /** How every analysis is started (API, refit, CLI): its id, queue, search attributes and summary. */
-export function hmmAnalysisStartOptions(params: AnalysisParams) {
+export function hmmAnalysisStartOptions(params: AnalysisParams, taskQueue = hmmTaskQueue) {
   const workflowId = hmmAnalysisWorkflowId(params);
   const states = typeof params.states === 'number' ? `${params.states}` : `${params.states.min}-${params.states.max}`;
   return {
     workflowId,
-    taskQueue: hmmTaskQueue,
+    taskQueue,
     args: [{ params }] as [HmmAnalysisInput],
     typedSearchAttributes: [
       { key: searchAttributes.symbol, value: params.symbol },
@@ -266,13 +267,13 @@ export const hmmRefitScheduleId = 'hmm-refit';
  * have to be created and deleted as symbols are imported; this one needs no upkeep and
  * bounds how many fits run at once. A refit that outlasts its interval is not doubled.
  */
-export function hmmRefitSchedule(opts: { every: string; concurrency: number }): ScheduleDeclaration {
+export function hmmRefitSchedule(opts: { every: string; concurrency: number; taskQueue: string }): ScheduleDeclaration {
   return {
     scheduleId: hmmRefitScheduleId,
     every: opts.every,
     workflowType: hmmRefitWorkflowType,
     workflowId: hmmRefitScheduleId,
-    taskQueue: hmmTaskQueue,
+    taskQueue: opts.taskQueue,
     args: [{ concurrency: opts.concurrency } satisfies HmmRefitInput],
     summary: 'Daily refit: the HMM regimes of every symbol with bars',
     overlap: 'SKIP',

@@ -65,6 +65,7 @@ export const envSchema = z.object({
 
   // local: fit in the hmm worker; remote: POST ${HMM_SERVICE_URL}/analyze (the origin's service API).
   HMM_ENGINE: z.enum(['local', 'remote']).default('local'),
+  HMM_TASK_QUEUE: z.string().min(1).default('hmm'),
   HMM_SERVICE_URL: z
     .string()
     .url()
@@ -115,6 +116,7 @@ export interface Config {
   };
   hmm: {
     engine: 'local' | 'remote';
+    taskQueue: string;
     serviceUrl?: string;
     serviceToken?: string;
     serviceTimeoutMs: number;
@@ -188,6 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     hmm: {
       engine: e.HMM_ENGINE,
+      taskQueue: e.HMM_TASK_QUEUE,
       serviceUrl: e.HMM_SERVICE_URL?.replace(/\/$/, ''),
       serviceToken: e.HMM_SERVICE_TOKEN,
       serviceTimeoutMs: durationMs(e.HMM_SERVICE_TIMEOUT),

@@ -132,7 +132,7 @@ export const parts = [
       name: 'hmm-worker',
       entry: 'dist/workers/hmm.js',
       ports: { hmmWorkerMetrics: { local: 9465, test: 19465 } },
-      ready: (s) => workerPolling(s, 'hmm-worker', hmmTaskQueue),
+      ready: (s) => workerPolling(s, 'hmm-worker', process.env.HMM_TASK_QUEUE ?? hmmTaskQueue),
       graceMs: 60_000,
       endpoints: (s) => [['HMM worker metrics', `http://127.0.0.1:${s.ports.hmmWorkerMetrics}/metrics`]],
     }),

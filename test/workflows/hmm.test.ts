@@ -16,6 +16,7 @@ import {
 import { searchAttributes } from '../../lib/search-attributes';
 import { activityInterceptors } from '../../workers/interceptors';
 import { hmmAnalysis } from '../../workflows/hmm';
+import { hmmRefit } from '../../workflows/hmm-refit';
 import { testWorker, timeSkippingEnv, uniqueTaskQueue } from '../helpers/time-skipping';
 
 let env: TestWorkflowEnvironment;
@@ -247,4 +248,34 @@ test('cancellation mid-fit stops the fit, records the run as cancelled and skips
   expect(stoppedBy).toBeInstanceOf(CancelledFailure);
   expect(f.names()).toEqual(['beginAnalysis', 'loadBars', 'fitModel', 'recordOutcome']);
   expect(f.calls[3].args[0]).toMatchObject({ status: 'cancelled' });
+});
+
+test('the daily refit analyses every tracked symbol under the default parameters and reports failures', async () => {
+  const taskQueue = uniqueTaskQueue('hmm');
+  let inFlight = 0;
+  let most = 0;
+  const f = fakes({
+    trackedSymbols: async () => ['AAA', 'BBB', 'CCC'],
+    fitModel: async (p: { symbol: string }) => {
+      most = Math.max(most, ++inFlight);
+      await Context.current().sleep(50);
+      inFlight--;
+      if (p.symbol === 'BBB') throw validationError('feature 0 is constant (every value is 5)');
+      return fit;
+    },
+  });
+  const w = await worker(taskQueue, f.activities);
+  const result = await w.runUntil(
+    env.client.workflow.execute(hmmRefit, {
+      taskQueue,
+      workflowId: `hmm-refit-${taskQueue}`,
+      args: [{ concurrency: 2 }],
+    }),
+  );
+  expect(result.symbols).toBe(3);
+  expect(result.completed).toBe(2);
+  expect(result.failed).toEqual([{ symbol: 'BBB', reason: expect.stringContaining('constant') }]);
+  expect(most).toBeLessThanOrEqual(2);
+  const fitted = f.calls.filter((c) => c.name === 'fitModel').map((c) => c.args[0]);
+  expect(fitted).toEqual(['AAA', 'BBB', 'CCC'].map((symbol) => analysisRequestSchema.parse({ symbol })));
 });

@@ -14,6 +14,8 @@ import { migrationRoutes } from './routes/batch-migrations';
 import { orderRoutes } from './routes/cbb-orders';
 import { selfCheckRoutes } from './routes/self-checks';
 import { workflowRoutes } from './routes/workflows';
+import { analysisRoutes } from './routes/analyses';
+import { symbolRoutes } from './routes/symbols';
 
 export function createApp(ctx: ApiContext): express.Express {
   const app = express();
@@ -44,6 +46,8 @@ export function createApp(ctx: ApiContext): express.Express {
   app.use('/api/v1/migrations', migrationRoutes(ctx));
   app.use('/api/v1/orders', orderRoutes(ctx));
   app.use('/api/v1/cbb', cbbRoutes(ctx));
+  app.use('/api/v1/analyses', analysisRoutes(ctx));
+  app.use('/api/v1/symbols', symbolRoutes(ctx));
   app.use(methodNotAllowed);
   app.use(notFoundHandler);
   app.use(problemHandler);

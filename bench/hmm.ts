@@ -2,16 +2,28 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { analysisBench } from './hmm-analysis';
 import { fitFrom, modelToJson, syntheticBars, returnObservations, type HmmParams, type Observations } from '../lib/hmm';
 
 /**
- * `npm run bench -- hmm [nIter] [sizes...]`: Baum-Welch in this engine against hmmlearn
- * (the project's venv) on the same daily returns from the same initial parameters:
- * 3 states, diagonal covariance, a fixed number of iterations (no early stop), one
- * thread each. Prints both times (fit only: no interpreter start, no data loading), the
- * ratio engine / hmmlearn (target <= 1.0, stretch 0.5) and the log-likelihood difference.
+ * `npm run bench -- hmm [engine|analysis|all] [...]`, all by default:
+ * - engine [nIter] [sizes...]: see engineBench.
+ * - analysis [bars...]: see analysisBench (bench/hmm-analysis.ts).
  */
 export default async function bench(args: string[]): Promise<void> {
+  const [mode, ...rest] = /^(engine|analysis|all)$/.test(args[0] ?? '') ? args : ['all', ...args];
+  if (mode !== 'analysis') await engineBench(mode === 'all' ? [] : rest);
+  if (mode !== 'engine') await analysisBench(mode === 'all' ? [] : rest);
+}
+
+/**
+ * Baum-Welch in this engine against hmmlearn (the project's venv) on the same daily
+ * returns from the same initial parameters: 3 states, diagonal covariance, a fixed
+ * number of iterations (no early stop), one thread each. Prints both times (fit only: no
+ * interpreter start, no data loading), the ratio engine / hmmlearn (target <= 1.0,
+ * stretch 0.5) and the log-likelihood difference.
+ */
+async function engineBench(args: string[]): Promise<void> {
   const nIter = Number(args[0] ?? 100);
   const sizes = args.length > 1 ? args.slice(1).map(Number) : [10_000, 100_000];
   const root = join(__dirname, '..');

@@ -17,6 +17,8 @@ export interface WorkerSpec {
   /** Runs once the worker is connected, before it polls: schedules, setup. */
   onStart?: (ctx: { client: Client; deps: ActivityDeps; log: Logger }) => Promise<void>;
   maxConcurrentActivities?: number;
+  /** How often an activity's heartbeats reach the server at most; a cancellation arrives with the next one. */
+  maxHeartbeatThrottleInterval?: `${number}s` | `${number}ms`;
 }
 
 function workflowCode() {
@@ -68,6 +70,7 @@ export async function runWorker(config: Config, spec: WorkerSpec): Promise<void>
       maxConcurrentActivityTaskExecutions: spec.maxConcurrentActivities ?? config.worker.maxConcurrentActivities,
       maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
       maxConcurrentLocalActivityExecutions: config.worker.maxConcurrentLocalActivities,
+      ...(spec.maxHeartbeatThrottleInterval ? { maxHeartbeatThrottleInterval: spec.maxHeartbeatThrottleInterval } : {}),
     });
     log.info(
       {

@@ -30,12 +30,26 @@ export interface EmResult {
   readonly history: number[];
 }
 
+/** What one EM round reports: the log-likelihood after `iteration` M-steps. */
+export interface EmStep {
+  readonly iteration: number;
+  readonly logLikelihood: number;
+}
+
 /**
  * Baum-Welch (EM) from given initial parameters. Each round scores the current model
  * (E-step) and, unless the gain fell below tol, re-estimates it (M-step), so the
  * returned log-likelihood always belongs to the returned parameters.
  */
 export function baumWelch(obs: Observations, init: HmmParams, options: EmOptions): EmResult {
+  return drain(baumWelchSteps(obs, init, options));
+}
+
+/**
+ * Baum-Welch one E-step at a time: yields after each, so a caller can yield to its event
+ * loop between rounds (heartbeats, cancellation) without threads. Returns the result.
+ */
+export function* baumWelchSteps(obs: Observations, init: HmmParams, options: EmOptions): Generator<EmStep, EmResult> {
   const { n, d } = obs;
   const { k, covarianceType } = init;
   const ws = createWorkspace(n, k);
@@ -53,6 +67,7 @@ export function baumWelch(obs: Observations, init: HmmParams, options: EmOptions
   let ll = estep(cur);
   const history = [ll];
   options.onIteration?.(0, ll);
+  yield { iteration: 0, logLikelihood: ll };
   let converged = false;
   let iterations = 0;
   while (iterations < options.nIter) {
@@ -64,6 +79,7 @@ export function baumWelch(obs: Observations, init: HmmParams, options: EmOptions
     const value = estep(cur);
     history.push(value);
     options.onIteration?.(iterations, value);
+    yield { iteration: iterations, logLikelihood: value };
     const gain = value - ll;
     ll = value;
     if (options.tol !== undefined && gain < options.tol) {
@@ -72,4 +88,12 @@ export function baumWelch(obs: Observations, init: HmmParams, options: EmOptions
     }
   }
   return { params: cur, logLikelihood: ll, converged, iterations, history };
+}
+
+/** Runs a step generator to its end and returns what it returns. */
+export function drain<R>(steps: Generator<unknown, R>): R {
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+  }
 }

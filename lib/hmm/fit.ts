@@ -1,6 +1,6 @@
 import { validationError } from '../errors';
 import type { CovarianceType, HmmParams, Observations } from './model';
-import { baumWelch } from './baum-welch';
+import { baumWelchSteps, drain, type EmResult } from './baum-welch';
 import { covarianceFloor, DEFAULT_FLOOR_RATIO } from './floor';
 import { initialParams } from './init';
 import { permuteStates, volatilityLabels, volatilityOrder } from './labels';
@@ -43,6 +43,13 @@ export interface FitResult {
   readonly restarts: RestartSummary[];
 }
 
+/** Where a fit is: restart r's log-likelihood after `iteration` M-steps. */
+export interface FitStep {
+  readonly restart: number;
+  readonly iteration: number;
+  readonly logLikelihood: number;
+}
+
 /**
  * Fits a Gaussian HMM: several seeded k-means++ initialisations (alternately on the
  * features and on their local dispersion, see init.ts), Baum-Welch from each,
@@ -50,6 +57,15 @@ export interface FitResult {
  * Restarts run one after another on the calling thread.
  */
 export function fitHmm(obs: Observations, options: FitOptions): FitResult {
+  return drain(fitHmmSteps(obs, options));
+}
+
+/**
+ * fitHmm one EM round at a time: the same fit, bit for bit, yielding after every
+ * E-step so that the caller may heartbeat, yield to its event loop or stop.
+ * Invalid options throw before the first step.
+ */
+export function* fitHmmSteps(obs: Observations, options: FitOptions): Generator<FitStep, FitResult> {
   const k = options.states;
   const covarianceType = options.covarianceType ?? FIT_DEFAULTS.covarianceType;
   const seed = options.seed ?? FIT_DEFAULTS.seed;
@@ -73,19 +89,28 @@ export function fitHmm(obs: Observations, options: FitOptions): FitResult {
   const floor = covarianceFloor(obs, floorRatio);
   const master = createRng(seed);
   const summaries: RestartSummary[] = [];
-  let best: ReturnType<typeof baumWelch> | undefined;
+  let best: EmResult | undefined;
   let bestIndex = 0;
   for (let r = 0; r < restarts; r++) {
     const restartSeed = master.nextUint32();
     const strategy = r % 2 === 0 ? 'features' : 'dispersion';
     const init = initialParams(obs, k, covarianceType, createRng(restartSeed), floor, strategy);
     const onIteration = options.onIteration;
-    const result = baumWelch(obs, init, {
+    const steps = baumWelchSteps(obs, init, {
       nIter,
       tol,
       floor,
       onIteration: onIteration && ((iteration, logLikelihood) => onIteration({ restart: r, iteration, logLikelihood })),
     });
+    let result: EmResult;
+    for (;;) {
+      const step = steps.next();
+      if (step.done) {
+        result = step.value;
+        break;
+      }
+      yield { restart: r, ...step.value };
+    }
     summaries.push({
       seed: restartSeed,
       logLikelihood: result.logLikelihood,
@@ -121,14 +146,16 @@ export function fitFrom(
   obs: Observations,
   init: HmmParams,
   options: { nIter: number; tol?: number; floorRatio?: number },
-): ReturnType<typeof baumWelch> {
+): EmResult {
   validateParams(init);
   validateFinite(obs);
   if (obs.d !== init.d) throw validationError(`the data has ${obs.d} feature(s) but the model expects ${init.d}`);
   validateIterations(options.nIter, options.tol);
   const floorRatio = options.floorRatio ?? DEFAULT_FLOOR_RATIO;
   validateFloorRatio(floorRatio);
-  return baumWelch(obs, init, { nIter: options.nIter, tol: options.tol, floor: covarianceFloor(obs, floorRatio) });
+  return drain(
+    baumWelchSteps(obs, init, { nIter: options.nIter, tol: options.tol, floor: covarianceFloor(obs, floorRatio) }),
+  );
 }
 
 function validateFloorRatio(r: number): void {

@@ -6,9 +6,18 @@ export type { CovarianceType, HmmParams, Observations } from './model';
 export { freeParameterCount } from './model';
 export { createRng, type Rng } from './prng';
 export { observationsFromRows, minObservations, validateForFit, validateParams, MAX_STATES } from './validate';
-export { fitHmm, fitFrom, FIT_DEFAULTS, type FitOptions, type FitResult, type RestartSummary } from './fit';
-export type { EmResult } from './baum-welch';
-export { selectStates, type Candidate, type Criterion } from './select';
+export {
+  fitHmm,
+  fitHmmSteps,
+  fitFrom,
+  FIT_DEFAULTS,
+  type FitOptions,
+  type FitResult,
+  type FitStep,
+  type RestartSummary,
+} from './fit';
+export { drain, type EmResult, type EmStep } from './baum-welch';
+export { selectStates, selectStatesSteps, type Candidate, type Criterion, type Selection } from './select';
 export { score, decode, filtered, posteriors } from './infer';
 export { volatilityLabels, volatilityOrder, permuteStates, stateVolatility } from './labels';
 export { covarianceFloor, DEFAULT_FLOOR_RATIO } from './floor';

@@ -1,6 +1,7 @@
 import { validationError } from '../errors';
 import { freeParameterCount, type Observations } from './model';
-import { fitHmm, type FitOptions, type FitResult } from './fit';
+import { drain } from './baum-welch';
+import { fitHmmSteps, type FitOptions, type FitResult, type FitStep } from './fit';
 
 export type Criterion = 'bic' | 'aic';
 
@@ -22,7 +23,22 @@ export function selectStates(
   obs: Observations,
   states: readonly number[],
   options: Omit<FitOptions, 'states'> & { criterion?: Criterion },
-): { best: FitResult; states: number; candidates: Candidate[] } {
+): Selection {
+  return drain(selectStatesSteps(obs, states, options));
+}
+
+export interface Selection {
+  best: FitResult;
+  states: number;
+  candidates: Candidate[];
+}
+
+/** selectStates one EM round at a time, each step naming the state count being fitted. */
+export function* selectStatesSteps(
+  obs: Observations,
+  states: readonly number[],
+  options: Omit<FitOptions, 'states'> & { criterion?: Criterion },
+): Generator<FitStep & { states: number }, Selection> {
   if (states.length === 0) throw validationError('give at least one state count to choose from');
   const criterion = options.criterion ?? 'bic';
   if (criterion !== 'bic' && criterion !== 'aic')
@@ -31,7 +47,16 @@ export function selectStates(
   const candidates: Candidate[] = [];
   let best: { fit: FitResult; value: number; states: number } | undefined;
   for (const k of states) {
-    const fit = fitHmm(obs, { ...options, states: k });
+    const steps = fitHmmSteps(obs, { ...options, states: k });
+    let fit: FitResult;
+    for (;;) {
+      const step = steps.next();
+      if (step.done) {
+        fit = step.value;
+        break;
+      }
+      yield { states: k, ...step.value };
+    }
     const p = freeParameterCount(k, obs.d, covarianceType);
     const c = {
       states: k,

@@ -67,6 +67,24 @@ export const envSchema = z.object({
   CBB_MAX_CONCURRENT_SENDS: z.coerce.number().int().min(1).max(1000).default(10),
   // `off`: this worker leaves the sweep's Schedule alone (another deployment owns it).
   CBB_SWEEP_EVERY: z.union([duration, z.literal('off')]).default('1m'),
+
+  // local: fit in the hmm worker; remote: POST ${HMM_SERVICE_URL}/analyze (the origin's service API).
+  HMM_ENGINE: z.enum(['local', 'remote']).default('local'),
+  HMM_TASK_QUEUE: z.string().min(1).default('hmm'),
+  HMM_SERVICE_URL: z
+    .string()
+    .url()
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  HMM_SERVICE_TOKEN: optional,
+  // A fit of a few thousand bars takes seconds; longer than this is a hung service, retried.
+  HMM_SERVICE_TIMEOUT: duration.default('60s'),
+  HMM_WORKER_METRICS_PORT: port.default(9465),
+  // Fits run one EM round at a time between other tasks: more than a few only share the core.
+  HMM_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(100).default(4),
+  HMM_CACHE_TTL: duration.default('10m'),
+  HMM_REFIT_EVERY: duration.default('24h'),
+  HMM_REFIT_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(2),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -101,6 +119,18 @@ export interface Config {
     sweepEvery: string;
     maxConcurrentSends: number;
   };
+  hmm: {
+    engine: 'local' | 'remote';
+    taskQueue: string;
+    serviceUrl?: string;
+    serviceToken?: string;
+    serviceTimeoutMs: number;
+    workerMetricsPort: number;
+    maxConcurrentActivities: number;
+    cacheTtlSeconds: number;
+    refitEvery: string;
+    refitConcurrency: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -120,6 +150,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (e.HMM_ENGINE === 'remote' && !e.HMM_SERVICE_URL) {
+    throw new ConfigError(
+      'invalid configuration:\n  HMM_SERVICE_URL: expected a URL when HMM_ENGINE=remote, got nothing',
+    );
+  }
   const useTls = e.TEMPORAL_TLS || !!e.TEMPORAL_TLS_CERT_PATH || !!e.TEMPORAL_API_KEY;
   return {
     env: e.NODE_ENV,
@@ -163,6 +198,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       sweepConcurrency: e.CBB_SWEEP_CONCURRENCY,
       maxConcurrentSends: e.CBB_MAX_CONCURRENT_SENDS,
       sweepEvery: e.CBB_SWEEP_EVERY,
+    },
+    hmm: {
+      engine: e.HMM_ENGINE,
+      taskQueue: e.HMM_TASK_QUEUE,
+      serviceUrl: e.HMM_SERVICE_URL?.replace(/\/$/, ''),
+      serviceToken: e.HMM_SERVICE_TOKEN,
+      serviceTimeoutMs: durationMs(e.HMM_SERVICE_TIMEOUT),
+      workerMetricsPort: e.HMM_WORKER_METRICS_PORT,
+      maxConcurrentActivities: e.HMM_MAX_CONCURRENT_ACTIVITIES,
+      cacheTtlSeconds: Math.max(1, Math.round(durationMs(e.HMM_CACHE_TTL) / 1000)),
+      refitEvery: e.HMM_REFIT_EVERY,
+      refitConcurrency: e.HMM_REFIT_CONCURRENCY,
     },
   };
 }

@@ -11,6 +11,7 @@ import {
   workerPolling,
   type AppSpec,
 } from './services';
+import { hmmTaskQueue } from '../../lib/hmm/contract';
 import { baseSettings, type PortDeclaration, type Profile, type StackSettings } from './settings';
 
 /**
@@ -125,6 +126,18 @@ export const parts = [
     graceMs: 60_000,
     endpoints: (s) => [['Worker metrics', `http://127.0.0.1:${s.ports.workerMetrics}/metrics`]],
   }),
+  {
+    // CPU-bound HMM fits on their own task queue and process, apart from the I/O work.
+    ...app({
+      name: 'hmm-worker',
+      entry: 'dist/workers/hmm.js',
+      ports: { hmmWorkerMetrics: { local: 9465, test: 19465 } },
+      ready: (s) => workerPolling(s, 'hmm-worker', process.env.HMM_TASK_QUEUE ?? hmmTaskQueue),
+      graceMs: 60_000,
+      endpoints: (s) => [['HMM worker metrics', `http://127.0.0.1:${s.ports.hmmWorkerMetrics}/metrics`]],
+    }),
+    env: (s) => ({ HMM_WORKER_METRICS_PORT: String(s.ports.hmmWorkerMetrics) }),
+  },
   {
     ...app({
       name: 'api',

@@ -13,7 +13,7 @@ import { httpReady, startApp, venvBin, workerPolling } from '../../scripts/stack
  * follow the documented links — and runs every check it has: no 5xx, every status
  * and header documented, bodies as described, schema-valid input accepted and invalid
  * input refused, wrong methods 405. It must find nothing. schemathesis.toml names the
- * two rules a schema cannot state.
+ * rules a schema cannot state.
  *
  * The API under fuzz gets a database and a task queue of its own, so the orders, runs
  * and workflows it creates touch no other test's data, and a worker of its own.

@@ -1,10 +1,25 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { Transform } from 'node:stream';
+import { prettyFactory } from 'pino-pretty';
 import { join } from 'node:path';
 import { partNames, stackSettings } from './parts';
 import { describeEndpoints, down, status, up } from './stack';
 
 /** `npm run up|down|status|logs`: the local stack's command line. */
+
+/** JSON log lines made readable; `tail`'s file headers and anything not JSON pass as they are. */
+function prettyLines(): Transform {
+  const format = prettyFactory({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
+  let rest = '';
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      const lines = (rest + chunk.toString('utf8')).split('\n');
+      rest = lines.pop() ?? '';
+      done(null, lines.map((l) => (l.startsWith('{') ? format(l) : `${l}\n`)).join(''));
+    },
+  });
+}
 
 const bold = (t: string) => (process.stdout.isTTY ? `\x1b[1m${t}\x1b[0m` : t);
 const step = (msg: string) => console.log(`${bold('[stack]')} ${msg}`);
@@ -34,7 +49,8 @@ async function main(command: string | undefined, args: string[]): Promise<number
       return rows.every((r) => r.ready) ? 0 : 3;
     }
     case 'logs': {
-      const wanted = args.length > 0 ? args : partNames;
+      const named = args.filter((a) => !a.startsWith('--'));
+      const wanted = named.length > 0 ? named : partNames;
       const unknown = wanted.filter((n) => !(partNames as string[]).includes(n));
       if (unknown.length > 0) {
         console.error(`no stack part named ${unknown.join(', ')}; the parts are ${partNames.join(', ')}`);
@@ -45,11 +61,16 @@ async function main(command: string | undefined, args: string[]): Promise<number
         console.error(`no logs yet under ${s.logDir} for ${wanted.join(', ')}: start the stack with npm run up`);
         return 1;
       }
-      const tail = spawn('tail', ['-n', '20', '-F', ...files], { stdio: 'inherit' });
+      // The parts write JSON lines (for machines and log shippers); a person at a terminal gets them pretty.
+      const pretty = process.stdout.isTTY && !args.includes('--json');
+      const tail = spawn('tail', ['-n', '20', '-F', ...files], {
+        stdio: ['ignore', pretty ? 'pipe' : 'inherit', 'inherit'],
+      });
+      if (pretty) tail.stdout!.pipe(prettyLines()).pipe(process.stdout);
       return new Promise((resolve) => tail.on('exit', (code) => resolve(code ?? 0)));
     }
     default:
-      console.error('usage: stack up | down | status | logs [part...]');
+      console.error('usage: stack up | down | status | logs [part...] [--json]');
       return 2;
   }
 }

@@ -11,6 +11,8 @@ export const searchAttributes = {
   syncStatus: defineSearchAttributeKey('SyncStatus', SearchAttributeType.KEYWORD),
   migrationName: defineSearchAttributeKey('MigrationName', SearchAttributeType.KEYWORD),
   migrationState: defineSearchAttributeKey('MigrationState', SearchAttributeType.KEYWORD),
+  vmName: defineSearchAttributeKey('VmName', SearchAttributeType.KEYWORD),
+  vmState: defineSearchAttributeKey('VmState', SearchAttributeType.KEYWORD),
 } as const;
 
 /** The CLI's names for the types, as `temporal server start-dev --search-attribute` wants them. */

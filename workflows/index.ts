@@ -3,3 +3,5 @@ export { batchMigration } from './batch-migration';
 export { cbbSweep } from './cbb-sweep';
 export { cbbSyncOrder } from './cbb-sync';
 export { selfCheck } from './self-check';
+export { vmLifecycle } from './vm';
+export { vmReconcile } from './vm-reconcile';

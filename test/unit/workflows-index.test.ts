@@ -1,6 +1,7 @@
 import { batchMigrationWorkflowType } from '../../lib/batch-migration/contract';
 import { cbbSweepWorkflowType, cbbSyncWorkflowType } from '../../lib/cbb/contract';
 import { selfCheckWorkflowType } from '../../lib/self-check/contract';
+import { vmReconcileWorkflowType, vmWorkflowType } from '../../lib/vm/contract';
 import * as workflows from '../../workflows';
 
 /**
@@ -9,7 +10,14 @@ import * as workflows from '../../workflows';
  * nothing else (no helper, query or signal definition).
  */
 test('workflows/index.ts exports exactly the workflow types the contracts name', () => {
-  const contractTypes = [batchMigrationWorkflowType, cbbSweepWorkflowType, cbbSyncWorkflowType, selfCheckWorkflowType];
+  const contractTypes = [
+    batchMigrationWorkflowType,
+    cbbSweepWorkflowType,
+    cbbSyncWorkflowType,
+    selfCheckWorkflowType,
+    vmWorkflowType,
+    vmReconcileWorkflowType,
+  ];
   expect(Object.keys(workflows).sort()).toEqual([...contractTypes].sort());
 });
 

@@ -10,6 +10,8 @@ import { cbbRoutes } from './routes/cbb-sweeps';
 import { healthRoutes } from './routes/health';
 import { migrationRoutes } from './routes/batch-migrations';
 import { orderRoutes } from './routes/cbb-orders';
+import { machineTemplateRoutes } from './routes/machine-templates';
+import { machineRoutes } from './routes/machines';
 import { selfCheckRoutes } from './routes/self-checks';
 import { workflowRoutes } from './routes/workflows';
 
@@ -39,6 +41,8 @@ export function createApp(ctx: ApiContext): express.Express {
   app.use('/api/v1/migrations', migrationRoutes(ctx));
   app.use('/api/v1/orders', orderRoutes(ctx));
   app.use('/api/v1/cbb', cbbRoutes(ctx));
+  app.use('/api/v1/machine-templates', machineTemplateRoutes(ctx));
+  app.use('/api/v1/machines', machineRoutes(ctx));
   app.use(methodNotAllowed);
   app.use(notFoundHandler);
   app.use(problemHandler);

@@ -117,6 +117,9 @@ export async function vmLifecycle(input: VmLifecycleInput): Promise<VmLifecycleR
   // Runs started by the API carry VmName; only those keep VmState current (a server without
   // the attributes registered, like the test server, refuses the upsert).
   const indexed = workflowInfo().typedSearchAttributes.get(searchAttributes.vmName) !== undefined;
+  // Provisioning goes first in the queue, before any handler is registered: updates that
+  // arrived with the start are delivered as their handlers are set, and must wait behind it.
+  const provisioned = input.carry ? undefined : queue.run(() => provision());
 
   const view = (): VmProgress => ({
     machineId: spec.machineId,
@@ -404,7 +407,7 @@ export async function vmLifecycle(input: VmLifecycleInput): Promise<VmLifecycleR
   // ---- the life ----------------------------------------------------------------------
 
   publish();
-  if (!input.carry) await queue.run(provision);
+  await provisioned;
   await condition(
     () =>
       s.phase === 'deleted' ||

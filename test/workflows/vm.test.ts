@@ -130,6 +130,21 @@ test('provisions (define, then start) and serves every operation, each one recor
   expect(t.store.fields.get(i.spec.machineId)).toMatchObject({ status: 'deleted', desired_state: 'deleted' });
 });
 
+test('an update that arrives with the start waits for provisioning to finish', async () => {
+  const t = await setup();
+  const i = input();
+  const name = i.spec.name;
+  // No worker yet: the workflow's first task carries the start and the update together.
+  const handle = await start(t, i);
+  const early = handle.executeUpdate(operationUpdates.suspend, { args: [{}] });
+  await t.worker.runUntil(async () => {
+    expect(await early).toMatchObject({ operation: 'suspend', observed: 'paused' });
+    expect(t.hv.calls).toEqual([`define ${name}`, `start ${name}`, `suspend ${name}`]);
+    await update(handle, 'delete');
+    await handle.result();
+  });
+});
+
 test('an impossible operation is refused at once with the reason, and nothing reaches libvirt', async () => {
   const t = await setup();
   const i = input();

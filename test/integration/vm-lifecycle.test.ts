@@ -150,6 +150,12 @@ test('the API and virsh agree after every operation; refusals and injections nev
   const ok = detail.events.filter((e: { outcome: string }) => e.outcome === 'ok').map((e: { type: string }) => e.type);
   expect(ok.slice(0, 9).reverse()).toEqual(steps.map(([action]) => action));
 
+  // The worker's pool statistics are on its /metrics, beside Temporal's own.
+  const metrics = await (await fetch(`http://127.0.0.1:${s.ports.workerMetrics}/metrics`)).text();
+  expect(Number(/^libvirt_pool_size(?:\{[^}]*\})? (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
+  expect(Number(/^libvirt_pool_acquired(?:\{[^}]*\})? (\d+)/m.exec(metrics)?.[1])).toBeGreaterThan(steps.length);
+  expect(metrics).toMatch(/^libvirt_pool_wait_bucket\{/m);
+
   const found: string[] = [];
   await waitUntil('the machine to be found by VmName', async () => {
     found.length = 0;

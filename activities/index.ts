@@ -7,6 +7,8 @@ import { createCbbActivities } from './cbb';
 import { createSweepActivities } from './cbb/sweep';
 import { createDataMigrationActivities } from './batch-migration';
 import { createSelfCheckActivities } from './self-check';
+import { createVmActivities } from './vm';
+import type { VmResources } from './vm/resources';
 
 /** What the worker builds once and hands to every activity factory. */
 export interface ActivityDeps {
@@ -18,6 +20,8 @@ export interface ActivityDeps {
   client: Client;
   /** Aborted when the worker starts to shut down, before its grace time runs. */
   stopping: AbortSignal;
+  /** The libvirt connection pool and adapter, built once per worker (no connection before the first VM activity). */
+  vm: VmResources;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -26,6 +30,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDataMigrationActivities(deps),
     ...createCbbActivities(deps),
     ...createSweepActivities(deps),
+    ...createVmActivities(deps),
   };
 }
 

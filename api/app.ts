@@ -12,6 +12,8 @@ import { cbbRoutes } from './routes/cbb-sweeps';
 import { healthRoutes } from './routes/health';
 import { migrationRoutes } from './routes/batch-migrations';
 import { orderRoutes } from './routes/cbb-orders';
+import { machineTemplateRoutes } from './routes/machine-templates';
+import { machineRoutes } from './routes/machines';
 import { selfCheckRoutes } from './routes/self-checks';
 import { workflowRoutes } from './routes/workflows';
 import { analysisRoutes } from './routes/analyses';
@@ -48,6 +50,8 @@ export function createApp(ctx: ApiContext): express.Express {
   app.use('/api/v1/cbb', cbbRoutes(ctx));
   app.use('/api/v1/analyses', analysisRoutes(ctx));
   app.use('/api/v1/symbols', symbolRoutes(ctx));
+  app.use('/api/v1/machine-templates', machineTemplateRoutes(ctx));
+  app.use('/api/v1/machines', machineRoutes(ctx));
   app.use(methodNotAllowed);
   app.use(notFoundHandler);
   app.use(problemHandler);

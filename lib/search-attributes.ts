@@ -13,6 +13,8 @@ export const searchAttributes = {
   migrationState: defineSearchAttributeKey('MigrationState', SearchAttributeType.KEYWORD),
   symbol: defineSearchAttributeKey('Symbol', SearchAttributeType.KEYWORD),
   analysisState: defineSearchAttributeKey('AnalysisState', SearchAttributeType.KEYWORD),
+  vmName: defineSearchAttributeKey('VmName', SearchAttributeType.KEYWORD),
+  vmState: defineSearchAttributeKey('VmState', SearchAttributeType.KEYWORD),
 } as const;
 
 /** The CLI's names for the types, as `temporal server start-dev --search-attribute` wants them. */

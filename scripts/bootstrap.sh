@@ -3,15 +3,17 @@
 # Python venv with the Temporal binaries, and node_modules. Safe to run again: each
 # step is skipped when its result is already in place.
 #   scripts/bootstrap.sh          for `npm run up`
-#   scripts/bootstrap.sh --test   also what the tests need (docker-compose to lint the compose file)
+#   scripts/bootstrap.sh --test   also what the tests need (docker-compose to lint the compose file, QEMU and the guest's parts)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { printf '\033[1m[bootstrap]\033[0m %s\n' "$*" >&2; }
 
-packages=(postgresql redis-server libvirt0 libvirt-dev pkg-config python3-venv)
-# The tests also lint the compose file and render pages in a real browser.
-[ "${1:-}" = "--test" ] && packages+=(docker-compose chromium)
+# libvirt-daemon and libvirt-clients: the stack's libvirtd (test driver) and virsh, which the VM adapter uses too.
+packages=(postgresql redis-server libvirt0 libvirt-dev pkg-config python3-venv libvirt-daemon libvirt-clients)
+# The tests also lint the compose file, render pages in a real browser, and boot a real guest
+# (QEMU, TCG or KVM where it works, with a tiny guest built from a Debian kernel and busybox).
+[ "${1:-}" = "--test" ] && packages+=(docker-compose chromium qemu-system-x86 busybox-static linux-image-amd64 cpio)
 
 missing=()
 for p in "${packages[@]}"; do

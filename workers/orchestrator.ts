@@ -2,6 +2,7 @@ import { createActivities } from '../activities';
 import { cbbSweepSchedule } from '../lib/cbb/contract';
 import { applySchedule } from '../lib/infra/schedules';
 import { loadConfig } from '../lib/infra/config';
+import { vmReconcileSchedule } from '../lib/vm/contract';
 import { runWorker } from './run';
 
 /** The main worker: every I/O-bound workflow and activity, on the `orchestrator` task queue. */
@@ -23,6 +24,11 @@ async function main() {
           concurrency: config.cbb.sweepConcurrency,
           taskQueue: config.temporal.taskQueue,
         }),
+        log,
+      );
+      await applySchedule(
+        client,
+        vmReconcileSchedule({ every: config.vm.reconcileEvery, taskQueue: config.temporal.taskQueue }),
         log,
       );
     },

@@ -1,6 +1,7 @@
 import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
 import type { ActivityDeps } from '../activities';
+import { createVmResources } from '../activities/vm/resources';
 import type { Config } from '../lib/infra/config';
 import { createPool } from '../lib/infra/db';
 import { createLogger, type Logger } from '../lib/infra/logger';
@@ -56,7 +57,9 @@ export async function runWorker(config: Config, spec: WorkerSpec): Promise<void>
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const stopping = new AbortController();
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => stopping.abort());
-  const deps: ActivityDeps = { config, pool, redis, log, client, stopping: stopping.signal };
+  // The libvirt pool's statistics go out on the Runtime's /metrics with Temporal's own.
+  const vm = createVmResources(config.libvirt, Runtime.instance().metricMeter);
+  const deps: ActivityDeps = { config, pool, redis, log, client, stopping: stopping.signal, vm };
   try {
     await spec.onStart?.({ client, deps, log });
     const worker = await Worker.create({
@@ -83,6 +86,6 @@ export async function runWorker(config: Config, spec: WorkerSpec): Promise<void>
     await worker.run();
     log.info('worker stopped');
   } finally {
-    await Promise.allSettled([connection.close(), pool.end(), redis.quit()]);
+    await Promise.allSettled([connection.close(), pool.end(), redis.quit(), vm.close()]);
   }
 }

@@ -5,3 +5,5 @@ export { cbbSyncOrder } from './cbb-sync';
 export { selfCheck } from './self-check';
 export { hmmAnalysis } from './hmm';
 export { hmmRefit } from './hmm-refit';
+export { vmLifecycle } from './vm';
+export { vmReconcile } from './vm-reconcile';

@@ -35,6 +35,8 @@ export interface DomainSpec {
   /** Room to grow live: resize of a running machine stays within these. Default: the template's sizes. */
   maxVcpus?: number;
   maxMemoryMiB?: number;
+  /** A file the serial console's output is copied to (kept from the last boot only). */
+  consoleLog?: string;
 }
 
 export function buildDomainXml(spec: DomainSpec): string {
@@ -100,7 +102,9 @@ function devices(domain: XMLBuilder, spec: DomainSpec): void {
   }
   if (spec.type !== 'test') {
     // A serial console is how the tiny guest's output is read (virsh console, or a log file).
-    devs.ele('serial', { type: 'pty' }).ele('target', { port: '0' });
+    const serial = devs.ele('serial', { type: 'pty' });
+    if (spec.consoleLog) serial.ele('log', { file: literal(spec.consoleLog), append: 'off' });
+    serial.ele('target', { port: '0' });
     devs.ele('console', { type: 'pty' }).ele('target', { type: 'serial', port: '0' });
   }
 }

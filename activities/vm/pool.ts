@@ -25,6 +25,8 @@ export interface LibvirtPoolOptions {
   trustRecentMs?: number;
   /** Called with every wait for a connection, for a histogram. */
   observeWait?: (ms: number) => void;
+  /** Opens no connection before the first borrower: a worker that never runs a VM activity never dials libvirt. */
+  lazy?: boolean;
   /** Opens a connection; the default opens one with the libvirt binding. */
   open?: (uri: string) => Promise<Hypervisor>;
 }
@@ -121,7 +123,7 @@ export function createLibvirtPool(options: LibvirtPoolOptions): LibvirtPool {
       numTestsPerEvictionRun: o.max,
       testOnBorrow: true,
       maxWaitingClients: o.maxWaiting,
-      autostart: true,
+      autostart: !o.lazy,
     },
   );
   // Errors of create are counted above and surface to the borrower as LIBVIRT_CONNECTION_FAILED.

@@ -1,3 +1,4 @@
+import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
 
 /**
@@ -85,6 +86,21 @@ export const envSchema = z.object({
   HMM_CACHE_TTL: duration.default('10m'),
   HMM_REFIT_EVERY: duration.default('24h'),
   HMM_REFIT_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(2),
+
+  // The local stack's libvirtd (test driver) by default; qemu:///system or qemu+ssh://host/system in production.
+  LIBVIRT_URI: optional,
+  DATA_DIR: optional,
+  // What a machine's domain XML says it is: `test` for the test driver, `kvm` where /dev/kvm works, `qemu` (TCG) otherwise.
+  LIBVIRT_DOMAIN_TYPE: z.enum(['test', 'qemu', 'kvm']).optional(),
+  // The VM backend's pool: 2 to 10 connections, 30 s to wait for one, idle ones beyond the minimum closed after 60 s.
+  LIBVIRT_POOL_MIN: z.coerce.number().int().min(0).max(100).default(2),
+  LIBVIRT_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+  LIBVIRT_ACQUIRE_TIMEOUT: duration.default('30s'),
+  LIBVIRT_IDLE_TIMEOUT: duration.default('60s'),
+  LIBVIRT_VIRSH_TIMEOUT: duration.default('60s'),
+  // How long a guest gets to power off after the ACPI request before it is destroyed.
+  VM_SHUTDOWN_TIMEOUT: duration.default('60s'),
+  VM_RECONCILE_EVERY: duration.default('1m'),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -131,6 +147,13 @@ export interface Config {
     refitEvery: string;
     refitConcurrency: number;
   };
+  libvirt: {
+    uri: string;
+    domainType: 'test' | 'qemu' | 'kvm';
+    pool: { min: number; max: number; acquireTimeoutMs: number; idleTimeoutMs: number };
+    virshTimeoutMs: number;
+  };
+  vm: { shutdownTimeoutMs: number; reconcileEvery: string };
 }
 
 export class ConfigError extends Error {
@@ -211,6 +234,39 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       refitEvery: e.HMM_REFIT_EVERY,
       refitConcurrency: e.HMM_REFIT_CONCURRENCY,
     },
+    libvirt: libvirtConfig(e),
+    vm: { shutdownTimeoutMs: durationMs(e.VM_SHUTDOWN_TIMEOUT), reconcileEvery: e.VM_RECONCILE_EVERY },
+  };
+}
+
+/** The project's root, from sources (lib/infra) and compiled code (dist/lib/infra) alike. */
+const projectRoot = (): string => {
+  const up = resolve(__dirname, '..', '..');
+  return basename(up) === 'dist' ? resolve(up, '..') : up;
+};
+
+/** The socket of the libvirtd that `npm run up` starts (scripts/stack/libvirtd.ts puts it there). */
+export const localLibvirtUri = (dataDir?: string): string =>
+  `test+unix:///default?socket=${join(resolve(projectRoot(), dataDir ?? '.data'), 'libvirt', 'libvirt-sock')}`;
+
+function libvirtConfig(e: Env): Config['libvirt'] {
+  const uri = e.LIBVIRT_URI ?? localLibvirtUri(e.DATA_DIR);
+  if (e.LIBVIRT_POOL_MIN > e.LIBVIRT_POOL_MAX) {
+    throw new ConfigError(
+      `invalid configuration:\n  LIBVIRT_POOL_MIN: expected at most LIBVIRT_POOL_MAX (${e.LIBVIRT_POOL_MAX}), got ${e.LIBVIRT_POOL_MIN}`,
+    );
+  }
+  return {
+    uri,
+    // The test driver only knows domains of type `test`; a real hypervisor is asked for KVM unless told otherwise.
+    domainType: e.LIBVIRT_DOMAIN_TYPE ?? (uri.startsWith('test') ? 'test' : 'kvm'),
+    pool: {
+      min: e.LIBVIRT_POOL_MIN,
+      max: e.LIBVIRT_POOL_MAX,
+      acquireTimeoutMs: durationMs(e.LIBVIRT_ACQUIRE_TIMEOUT),
+      idleTimeoutMs: durationMs(e.LIBVIRT_IDLE_TIMEOUT),
+    },
+    virshTimeoutMs: durationMs(e.LIBVIRT_VIRSH_TIMEOUT),
   };
 }
 

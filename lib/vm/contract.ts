@@ -1,8 +1,10 @@
-import type { UpdateDefinition } from '@temporalio/common';
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { SearchAttributePair, UpdateDefinition } from '@temporalio/common';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { z } from 'zod';
+import type { ScheduleDeclaration } from '../schedule';
+import { searchAttributes } from '../search-attributes';
 import type { VmErrorCode } from './errors';
-import type { ObservedState } from './states';
+import type { ObservedState, StateReason } from './states';
 import type { MachineSpec, RunStrategy, operationArgsSchemas } from './validate';
 
 /**
@@ -34,9 +36,21 @@ export type OperationArgs = { [K in OperationName]: z.input<(typeof operationArg
 
 export interface VmLifecycleInput {
   spec: MachineSpec;
+  /** The libvirt UUID chosen with the machine's row, so that a retried define names the same domain. */
+  uuid: string;
   /** Carried across continue-as-new; absent on the first run, which provisions the machine. */
   carry?: VmCarriedState;
+  /** Operations per run before the workflow continues as new (default 200); tests lower it. */
+  operationsPerRun?: number;
 }
+
+export interface VmLifecycleResult {
+  machineId: string;
+  phase: 'deleted' | 'failed';
+  reason?: string;
+}
+
+export type VmLifecycleWorkflow = (input: VmLifecycleInput) => Promise<VmLifecycleResult>;
 
 /** What the workflow wants the machine to be, as the reconciler compares it with libvirt. */
 export type DesiredState = 'running' | 'paused' | 'stopped' | 'deleted';
@@ -50,6 +64,9 @@ export interface VmCarriedState {
   runStrategy: RunStrategy;
   snapshots: string[];
   operations: number;
+  /** Runs before this one (continue-as-new), for the progress query. */
+  continuedRuns?: number;
+  lastError?: { code: VmErrorCode; message: string };
 }
 
 export interface OperationResult {
@@ -71,6 +88,7 @@ export interface VmProgress {
   current?: OperationName;
   queued: number;
   operations: number;
+  continuedRuns: number;
   snapshots: string[];
   lastError?: { code: VmErrorCode; message: string };
 }
@@ -91,3 +109,68 @@ export const operationUpdates: OperationUpdates = {
 };
 
 export const progress = defineQuery<VmProgress>('progress');
+
+/**
+ * What the reconciler saw, sent to the machine's own workflow: the workflow looks again
+ * and corrects the drift itself, in turn with the user's operations, so nothing changes
+ * a machine behind its workflow's back.
+ */
+export interface DriftReport {
+  observed: ObservedState;
+  reason?: StateReason;
+  drift: string;
+}
+
+export const driftSignal = defineSignal<[DriftReport]>('drift');
+
+/**
+ * How every machine's workflow is started: the machine's id in the workflow id (a second
+ * start of the same machine is refused), its name findable as VmName in the Web UI.
+ */
+export function vmStartOptions(input: VmLifecycleInput, templateName: string) {
+  const { spec } = input;
+  return {
+    workflowId: vmWorkflowId(spec.machineId),
+    args: [input] as [VmLifecycleInput],
+    typedSearchAttributes: [
+      { key: searchAttributes.vmName, value: spec.name },
+      { key: searchAttributes.vmState, value: 'provisioning' },
+    ] as SearchAttributePair[],
+    staticSummary: `VM ${spec.name} (machine ${spec.machineId})`,
+    staticDetails:
+      `Template ${templateName}: ${spec.template.vcpus} vCPU, ${spec.template.memoryMiB} MiB; ` +
+      `run strategy ${spec.runStrategy}.`,
+  };
+}
+
+export interface VmReconcileSummary {
+  machines: number;
+  drifted: number;
+  signalled: number;
+  /** Drift whose machine has no running workflow to correct it: reported only. */
+  unattended: number;
+  orphans: string[];
+}
+
+export type VmReconcileWorkflow = () => Promise<VmReconcileSummary>;
+
+export const vmReconcileWorkflowType = 'vmReconcile';
+export const vmReconcileScheduleId = 'vm-reconcile';
+
+/**
+ * The reconciler's Schedule, applied at every worker start. A pass that outlasts its
+ * interval is not doubled; one missed while the server was down runs once.
+ */
+export function vmReconcileSchedule(opts: { every: string; taskQueue: string }): ScheduleDeclaration {
+  return {
+    scheduleId: vmReconcileScheduleId,
+    every: opts.every,
+    workflowType: vmReconcileWorkflowType,
+    workflowId: vmReconcileScheduleId,
+    taskQueue: opts.taskQueue,
+    args: [],
+    summary: 'Reconcile: compare every machine with libvirt and have its workflow correct the drift',
+    overlap: 'SKIP',
+    catchupWindow: '1m',
+  };
+}

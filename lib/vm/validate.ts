@@ -52,7 +52,19 @@ export const templateSchema = z.object({
   diskGiB: z.number().int().min(1).max(4096).optional(),
   disk: z.object({ path: absolutePath('disk path'), format: z.enum(['raw', 'qcow2']) }).optional(),
   network: networkNameSchema.optional(),
-  os: z.object({ arch: z.enum(['x86_64', 'aarch64']).default('x86_64') }).default({}),
+  os: z
+    .object({
+      arch: z.enum(['x86_64', 'aarch64']).default('x86_64'),
+      /** A label for people (debian12, tiny-busybox); libvirt is not told. */
+      variant: z
+        .string()
+        .regex(
+          /^[a-z0-9][a-z0-9._-]{0,62}$/,
+          'os.variant must be 1-63 lowercase letters, digits, dots, dashes and underscores',
+        )
+        .optional(),
+    })
+    .default({}),
   /** Direct kernel boot: the tiny test guest has no disk, only a kernel and an initramfs. */
   boot: z
     .object({

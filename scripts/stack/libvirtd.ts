@@ -22,6 +22,9 @@ import type { StackSettings } from './settings';
 
 const run = promisify(execFile);
 
+/** The keeper's name in the stack's pid and log files. */
+export const libvirtdKeeper = 'libvirtd-keeper';
+
 export interface LibvirtdPaths {
   dir: string;
   config: string;
@@ -61,7 +64,7 @@ export async function startLibvirtd(s: StackSettings): Promise<void> {
   }
   if (runningPid(s, 'libvirtd') === undefined) {
     // A daemon that died leaves its sockets; the keeper without a daemon is of no use.
-    await stopProcess(s, 'libvirtd-keeper');
+    await stopProcess(s, libvirtdKeeper);
     rmSync(p.dir, { recursive: true, force: true });
     mkdirSync(p.driverDir, { recursive: true });
     writeFileSync(p.config, config(p), { mode: 0o600 });
@@ -73,27 +76,27 @@ export async function startLibvirtd(s: StackSettings): Promise<void> {
     });
   }
   await waitFor('libvirtd', () => answers(s), { pid: () => runningPid(s, 'libvirtd'), log: logFile(s, 'libvirtd') });
-  if (runningPid(s, 'libvirtd-keeper') === undefined) {
+  if (runningPid(s, libvirtdKeeper) === undefined) {
     spawnDetached(s, {
-      name: 'libvirtd-keeper',
+      name: libvirtdKeeper,
       command: 'virsh',
       args: ['-c', libvirtUri(s), 'event', '--all', '--loop', '--timestamp'],
     });
   }
   // Until the keeper's connection is open, a client's domains would vanish when it disconnects.
-  await waitFor('libvirtd-keeper', async () => (await clients(s)) >= 1, {
-    pid: () => runningPid(s, 'libvirtd-keeper'),
-    log: logFile(s, 'libvirtd-keeper'),
+  await waitFor(libvirtdKeeper, async () => (await clients(s)) >= 1, {
+    pid: () => runningPid(s, libvirtdKeeper),
+    log: logFile(s, libvirtdKeeper),
     timeoutMs: 20_000,
   });
 }
 
 export async function libvirtdReady(s: StackSettings): Promise<boolean> {
-  return runningPid(s, 'libvirtd-keeper') !== undefined && (await answers(s));
+  return runningPid(s, libvirtdKeeper) !== undefined && (await answers(s));
 }
 
 export async function stopLibvirtd(s: StackSettings): Promise<void> {
-  await stopProcess(s, 'libvirtd-keeper', { graceMs: 5_000 });
+  await stopProcess(s, libvirtdKeeper, { graceMs: 5_000 });
   await stopProcess(s, 'libvirtd', { graceMs: 15_000 });
 }
 

@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { libvirtdKeeper, libvirtdPaths, libvirtdReady, libvirtUri, startLibvirtd } from './libvirtd';
 import { databaseUrl, postgresDataDir, postgresReady, startPostgres } from './postgres';
 import {
   httpReady,
@@ -28,6 +29,8 @@ export interface StackPart {
   ready(s: StackSettings): Promise<boolean>;
   /** How it stops: Postgres shuts down fastest and cleanest on SIGINT; a worker gets time to finish activities. */
   stop: { signal: NodeJS.Signals; graceMs: number };
+  /** Processes the part starts beside its own (by pid-file name): `down` stops them first. */
+  companions?: readonly string[];
   /** Paths on the command line of this part's processes: how `down` finds one whose pid file was lost. */
   leftovers?(s: StackSettings): string[];
   /** What the project's processes are given to reach this part. */
@@ -104,6 +107,20 @@ export const parts = [
       ['Temporal Web UI', `http://localhost:${s.ports.temporalUi}`],
       ['Temporal metrics', `http://127.0.0.1:${s.ports.temporalMetrics}/metrics`],
     ],
+  },
+  {
+    // The test driver's mock hypervisor, shared over a socket with the worker, the tests and virsh.
+    name: 'libvirtd',
+    role: 'infrastructure',
+    ports: {},
+    start: (s) => startLibvirtd(s),
+    ready: libvirtdReady,
+    stop: { signal: 'SIGTERM', graceMs: 15_000 },
+    // The keeper's connection is what keeps the test driver's domains: it goes first, then the daemon.
+    companions: [libvirtdKeeper],
+    leftovers: (s) => [libvirtdPaths(s).config, libvirtdPaths(s).socket],
+    env: (s) => ({ LIBVIRT_URI: libvirtUri(s) }),
+    endpoints: (s) => [['libvirt', `${libvirtUri(s)}  (inspect: virsh -c '${libvirtUri(s)}' list --all)`]],
   },
   {
     // The local CBB-compatible server: infrastructure as far as the tests go, like a partner's sandbox.

@@ -2,7 +2,7 @@ import { loadConfig } from '../../lib/infra/config';
 import { createLogger } from '../../lib/infra/logger';
 import { migrate } from '../../lib/infra/schema-migrations';
 import { isAlive, logFile, processesUsing, runningPid, sleep, stopProcess } from './proc';
-import { appEnv, part, partNames, parts, type PartName } from './parts';
+import { appEnv, part, parts, type PartName } from './parts';
 import type { StackSettings } from './settings';
 
 /** Starts the given parts in table order (each one idempotently) and applies the schema migrations. */
@@ -36,6 +36,9 @@ export function startPart(s: StackSettings, name: PartName, opts: { fresh?: bool
 
 export async function down(s: StackSettings, onStep?: (msg: string) => void): Promise<void> {
   for (const p of [...parts].reverse()) {
+    for (const c of ('companions' in p ? p.companions : undefined) ?? []) {
+      if (await stopProcess(s, c, { graceMs: 5_000 })) onStep?.(`stopped ${c}`);
+    }
     if (await stopProcess(s, p.name, p.stop)) onStep?.(`stopped ${p.name}`);
   }
   // Anything still holding the stack's data (a lost pid file, a crashed `up`) goes too.
@@ -55,7 +58,8 @@ export async function down(s: StackSettings, onStep?: (msg: string) => void): Pr
 
 /** Every process of this stack's that is running: by pid file, or by the data paths on its command line. */
 export function stackProcesses(s: StackSettings): { pid: number; command: string }[] {
-  const byPid = partNames.flatMap((name) => {
+  const names = parts.flatMap((p) => [...(('companions' in p ? p.companions : undefined) ?? []), p.name]);
+  const byPid = names.flatMap((name) => {
     const pid = runningPid(s, name);
     return pid === undefined ? [] : [{ pid, command: name }];
   });

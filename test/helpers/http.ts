@@ -32,6 +32,7 @@ export function apiClient(baseUrl: string, defaults: Record<string, string> = {}
       call<T>('POST', path, body ?? {}, headers),
     patch: <T = any>(path: string, body?: unknown, headers?: Record<string, string>) =>
       call<T>('PATCH', path, body ?? {}, headers),
+    delete: <T = any>(path: string, headers?: Record<string, string>) => call<T>('DELETE', path, undefined, headers),
   };
 }
 

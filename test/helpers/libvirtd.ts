@@ -1,24 +1,24 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { libvirtdPaths, libvirtdReady, libvirtUri, startLibvirtd, stopLibvirtd } from '../../scripts/stack/libvirtd';
+import { libvirtdPaths, libvirtdReady, libvirtUri } from '../../scripts/stack/libvirtd';
 import { stackSettings } from '../../scripts/stack/parts';
+import { waitUntil } from './wait';
 
 const run = promisify(execFile);
 
 /**
- * The test stack's libvirtd (test driver, own socket under the slot's data folder).
- * Started here when the stack has not started it, and then stopped by `release`.
+ * The test stack's libvirtd (test driver, own socket under the slot's data folder),
+ * which test/setup/stack-up.ts starts with the other infrastructure parts.
  */
 export async function testLibvirtd(): Promise<{ uri: string; release(): Promise<void> }> {
   const s = stackSettings('test');
-  const ours = !(await libvirtdReady(s));
-  if (ours) await startLibvirtd(s);
-  return {
-    uri: libvirtUri(s),
-    async release() {
-      if (ours) await stopLibvirtd(s);
-    },
-  };
+  if (!(await libvirtdReady(s))) {
+    throw new Error(
+      `the test stack's libvirtd is not running under ${s.dataDir}: run this file in the stack project (jest --selectProjects stack)`,
+    );
+  }
+  // The stack owns the daemon and stops it at the end of the run.
+  return { uri: libvirtUri(s), release: async () => undefined };
 }
 
 /** Runs virsh, the client no one here wrote, against the test libvirtd. */
@@ -40,10 +40,5 @@ export async function libvirtdClients(): Promise<number> {
 }
 
 /** Polls until `probe` holds; fails with what it waited for after `timeoutMs`. */
-export async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+export const until = (what: string, probe: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> =>
+  waitUntil(what, probe, { timeoutMs });

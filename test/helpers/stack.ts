@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities';
+import { createVmResources } from '../../activities/vm/resources';
 import { loadConfig, type Config } from '../../lib/infra/config';
 import { createPool, type Pool } from '../../lib/infra/db';
 import { createLogger } from '../../lib/infra/logger';
@@ -40,6 +41,7 @@ export async function connectStack(): Promise<StackHandles> {
     log,
     client: new Client({ connection: nativeConnection, namespace: config.temporal.namespace }),
     stopping: new AbortController().signal,
+    vm: createVmResources(config.libvirt),
   };
   return {
     config,
@@ -50,7 +52,13 @@ export async function connectStack(): Promise<StackHandles> {
     nativeConnection,
     deps,
     async close() {
-      await Promise.allSettled([connection.close(), nativeConnection.close(), pool.end(), redis.quit()]);
+      await Promise.allSettled([
+        connection.close(),
+        nativeConnection.close(),
+        pool.end(),
+        redis.quit(),
+        deps.vm.close(),
+      ]);
     },
   };
 }

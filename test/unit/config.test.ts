@@ -41,3 +41,24 @@ describe('loadConfig', () => {
     expect(config.temporal.apiKey).toBe('k');
   });
 });
+
+describe('libvirt settings', () => {
+  test("default to the local stack's libvirtd and the VM backend's pool numbers", () => {
+    const { libvirt, vm } = loadConfig({});
+    expect(libvirt.uri).toMatch(/^test\+unix:\/\/\/default\?socket=\/.*\/\.data\/libvirt\/libvirt-sock$/);
+    expect(libvirt.domainType).toBe('test');
+    expect(libvirt.pool).toEqual({ min: 2, max: 10, acquireTimeoutMs: 30_000, idleTimeoutMs: 60_000 });
+    expect(vm).toEqual({ shutdownTimeoutMs: 60_000, reconcileEvery: '1m' });
+  });
+
+  test('a real hypervisor gets KVM domains unless told otherwise', () => {
+    expect(loadConfig({ LIBVIRT_URI: 'qemu+ssh://host/system' }).libvirt.domainType).toBe('kvm');
+    expect(loadConfig({ LIBVIRT_URI: 'qemu:///system', LIBVIRT_DOMAIN_TYPE: 'qemu' }).libvirt.domainType).toBe('qemu');
+  });
+
+  test('a pool whose minimum exceeds its maximum is refused with both numbers', () => {
+    expect(() => loadConfig({ LIBVIRT_POOL_MIN: '5', LIBVIRT_POOL_MAX: '3' })).toThrow(
+      /LIBVIRT_POOL_MIN: expected at most LIBVIRT_POOL_MAX \(3\), got 5/,
+    );
+  });
+});

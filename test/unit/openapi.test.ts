@@ -5,6 +5,8 @@ import '../../api/routes/workflows';
 import '../../api/routes/cbb-orders';
 import '../../api/routes/cbb-sweeps';
 import '../../api/routes/batch-migrations';
+import '../../api/routes/machine-templates';
+import '../../api/routes/machines';
 
 describe('the OpenAPI document', () => {
   const doc = openApiDocument('1.2.3');
@@ -24,6 +26,10 @@ describe('the OpenAPI document', () => {
         '/api/v1/orders',
         '/api/v1/orders/{id}/resync',
         '/api/v1/cbb/sweep',
+        '/api/v1/machine-templates',
+        '/api/v1/machines',
+        '/api/v1/machines/{id}',
+        '/api/v1/machines/{id}/actions/{action}',
       ]),
     );
   });
@@ -39,5 +45,25 @@ describe('the OpenAPI document', () => {
   test('errors are problem documents', () => {
     const bad = doc.paths?.['/api/v1/self-checks']?.post?.responses?.['400'] as any;
     expect(Object.keys(bad.content)).toEqual(['application/problem+json']);
+  });
+
+  test('machine routes document their validation: names, actions, run strategies', () => {
+    const create = (doc.paths?.['/api/v1/machines']?.post?.requestBody as any).content['application/json'].schema;
+    expect(create.required).toEqual(expect.arrayContaining(['name', 'templateId']));
+    expect(create.properties.runStrategy.enum).toEqual(['Always', 'RerunOnFailure', 'Manual', 'Halted']);
+    expect(create.additionalProperties).toBe(false);
+    const params = doc.paths?.['/api/v1/machines/{id}/actions/{action}']?.post?.parameters as any[];
+    expect(params.find((p) => p.name === 'action').schema.enum).toEqual([
+      'start',
+      'shutdown',
+      'destroy',
+      'reboot',
+      'suspend',
+      'resume',
+      'snapshot',
+      'revert',
+      'resize',
+    ]);
+    expect(Object.keys(doc.paths?.['/api/v1/machines/{id}'] ?? {}).sort()).toEqual(['delete', 'get']);
   });
 });

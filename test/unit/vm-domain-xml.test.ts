@@ -23,6 +23,15 @@ function parse(xml: string) {
 }
 
 describe('buildDomainXml', () => {
+  it("copies a QEMU guest's serial console to a log file when asked, and only then", () => {
+    const qemu = { ...base, type: 'qemu' as const };
+    const logged = parse(buildDomainXml({ ...qemu, consoleLog: '/var/log/guests/web-1.console' }));
+    const log = logged.all('log')[0]?.node as unknown as El;
+    expect(log.getAttribute('file')).toBe('/var/log/guests/web-1.console');
+    expect(log.getAttribute('append')).toBe('off');
+    expect(parse(buildDomainXml(qemu)).all('log')).toHaveLength(0);
+  });
+
   it('writes the template sizes, identity and metadata', () => {
     const xml = buildDomainXml({ ...base, maxMemoryMiB: 1024, maxVcpus: 4, metadata: { team: 'ops', tier: 'gold' } });
     const d = parse(xml);

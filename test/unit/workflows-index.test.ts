@@ -2,6 +2,7 @@ import { batchMigrationWorkflowType } from '../../lib/batch-migration/contract';
 import { cbbSweepWorkflowType, cbbSyncWorkflowType } from '../../lib/cbb/contract';
 import { hmmAnalysisWorkflowType, hmmRefitWorkflowType } from '../../lib/hmm/contract';
 import { selfCheckWorkflowType } from '../../lib/self-check/contract';
+import { vmReconcileWorkflowType, vmWorkflowType } from '../../lib/vm/contract';
 import * as workflows from '../../workflows';
 
 /**
@@ -17,6 +18,8 @@ test('workflows/index.ts exports exactly the workflow types the contracts name',
     selfCheckWorkflowType,
     hmmAnalysisWorkflowType,
     hmmRefitWorkflowType,
+    vmWorkflowType,
+    vmReconcileWorkflowType,
   ];
   expect(Object.keys(workflows).sort()).toEqual([...contractTypes].sort());
 });

@@ -1,0 +1,281 @@
+import { Context } from '@temporalio/activity';
+import type { Config } from '../../lib/infra/config';
+import type { Pool } from '../../lib/infra/db';
+import type { Logger } from '../../lib/infra/logger';
+import { errorMessage } from '../../lib/errors';
+import { vmErrorCode, vmErrorKinds } from '../../lib/vm/errors';
+import type { ObservedState, StateReason } from '../../lib/vm/states';
+import type { DesiredState } from '../../lib/vm/contract';
+import type { MachineSpec, RunStrategy } from '../../lib/vm/validate';
+import { insertEvents, type MachineEvent } from '../../store/vm/events';
+import { addSnapshot, liveMachines, updateMachine, type MachinePatch } from '../../store/vm/machines';
+import { buildDomainXml } from './domain-xml';
+import type { VmResources } from './resources';
+
+/**
+ * The VM process's activities: each one libvirt operation on one machine, its outcome
+ * written to the machine's row and event log. Every one is safe to run twice, which is
+ * what Temporal's retries need: the adapter's operations return at once when the domain
+ * is already where they lead (see activities/vm/adapter.ts), the row's fields are set to
+ * absolute values, and each event carries a key (workflow run, activity, attempt) that
+ * a retried write cannot insert twice.
+ *
+ * Every activity heartbeats while it waits on libvirt, so a worker that dies mid-call is
+ * noticed within the heartbeat timeout and the call retried elsewhere; a shutdown's wait
+ * for the guest stops when the activity is cancelled (worker shutdown, workflow cancelled).
+ */
+
+export interface VmActivityDeps {
+  config: Pick<Config, 'libvirt' | 'vm'>;
+  /** Postgres, for the machines' rows and events. */
+  pool: Pool;
+  log: Logger;
+  vm: Pick<VmResources, 'adapter'>;
+}
+
+export interface MachineRef {
+  machineId: string;
+  name: string;
+}
+
+export interface OperationOutcome {
+  observed: ObservedState;
+  /** shutdown only: the guest ignored ACPI and was destroyed after the timeout. */
+  forced?: boolean;
+}
+
+export interface SurveyedMachine extends MachineRef {
+  runStrategy: RunStrategy;
+  desired: DesiredState;
+  observed: ObservedState;
+}
+
+export interface Survey {
+  machines: SurveyedMachine[];
+  /** Domains in libvirt that no live machine row names: reported, never touched. */
+  orphans: { name: string; uuid: string; state: ObservedState }[];
+}
+
+/** Calls `fn` while heartbeating once a second. */
+async function heartbeating<T>(fn: (ctx: Context) => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  const beat = setInterval(() => ctx.heartbeat(), 1000);
+  try {
+    return await fn(ctx);
+  } finally {
+    clearInterval(beat);
+  }
+}
+
+/** The key that makes an event written twice by the same activity attempt (or its retry, for success) one row. */
+function dedupeKey(outcome: 'ok' | 'error'): string {
+  const { workflowExecution, activityId, attempt } = Context.current().info;
+  const base = `${workflowExecution?.workflowId}/${workflowExecution?.runId}/${activityId}`;
+  return outcome === 'ok' ? `${base}/ok` : `${base}/error/${attempt}`;
+}
+
+export function createVmActivities(deps: VmActivityDeps) {
+  const { pool, log } = deps;
+  const adapter = deps.vm.adapter;
+
+  /** Runs one libvirt operation; records its outcome or its error (code and severity) on the machine. */
+  async function operation(
+    ref: MachineRef,
+    type: string,
+    run: (ctx: Context) => Promise<Partial<OperationOutcome> | void>,
+    details: Record<string, unknown> = {},
+  ): Promise<OperationOutcome> {
+    try {
+      const outcome = await heartbeating(async (ctx) => {
+        const done = (await run(ctx)) ?? {};
+        return { ...done, observed: done.observed ?? (await adapter.state(ref.name)) };
+      });
+      await updateMachine(pool, ref.machineId, { observedState: outcome.observed, lastError: null });
+      const forced = outcome.forced ? ' (the guest ignored ACPI: destroyed after the timeout)' : '';
+      await insertEvents(pool, [
+        {
+          machineId: ref.machineId,
+          type,
+          outcome: 'ok',
+          message: `${type}: ${outcome.observed}${forced}`,
+          details: { ...details, ...outcome },
+          dedupeKey: dedupeKey('ok'),
+        },
+      ]);
+      return outcome;
+    } catch (err) {
+      const code = vmErrorCode(err) ?? 'MACHINE_OPERATION_FAILED';
+      const message = errorMessage(err);
+      log.warn(
+        { machineId: ref.machineId, name: ref.name, operation: type, code, err: message },
+        'VM operation failed',
+      );
+      // The error is the one to report; a database that is down as well must not hide it.
+      await insertEvents(pool, [
+        {
+          machineId: ref.machineId,
+          type,
+          outcome: 'error',
+          code,
+          severity: vmErrorKinds[code].severity,
+          message,
+          details: { ...details, attempt: Context.current().info.attempt },
+          dedupeKey: dedupeKey('error'),
+        },
+      ]).catch((dbErr: unknown) => log.error({ err: errorMessage(dbErr) }, 'VM error not recorded'));
+      throw err;
+    }
+  }
+
+  return {
+    /** Safe twice: the same name and UUID define the same domain again, which libvirt takes as an update. */
+    async defineMachine(ref: MachineRef, input: { uuid: string; spec: MachineSpec }): Promise<OperationOutcome> {
+      const { spec, uuid } = input;
+      const xml = buildDomainXml({
+        name: spec.name,
+        uuid,
+        machineId: spec.machineId,
+        type: deps.config.libvirt.domainType,
+        template: spec.template,
+        description: spec.description,
+        metadata: spec.metadata,
+      });
+      return operation(ref, 'define', async () => void (await adapter.define(xml)), { uuid });
+    },
+
+    /** Safe twice: a running domain is left running. */
+    startMachine: (ref: MachineRef) =>
+      operation(ref, 'start', async () => ({ observed: await adapter.start(ref.name) })),
+
+    /**
+     * Safe twice: a shut-off domain returns at once; a second ACPI request to a guest already
+     * powering off changes nothing. Stops waiting when cancelled; the retry waits afresh.
+     */
+    shutdownMachine: (ref: MachineRef, args: { timeoutSeconds?: number }) =>
+      operation(
+        ref,
+        'shutdown',
+        async (ctx) => {
+          const timeoutMs = (args.timeoutSeconds ?? 0) * 1000 || deps.config.vm.shutdownTimeoutMs;
+          const { forced } = await adapter.shutdown(ref.name, {
+            timeoutMs,
+            onWait: () => {
+              ctx.heartbeat();
+              if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+            },
+          });
+          return { forced };
+        },
+        args,
+      ),
+
+    /** Safe twice: a shut-off domain is left as it is. */
+    destroyMachine: (ref: MachineRef) => operation(ref, 'destroy', () => adapter.destroy(ref.name)),
+
+    /** Not idempotent in libvirt (each call reboots); a retry after a lost reply reboots once more, which a reboot tolerates. */
+    rebootMachine: (ref: MachineRef) => operation(ref, 'reboot', () => adapter.reboot(ref.name)),
+
+    /** Safe twice: a paused domain stays paused. */
+    suspendMachine: (ref: MachineRef) => operation(ref, 'suspend', () => adapter.suspend(ref.name)),
+
+    /** Safe twice: a running domain is left running. */
+    resumeMachine: (ref: MachineRef) => operation(ref, 'resume', () => adapter.resume(ref.name)),
+
+    /** Safe twice: a snapshot of that name already there is kept, and its row is written once. */
+    snapshotMachine: (ref: MachineRef, args: { name: string; description?: string }) =>
+      operation(
+        ref,
+        'snapshot',
+        async () => {
+          await adapter.createSnapshot(ref.name, args.name, args.description);
+          await addSnapshot(pool, ref.machineId, args.name, args.description);
+        },
+        { snapshot: args.name },
+      ),
+
+    /** Safe twice: reverting to the same snapshot again lands in the same state. */
+    revertMachine: (ref: MachineRef, args: { snapshot: string }) =>
+      operation(ref, 'revert', async () => ({ observed: await adapter.revertSnapshot(ref.name, args.snapshot) }), args),
+
+    /** Safe twice: sizes are set to absolute values. */
+    resizeMachine: (ref: MachineRef, args: { memoryMiB?: number; vcpus?: number }) =>
+      operation(
+        ref,
+        'resize',
+        async () => {
+          if (args.memoryMiB !== undefined) await adapter.setMemory(ref.name, args.memoryMiB);
+          if (args.vcpus !== undefined) await adapter.setVcpus(ref.name, args.vcpus);
+        },
+        args,
+      ),
+
+    /**
+     * Destroys the domain if it runs and undefines it (with its snapshots' metadata): the
+     * compensation of a failed provision and the end of a delete. Safe twice: a domain
+     * that is gone is what it wants.
+     */
+    removeDomain: (ref: MachineRef) =>
+      operation(ref, 'undefine', async () => {
+        const now = await adapter.state(ref.name);
+        if (now === 'absent') return { observed: 'absent' };
+        if (now !== 'shutoff') await adapter.destroy(ref.name);
+        await adapter.undefine(ref.name);
+        return { observed: 'absent' };
+      }),
+
+    /** The domain's state and libvirt's reason for it; reads only. */
+    async observeMachine(ref: MachineRef): Promise<{ observed: ObservedState; reason?: StateReason }> {
+      return heartbeating(async () => {
+        try {
+          const { state, reason } = await adapter.stateReason(ref.name);
+          await updateMachine(pool, ref.machineId, { observedState: state, stateReason: reason });
+          return { observed: state, reason };
+        } catch (err) {
+          if (vmErrorCode(err) !== 'MACHINE_NOT_FOUND') throw err;
+          await updateMachine(pool, ref.machineId, { observedState: 'absent', stateReason: null });
+          return { observed: 'absent' };
+        }
+      });
+    },
+
+    /** What the workflow decided (status, desired state, why it failed), and its event. Safe twice: absolute values, keyed event. */
+    async recordMachine(machineId: string, patch: MachinePatch, event?: Omit<MachineEvent, 'machineId' | 'dedupeKey'>) {
+      await updateMachine(pool, machineId, patch);
+      if (event) await insertEvents(pool, [{ ...event, machineId, dedupeKey: dedupeKey('ok') }]);
+    },
+
+    /** Every live machine beside what libvirt reports; reads only. */
+    async surveyMachines(): Promise<Survey> {
+      return heartbeating(async () => {
+        const [machines, domains] = await Promise.all([liveMachines(pool), adapter.list()]);
+        const byName = new Map(domains.map((d) => [d.name, d]));
+        const names = new Set(machines.map((m) => m.name));
+        return {
+          // Machines being provisioned or deleted belong to their workflow's step in progress.
+          machines: machines
+            .filter((m) => m.status === 'ready')
+            .map((m) => ({
+              machineId: m.id,
+              name: m.name,
+              runStrategy: m.runStrategy,
+              desired: m.desiredState,
+              observed: byName.get(m.name)?.state ?? 'absent',
+            })),
+          orphans: domains
+            .filter((d) => !names.has(d.name))
+            .map((d) => ({ name: d.name, uuid: d.uuid, state: d.state })),
+        };
+      });
+    },
+
+    /** The reconciler's findings. Safe twice: the workflow keys each event (by run and machine, by domain UUID). */
+    async recordReconcile(events: MachineEvent[]): Promise<number> {
+      for (const e of events.filter((e) => e.machineId === undefined)) {
+        log.warn({ domain: e.domainName, ...e.details }, e.message);
+      }
+      return insertEvents(pool, events);
+    },
+  };
+}
+
+export type VmActivities = ReturnType<typeof createVmActivities>;

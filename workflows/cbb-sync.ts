@@ -3,6 +3,7 @@ import {
   ApplicationFailure,
   TemporalFailure,
   isCancellation,
+  log,
   proxyLocalActivities,
   setCurrentDetails,
   setHandler,
@@ -115,6 +116,7 @@ export async function cbbSyncOrder({ orderId }: CbbSyncInput): Promise<CbbSyncRe
     status(permanent ? 'failed' : 'error');
     step('done', `${progress.status}: ${reason}`);
     publish();
+    log.info('order sync ended', { orderId, status: progress.status, reason });
     throw ApplicationFailure.create({
       message: `order ${orderId}: ${reason}`,
       type: permanent ? 'InvalidOrder' : 'SyncError',
@@ -122,6 +124,13 @@ export async function cbbSyncOrder({ orderId }: CbbSyncInput): Promise<CbbSyncRe
     });
   }
   publish();
+  // One line per sync, with the correlation id the interceptor adds; nothing per step.
+  log.info('order sync ended', {
+    orderId,
+    status: result.status,
+    confirmation: result.confirmation,
+    reason: result.reason,
+  });
   if (result.status === 'failed')
     throw ApplicationFailure.nonRetryable(`order ${orderId} cannot go to CBB: ${result.reason}`, 'InvalidOrder');
   return result;

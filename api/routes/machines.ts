@@ -45,6 +45,7 @@ import { anyObject, errorResponses, json, jsonBody, registry } from '../openapi'
 import { startOptions } from '../start-options';
 import { parse } from '../validate';
 import { templateView } from './machine-templates';
+import { decodePageToken, encodePageToken, pageTokenPattern } from '../page-token';
 
 /**
  * Machines: create one from a template (its workflow defines and starts it), list and
@@ -79,16 +80,13 @@ const createBody = z
   })
   .strict();
 
+/** The keyset cursor (the last machine id of a page), wrapped and checked like every page token. */
 const pageToken = {
-  encode: (after: string) => Buffer.from(JSON.stringify({ after })).toString('base64url'),
+  encode: (after: string) => encodePageToken(after, 'machines'),
   decode(token: string): string {
-    try {
-      const { after } = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { after?: unknown };
-      if (typeof after === 'string' && /^\d{1,18}$/.test(after)) return after;
-    } catch {
-      /* refused below */
-    }
-    throw validationError('pageToken is not one this API gave out; start again without it');
+    const after = decodePageToken(token, 'machines').toString('utf8');
+    if (!/^\d{1,18}$/.test(after)) throw validationError('pageToken is not a nextPageToken this API issued');
+    return after;
   },
 };
 
@@ -106,7 +104,11 @@ const listQuery = z
       .regex(/^[a-z0-9-]{1,63}$/, 'namePrefix must be lowercase letters, digits and hyphens')
       .optional(),
     limit: z.coerce.number().int().min(1).max(200).default(50),
-    pageToken: z.string().max(200).optional(),
+    pageToken: z
+      .string()
+      .max(200)
+      .regex(pageTokenPattern, 'the nextPageToken of the previous page, as given')
+      .optional(),
   })
   .strict();
 

@@ -17,6 +17,8 @@ export const safeText = (what: string, max: number) =>
   z
     .string()
     .max(max, `${what} must be at most ${max} characters`)
+    // A pattern, so the OpenAPI document says it; the refinement adds what a pattern cannot (lone surrogates).
+    .regex(/^[^\u0000-\u001f\u007f-\u009f\ufffe\uffff<>]*$/, `${what} must not contain control characters, '<' or '>'`)
     .refine((s) => !forbiddenChars.test(s), `${what} must not contain control characters`)
     .refine((s) => !markup.test(s), `${what} must not contain '<' or '>'`);
 

@@ -106,7 +106,8 @@ test('describe, query, terminate and cancel through the generic endpoints', asyn
     return q.body.result === 'waiting' ? q.body.result : undefined;
   });
   expect(step).toBe('waiting');
-  expect((await api.post(`/api/v1/workflows/${long}/queries/noSuchQuery`)).status).toBe(400);
+  // The workflow has no query by that name: what was asked for does not exist.
+  expect((await api.post(`/api/v1/workflows/${long}/queries/noSuchQuery`)).status).toBe(404);
   expect((await api.post(`/api/v1/workflows/${long}/terminate`, {})).status).toBe(400);
   expect((await api.post(`/api/v1/workflows/${long}/terminate`, { reason: 'e2e test' })).status).toBe(200);
   expect((await statusOf(long)).status).toBe('TERMINATED');

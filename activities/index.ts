@@ -7,6 +7,7 @@ import { createCbbActivities } from './cbb';
 import { createSweepActivities } from './cbb/sweep';
 import { createDataMigrationActivities } from './batch-migration';
 import { createSelfCheckActivities } from './self-check';
+import { createAccessActivities } from './access';
 
 /** What the worker builds once and hands to every activity factory. */
 export interface ActivityDeps {
@@ -26,6 +27,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDataMigrationActivities(deps),
     ...createCbbActivities(deps),
     ...createSweepActivities(deps),
+    ...createAccessActivities(deps),
   };
 }
 

@@ -5,3 +5,4 @@ export { cbbSyncOrder } from './cbb-sync';
 export { selfCheck } from './self-check';
 export { hmmAnalysis } from './hmm';
 export { hmmRefit } from './hmm-refit';
+export { accessUsageFlush } from './access-usage-flush';

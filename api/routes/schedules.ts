@@ -44,6 +44,19 @@ registry.registerPath({
   responses: { 202: json(anyObject, 'Requested'), 404: errorResponses[404] },
 });
 
+/** The SDK reports an interval in milliseconds; shown as the `1m`/`24h` the contracts declare. */
+function asDuration(every: unknown): string {
+  const ms = Number(every);
+  if (!Number.isFinite(ms)) return String(every);
+  for (const [unit, size] of [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const)
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms}ms`;
+}
+
 const runs = (actions: ScheduleExecutionResult[]) =>
   actions.map((a) => ({
     scheduledAt: a.scheduledAt.toISOString(),
@@ -66,7 +79,7 @@ export function scheduleRoutes(ctx: ApiContext): Router {
         note: d.state.note ?? null,
         workflowType: d.action.workflowType,
         taskQueue: d.action.taskQueue,
-        every: (d.spec.intervals ?? []).map((i) => String(i.every)),
+        every: (d.spec.intervals ?? []).map((i) => asDuration(i.every)),
         overlap: d.policies.overlap,
         actionsTaken: d.info.numActionsTaken,
         skippedOverlap: d.info.numActionsSkippedOverlap,

@@ -64,8 +64,11 @@ export function bearerToken(header: string | undefined): string | undefined {
   return m?.[1];
 }
 
+/** Whether the scopes granted allow what is needed; a resource's write or admin scope allows reading it too. */
 export function grants(granted: readonly string[], needed: Scope | undefined): boolean {
-  return needed === undefined || granted.includes(allScopes) || granted.includes(needed);
+  if (needed === undefined || granted.includes(allScopes) || granted.includes(needed)) return true;
+  const [resource, action] = needed.split(':');
+  return action === 'read' && granted.some((g) => g.startsWith(`${resource}:`));
 }
 
 /** `30d`, `12h`, `90m` as milliseconds; undefined when the text is not such a duration. */

@@ -34,8 +34,18 @@ async function main() {
   });
   const redis = createRedis(config, log);
   // Before listening: an API that would be open beyond loopback does not start.
-  await checkExposure(config, pool, log);
-  const app = createApp({ config, client, pool, redis, log, metrics, queries, version: packageVersion() });
+  const exposure = await checkExposure(config, pool, log);
+  const app = createApp({
+    config,
+    client,
+    pool,
+    redis,
+    log,
+    metrics,
+    queries,
+    keysAtStart: exposure === 'keys',
+    version: packageVersion(),
+  });
 
   const server = app.listen(config.api.port, config.api.host, () => {
     log.info({ url: `http://${config.api.host}:${config.api.port}` }, 'api listening');

@@ -48,13 +48,31 @@ export function apiAccess(ctx: ApiContext): RequestHandler {
     onRedisDown: ctx.config.api.rateLimitOnRedisDown,
     registry: ctx.metrics.registry,
   });
-  let closed = !!token || !isLoopback(ctx.config.api.host);
-  let checkedAt = 0;
-  const isClosed = async () => {
-    if (closed || Date.now() - checkedAt < recheckMs) return closed;
-    checkedAt = Date.now();
-    // A database that cannot answer keeps the last answer: the API is on loopback while open.
-    closed = await anyApiKey(ctx.pool).catch(() => false);
+  let closed = !!token || !isLoopback(ctx.config.api.host) || ctx.keysAtStart === true;
+  let checkedAt = Date.now();
+  let refreshing: Promise<boolean> | undefined;
+  // A database that cannot answer keeps the last answer: the API is on loopback while open.
+  const refresh = () =>
+    (refreshing ??= anyApiKey(ctx.pool)
+      .then(
+        (any) => (closed ||= any),
+        () => closed,
+      )
+      .finally(() => {
+        checkedAt = Date.now();
+        refreshing = undefined;
+      }));
+  // Without the start's answer (an app a test builds), the first request waits for one.
+  let first: Promise<boolean> | undefined = ctx.keysAtStart === undefined && !closed ? refresh() : undefined;
+  const isClosed = async (): Promise<boolean> => {
+    if (closed) return true;
+    if (first) {
+      await first;
+      first = undefined;
+      return closed;
+    }
+    // Later looks run beside the requests, so an open API never waits on Postgres for them.
+    if (Date.now() - checkedAt >= recheckMs) void refresh();
     return closed;
   };
 

@@ -7,6 +7,7 @@ import { createAccessActivities } from '../../activities/access';
 import { createApiKey } from '../../store/access/api-keys';
 import { stackSettings } from '../../scripts/stack/parts';
 import { runToEnd, startApi, type RunningProcess } from '../helpers/access';
+import { waitUntil } from '../helpers/wait';
 
 /**
  * API keys end to end, on the test stack's Postgres and Redis: the API as processes (two
@@ -79,13 +80,19 @@ describe('secure by default (no key, no API_TOKEN)', () => {
     expect(run.output).toMatch(/API_TOKEN/);
   }, 120_000);
 
-  test('on loopback it starts, says it is open, and asks no key', async () => {
+  test('on loopback it starts, says it is open, asks no key until the first key exists', async () => {
     const api = await startApi(portA, env);
     apis.push(api);
     try {
       expect(api.output()).toMatch(/the API is open, on loopback only/);
       const res = await call(portA, 'GET', '/api/v1/orders/1');
       expect(res.status).toBe(404);
+      // The first key closes it, without a restart.
+      const key = await makeKey({ name: 'first', scopes: ['orders:read'], tier: 'enterprise' });
+      await waitUntil('the open API to ask for a key once one exists', async () => {
+        return (await call(portA, 'GET', '/api/v1/orders/1')).status === 401;
+      });
+      expect((await call(portA, 'GET', '/api/v1/orders/1', key)).status).toBe(404);
     } finally {
       await api.stop();
     }

@@ -149,6 +149,25 @@ describe('with keys', () => {
     }
   }, 60_000);
 
+  test('rotate: a new key with the same scopes works, the old one is refused; list shows both, no secret', async () => {
+    const old = await makeKey({ name: 'to-rotate', scopes: ['orders:read'], tier: 'enterprise' });
+    const oldPrefix = old.split('.')[0];
+    const rotated = await runToEnd('scripts/access/cli.ts', ['rotate', oldPrefix], env);
+    expect(rotated.code).toBe(0);
+    const fresh = (JSON.parse(rotated.stdout) as { key: string; scopes: string[] }).key;
+    secrets.push(fresh);
+    expect((await call(portA, 'GET', '/api/v1/orders/1', old)).status).toBe(401);
+    expect((await call(portA, 'GET', '/api/v1/orders/1', fresh)).status).toBe(404);
+    expect((await call(portA, 'POST', '/api/v1/orders', fresh, '{}')).status).toBe(403);
+    const listed = await runToEnd('scripts/access/cli.ts', ['list'], env);
+    const keys = JSON.parse(listed.stdout) as { prefix: string; name: string; revokedAt: string | null }[];
+    expect(keys.filter((k) => k.name === 'to-rotate').map((k) => [k.prefix, k.revokedAt !== null])).toEqual([
+      [oldPrefix, true],
+      [fresh.split('.')[0], false],
+    ]);
+    for (const key of secrets) expect(listed.output).not.toContain(key.split('.')[1]);
+  }, 60_000);
+
   test('an expired key is refused', async () => {
     const key = await makeKey({
       name: 'expired',

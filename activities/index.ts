@@ -9,6 +9,7 @@ import { createDataMigrationActivities } from './batch-migration';
 import { createSelfCheckActivities } from './self-check';
 import { createVmActivities } from './vm';
 import type { VmResources } from './vm/resources';
+import { createAccessActivities } from './access';
 
 /** What the worker builds once and hands to every activity factory. */
 export interface ActivityDeps {
@@ -31,6 +32,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createCbbActivities(deps),
     ...createSweepActivities(deps),
     ...createVmActivities(deps),
+    ...createAccessActivities(deps),
   };
 }
 

@@ -1,7 +1,7 @@
 import compression from 'compression';
 import express from 'express';
 import { pinoHttp } from 'pino-http';
-import { bearerAuth } from './auth';
+import { apiAccess } from './access/authenticate';
 import type { ApiContext } from './context';
 import { temporalDeadline } from './deadline';
 import { docsRoutes } from './docs';
@@ -18,6 +18,7 @@ import { selfCheckRoutes } from './routes/self-checks';
 import { workflowRoutes } from './routes/workflows';
 import { analysisRoutes } from './routes/analyses';
 import { symbolRoutes } from './routes/symbols';
+import { scheduleRoutes } from './routes/schedules';
 
 export function createApp(ctx: ApiContext): express.Express {
   const app = express();
@@ -39,8 +40,8 @@ export function createApp(ctx: ApiContext): express.Express {
   app.use(compression({ threshold: 1024 }));
   app.use(healthRoutes(ctx));
   app.use(docsRoutes());
-  // Who asks is checked before a byte of the body is read or parsed.
-  app.use('/api', bearerAuth(ctx.config.api.token));
+  // Who asks, with which scope and within which rate, is checked before a byte of the body is read or parsed.
+  app.use('/api', apiAccess(ctx));
   app.use('/api', temporalDeadline(ctx.client, ctx.config.api.deadlineMs));
   app.use('/api', requireJsonBody, express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] }));
   app.use('/api/v1/workflows', workflowRoutes(ctx));
@@ -52,6 +53,7 @@ export function createApp(ctx: ApiContext): express.Express {
   app.use('/api/v1/symbols', symbolRoutes(ctx));
   app.use('/api/v1/machine-templates', machineTemplateRoutes(ctx));
   app.use('/api/v1/machines', machineRoutes(ctx));
+  app.use('/api/v1/schedules', scheduleRoutes(ctx));
   app.use(methodNotAllowed);
   app.use(notFoundHandler);
   app.use(problemHandler);

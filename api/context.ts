@@ -16,6 +16,8 @@ export interface ApiContext {
   metrics: Metrics;
   /** Statement timing; absent where a test builds the app without it. */
   queries?: QueryMonitor;
+  /** Whether an API key existed when the API started (api/access/exposure.ts); absent where a test builds the app. */
+  keysAtStart?: boolean;
   /** The package version, shown in the OpenAPI document. */
   version: string;
 }

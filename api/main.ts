@@ -8,6 +8,7 @@ import { temporalConnectionOptions } from '../lib/infra/temporal';
 import { packageVersion } from '../lib/infra/version';
 import { createApp } from './app';
 import { createMetrics } from './metrics';
+import { checkExposure } from './access/exposure';
 
 async function main() {
   const config = loadConfig();
@@ -32,7 +33,19 @@ async function main() {
     client: queries.Client,
   });
   const redis = createRedis(config, log);
-  const app = createApp({ config, client, pool, redis, log, metrics, queries, version: packageVersion() });
+  // Before listening: an API that would be open beyond loopback does not start.
+  const exposure = await checkExposure(config, pool, log);
+  const app = createApp({
+    config,
+    client,
+    pool,
+    redis,
+    log,
+    metrics,
+    queries,
+    keysAtStart: exposure === 'keys',
+    version: packageVersion(),
+  });
 
   const server = app.listen(config.api.port, config.api.host, () => {
     log.info({ url: `http://${config.api.host}:${config.api.port}` }, 'api listening');

@@ -30,13 +30,26 @@ const problemResponse = (description: string) => ({
 
 export const errorResponses = {
   400: problemResponse('Invalid input; `errors` names each field'),
-  401: problemResponse('Missing or wrong bearer token (when API_TOKEN is set)'),
+  401: problemResponse(
+    'No API key, or one that is unknown, revoked or expired (`WWW-Authenticate: Bearer`); an API with no key and no API_TOKEN serves loopback only and asks for none',
+  ),
+  403: problemResponse('The API key lacks the scope this operation needs; `scope` names it'),
   404: problemResponse('No such resource'),
   409: problemResponse('Conflicts with the current state'),
   405: problemResponse('The path does not take this method; `Allow` lists those it takes'),
   413: problemResponse('The body is larger than 1 MB'),
   415: problemResponse('The body is not JSON (content-type application/json, UTF-8, no content-encoding)'),
-  429: problemResponse('Too many requests; `Retry-After` says when to retry'),
+  429: {
+    ...problemResponse(
+      "The key's tier allows no more requests now (a token bucket: the tier's burst, refilled at its rate a minute); `Retry-After` says when to retry",
+    ),
+    headers: {
+      'Retry-After': { description: 'Seconds until a request will be accepted', schema: { type: 'integer' } },
+      'RateLimit-Limit': { description: "The key's burst (bucket capacity)", schema: { type: 'integer' } },
+      'RateLimit-Remaining': { description: 'Requests the key may still send at once', schema: { type: 'integer' } },
+      'RateLimit-Reset': { description: 'Seconds until the bucket is full again', schema: { type: 'integer' } },
+    },
+  },
   503: problemResponse(
     'A dependency (Temporal, Postgres, Redis, a partner) is unavailable; `Retry-After` says when to retry',
   ),
@@ -70,6 +83,8 @@ function withCommonResponses(doc: ReturnType<OpenApiGeneratorV31['generateDocume
       };
       if (!path.startsWith('/api/')) continue;
       add(401);
+      add(403);
+      add(429);
       add(503);
       if ((op.parameters?.length ?? 0) > 0 || op.requestBody || path.includes('{')) add(400);
       if (path.includes('{')) add(404);

@@ -1,4 +1,5 @@
 import { createActivities } from '../activities';
+import { accessUsageFlushSchedule } from '../lib/access/contract';
 import { cbbSweepSchedule } from '../lib/cbb/contract';
 import { applySchedule } from '../lib/infra/schedules';
 import { loadConfig } from '../lib/infra/config';
@@ -13,6 +14,14 @@ async function main() {
     taskQueue: config.temporal.taskQueue,
     activities: createActivities,
     onStart: async ({ client, log }) => {
+      if (config.access.usageFlushEvery === 'off')
+        log.info('ACCESS_USAGE_FLUSH_EVERY=off: the key-usage flush schedule is left as it is');
+      else
+        await applySchedule(
+          client,
+          accessUsageFlushSchedule({ every: config.access.usageFlushEvery, taskQueue: config.temporal.taskQueue }),
+          log,
+        );
       if (config.cbb.sweepEvery === 'off') {
         log.info('CBB_SWEEP_EVERY=off: the sweep schedule is left as it is');
         return;

@@ -7,3 +7,4 @@ export { hmmAnalysis } from './hmm';
 export { hmmRefit } from './hmm-refit';
 export { vmLifecycle } from './vm';
 export { vmReconcile } from './vm-reconcile';
+export { accessUsageFlush } from './access-usage-flush';

@@ -50,6 +50,10 @@ export const envSchema = z.object({
   API_DEADLINE: duration.default('2s'),
   // A statement slower than this is logged and counted; their share over 5 minutes is /readyz's query health.
   API_SLOW_QUERY: duration.default('100ms'),
+  // open: a key's requests go through unlimited while Redis is down; closed: they get 503.
+  API_RATE_LIMIT_ON_REDIS_DOWN: z.enum(['open', 'closed']).default('open'),
+  // How often the keys' usage counted in Redis is written to Postgres; `off` leaves the schedule alone.
+  ACCESS_USAGE_FLUSH_EVERY: z.union([duration, z.literal('off')]).default('5m'),
 
   WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   WORKER_METRICS_PORT: port.default(9464),
@@ -118,7 +122,15 @@ export interface Config {
   };
   database: { url: string; poolMax: number };
   redis: { url: string };
-  api: { host: string; port: number; token?: string; deadlineMs: number; slowQueryMs: number };
+  api: {
+    host: string;
+    port: number;
+    token?: string;
+    deadlineMs: number;
+    slowQueryMs: number;
+    rateLimitOnRedisDown: 'open' | 'closed';
+  };
+  access: { usageFlushEvery: string };
   worker: {
     metricsHost: string;
     metricsPort: number;
@@ -205,7 +217,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       token: e.API_TOKEN,
       deadlineMs: durationMs(e.API_DEADLINE),
       slowQueryMs: durationMs(e.API_SLOW_QUERY),
+      rateLimitOnRedisDown: e.API_RATE_LIMIT_ON_REDIS_DOWN,
     },
+    access: { usageFlushEvery: e.ACCESS_USAGE_FLUSH_EVERY },
     worker: {
       metricsHost: e.WORKER_METRICS_HOST,
       metricsPort: e.WORKER_METRICS_PORT,

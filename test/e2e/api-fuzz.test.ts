@@ -42,7 +42,12 @@ beforeAll(async () => {
   await startApp(s, {
     name: 'worker-fuzz',
     entry: 'dist/workers/orchestrator.js',
-    env: () => ({ ...env, WORKER_METRICS_PORT: String(port + 1), CBB_SWEEP_EVERY: 'off' }),
+    env: () => ({
+      ...env,
+      WORKER_METRICS_PORT: String(port + 1),
+      CBB_SWEEP_EVERY: 'off',
+      ACCESS_USAGE_FLUSH_EVERY: 'off',
+    }),
     ready: () => workerPolling(s, 'worker-fuzz', tag),
   });
   await startApp(s, {

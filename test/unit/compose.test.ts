@@ -40,3 +40,14 @@ test('the app services use only environment names the config knows', () => {
     expect({ service: name, unknown }).toEqual({ service: name, unknown: [] });
   }
 });
+
+test('no open API: published on the host loopback only, and the setup makes a key the API requires', () => {
+  const compose = load(execFileSync('docker-compose', ['config'], { cwd: root }).toString()) as {
+    services: Record<string, { ports?: (string | { host_ip?: string })[]; command?: string[] }>;
+  };
+  const ports = compose.services.api.ports ?? [];
+  expect(ports.length).toBeGreaterThan(0);
+  // docker-compose v1 prints `127.0.0.1:3000:3000/tcp`, v2 an object with host_ip.
+  for (const p of ports) expect(typeof p === 'string' ? p.split(':')[0] : p.host_ip).toBe('127.0.0.1');
+  expect(compose.services.setup.command!.join(' ')).toMatch(/access\/cli\.js create --if-none .*--out /);
+});

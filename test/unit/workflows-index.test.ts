@@ -1,3 +1,4 @@
+import { accessUsageFlushWorkflowType } from '../../lib/access/contract';
 import { batchMigrationWorkflowType } from '../../lib/batch-migration/contract';
 import { cbbSweepWorkflowType, cbbSyncWorkflowType } from '../../lib/cbb/contract';
 import { hmmAnalysisWorkflowType, hmmRefitWorkflowType } from '../../lib/hmm/contract';
@@ -20,6 +21,7 @@ test('workflows/index.ts exports exactly the workflow types the contracts name',
     hmmRefitWorkflowType,
     vmWorkflowType,
     vmReconcileWorkflowType,
+    accessUsageFlushWorkflowType,
   ];
   expect(Object.keys(workflows).sort()).toEqual([...contractTypes].sort());
 });

@@ -1,0 +1,153 @@
+import type { Request, RequestHandler, Response } from 'express';
+import { bearerToken, grants, parseKey, type Grant, type Tier } from '../../lib/access/keys';
+import { requiredScope } from '../../lib/access/route-scopes';
+import { anyApiKey, findApiKey } from '../../store/access/api-keys';
+import { cacheKeyLookup, readCachedKey, type CachedKey } from '../../store/access/key-cache';
+import { hashSecret, quickDigest, sameBytes, sameDigest } from '../../store/access/secrets';
+import { countUse } from '../../store/access/usage';
+import type { ApiContext } from '../context';
+import { sendProblem, type Problem } from '../problem';
+import { createRateLimiter } from './rate-limit';
+import { isLoopback } from './exposure';
+
+/**
+ * Who asks, checked before a byte of the body is read: a `<prefix>.<secret>` key from
+ * `api_keys`, or the local stack's API_TOKEN (every scope, no rate limit). Until a key
+ * exists and while no token is set, the API serves loopback only and lets requests
+ * through without a key (api/access/exposure.ts refuses to start it anywhere else).
+ */
+
+export interface Principal {
+  prefix: string | 'API_TOKEN';
+  scopes: Grant[];
+  tier?: Tier;
+}
+
+const realm = 'Bearer realm="orchestrator"';
+/** How often an open API looks again for a first key; once one exists it stays closed. */
+const recheckMs = 5_000;
+
+function refuse(req: Request, res: Response, status: number, title: string, detail: string, extra = {}): void {
+  const p: Problem = {
+    type: `about:blank#${title}`,
+    title,
+    status,
+    detail,
+    instance: req.originalUrl,
+    requestId: String(req.id ?? ''),
+    ...extra,
+  };
+  if (status === 401) res.setHeader('WWW-Authenticate', realm);
+  req.log?.info({ status, detail }, 'request refused');
+  sendProblem(res, p);
+}
+
+export function apiAccess(ctx: ApiContext): RequestHandler {
+  const token = ctx.config.api.token ? Buffer.from(ctx.config.api.token) : undefined;
+  const limiter = createRateLimiter(ctx.redis, {
+    onRedisDown: ctx.config.api.rateLimitOnRedisDown,
+    registry: ctx.metrics.registry,
+  });
+  let closed = !!token || !isLoopback(ctx.config.api.host) || ctx.keysAtStart === true;
+  let checkedAt = Date.now();
+  let refreshing: Promise<boolean> | undefined;
+  // A database that cannot answer keeps the last answer: the API is on loopback while open.
+  const refresh = () =>
+    (refreshing ??= anyApiKey(ctx.pool)
+      .then(
+        (any) => (closed ||= any),
+        () => closed,
+      )
+      .finally(() => {
+        checkedAt = Date.now();
+        refreshing = undefined;
+      }));
+  // Without the start's answer (an app a test builds), the first request waits for one.
+  let first: Promise<boolean> | undefined = ctx.keysAtStart === undefined && !closed ? refresh() : undefined;
+  const isClosed = async (): Promise<boolean> => {
+    if (closed) return true;
+    if (first) {
+      await first;
+      first = undefined;
+      return closed;
+    }
+    // Later looks run beside the requests, so an open API never waits on Postgres for them.
+    if (Date.now() - checkedAt >= recheckMs) void refresh();
+    return closed;
+  };
+
+  const lookup = async (prefix: string, secret: string): Promise<CachedKey | 'revoked' | undefined> => {
+    const cached = await readCachedKey(ctx.redis, prefix).catch(() => ({ entry: undefined, revoked: false }));
+    if (cached.revoked) return 'revoked';
+    const digest = quickDigest(prefix, secret);
+    if (cached.entry) return sameDigest(cached.entry.digest, digest) ? cached.entry : undefined;
+    const stored = await findApiKey(ctx.pool, prefix);
+    if (!stored) return undefined;
+    const hash = await hashSecret(secret, stored.secretSalt, stored.hashParams);
+    if (!sameBytes(hash, stored.secretHash)) return undefined;
+    const entry: CachedKey = {
+      prefix,
+      digest,
+      scopes: stored.scopes,
+      tier: stored.tier,
+      expiresAt: stored.expiresAt,
+      revokedAt: stored.revokedAt,
+    };
+    if (!stored.revokedAt) await cacheKeyLookup(ctx.redis, entry).catch(() => undefined);
+    return entry;
+  };
+
+  return async (req, res, next) => {
+    try {
+      // Open (loopback, nothing to check a credential against): whatever is sent is let through.
+      if (!(await isClosed())) return next();
+      const given = bearerToken(req.headers.authorization);
+      if (!given)
+        return refuse(req, res, 401, 'Unauthorized', 'send an API key: Authorization: Bearer <prefix>.<secret>');
+      const needed = requiredScope(req.method, req.path);
+
+      if (token && sameBytes(Buffer.from(given), token)) return next();
+      const presented = parseKey(given);
+      const key = presented ? await lookup(presented.prefix, presented.secret) : undefined;
+      if (!key) return refuse(req, res, 401, 'Unauthorized', 'the bearer credential is not a valid API key');
+      if (key === 'revoked' || key.revokedAt)
+        return refuse(req, res, 401, 'Unauthorized', `API key ${presented!.prefix} has been revoked`);
+      if (key.expiresAt && Date.parse(key.expiresAt) <= Date.now())
+        return refuse(req, res, 401, 'Unauthorized', `API key ${key.prefix} expired at ${key.expiresAt}`);
+      if (!grants(key.scopes, needed))
+        return refuse(
+          req,
+          res,
+          403,
+          'Forbidden',
+          `API key ${key.prefix} lacks the scope ${needed} that ${req.method} ${req.baseUrl}${req.path} needs`,
+          { scope: needed },
+        );
+
+      const rate = await limiter.take(key.prefix, key.tier);
+      if ('redisDown' in rate) {
+        if (!rate.allowed)
+          return refuse(req, res, 503, 'Unavailable', 'the rate limiter cannot reach Redis', { retryAfter: 5 });
+      } else {
+        res.setHeader('RateLimit-Limit', String(rate.limit));
+        res.setHeader('RateLimit-Remaining', String(rate.remaining));
+        res.setHeader('RateLimit-Reset', String(rate.resetSeconds));
+        if (!rate.allowed)
+          return refuse(
+            req,
+            res,
+            429,
+            'TooManyRequests',
+            `API key ${key.prefix} (tier ${key.tier}) has spent its burst of ${rate.limit}; retry in ${rate.retryAfterSeconds}s`,
+            { retryAfter: rate.retryAfterSeconds },
+          );
+      }
+      countUse(ctx.redis, key.prefix, new Date()).catch((err: unknown) =>
+        req.log?.debug({ err: String(err) }, 'key usage not counted'),
+      );
+      next();
+    } catch (err) {
+      next(err);
+    }
+  };
+}

@@ -39,6 +39,9 @@ export const errorResponses = {
   405: problemResponse('The path does not take this method; `Allow` lists those it takes'),
   413: problemResponse('The body is larger than 1 MB'),
   415: problemResponse('The body is not JSON (content-type application/json, UTF-8, no content-encoding)'),
+  431: {
+    description: 'The request line and headers are over 64 KB together (answered by the HTTP server, without a body)',
+  },
   429: {
     ...problemResponse(
       "The key's tier allows no more requests now (a token bucket: the tier's burst, refilled at its rate a minute); `Retry-After` says when to retry",
@@ -83,6 +86,7 @@ function withCommonResponses(doc: ReturnType<OpenApiGeneratorV31['generateDocume
       };
       if (!path.startsWith('/api/')) continue;
       add(401);
+      add(431);
       add(403);
       add(429);
       add(503);

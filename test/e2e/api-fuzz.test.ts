@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
 import { createLogger } from '../../lib/infra/logger';
 import { migrate } from '../../lib/infra/schema-migrations';
@@ -29,6 +30,7 @@ const env = {
   ...appEnv(s),
   DATABASE_URL: fuzzDb.toString(),
   TEMPORAL_TASK_QUEUE: tag,
+  HMM_TASK_QUEUE: `${tag}-hmm`,
   LOG_LEVEL: 'warn',
   LOG_PRETTY: 'false',
   NODE_ENV: 'test',
@@ -38,6 +40,12 @@ beforeAll(async () => {
   await admin.connect();
   await admin.query(`CREATE DATABASE ${tag}`);
   await migrate(fuzzDb.toString(), 'up', createLogger({ log: { level: 'warn', pretty: false } }, 'migrate'));
+  // Workflow ids come from row ids (`vm-<id>`, `cbb-sync-order-<id>`) and share Temporal's namespace with
+  // the other tests: the fuzz's rows count from a billion, so its ids never meet theirs.
+  const fuzz = new PgClient({ connectionString: fuzzDb.toString() });
+  await fuzz.connect();
+  await fuzz.query(`SELECT setval(c.oid::regclass, 1000000000) FROM pg_class c WHERE c.relkind = 'S'`);
+  await fuzz.end();
   // A worker on the fuzz queue answers the queries and updates the fuzzer sends to the workflows it started.
   await startApp(s, {
     name: 'worker-fuzz',
@@ -59,6 +67,17 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  // What the fuzz started is ended, so none of it outlives the file.
+  const connection = await Connection.connect({ address: appEnv(s).TEMPORAL_ADDRESS });
+  const client = new Client({ connection });
+  const query = `(TaskQueue = '${tag}' OR TaskQueue = '${tag}-hmm') AND ExecutionStatus = 'Running'`;
+  for await (const wf of client.workflow.list({ query })) {
+    await client.workflow
+      .getHandle(wf.workflowId, wf.runId)
+      .terminate('the API fuzz has ended')
+      .catch(() => undefined);
+  }
+  await connection.close();
   await stopProcess(s, 'api-fuzz');
   await stopProcess(s, 'worker-fuzz', { graceMs: 60_000 });
   await admin.query(`DROP DATABASE IF EXISTS ${tag} WITH (FORCE)`).catch(() => undefined);

@@ -150,10 +150,15 @@ test('the API and virsh agree after every operation; refusals and injections nev
   const ok = detail.events.filter((e: { outcome: string }) => e.outcome === 'ok').map((e: { type: string }) => e.type);
   expect(ok.slice(0, 9).reverse()).toEqual(steps.map(([action]) => action));
 
-  // The worker's pool statistics are on its /metrics, beside Temporal's own.
-  const metrics = await (await fetch(`http://127.0.0.1:${s.ports.workerMetrics}/metrics`)).text();
+  // The worker's pool statistics are on its /metrics, beside Temporal's own. They are
+  // published on an interval, so wait for the figures to catch up with the operations.
+  let metrics = '';
+  const acquired = () => Number(/^libvirt_pool_acquired(?:\{[^}]*\})? (\d+)/m.exec(metrics)?.[1] ?? 0);
+  await waitUntil('the pool statistics to count every operation', async () => {
+    metrics = await (await fetch(`http://127.0.0.1:${s.ports.workerMetrics}/metrics`)).text();
+    return acquired() > steps.length;
+  });
   expect(Number(/^libvirt_pool_size(?:\{[^}]*\})? (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
-  expect(Number(/^libvirt_pool_acquired(?:\{[^}]*\})? (\d+)/m.exec(metrics)?.[1])).toBeGreaterThan(steps.length);
   expect(metrics).toMatch(/^libvirt_pool_wait_bucket\{/m);
 
   const found: string[] = [];

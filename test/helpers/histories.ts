@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { loadConfig } from '../../lib/infra/config';
@@ -32,7 +32,20 @@ export async function recordHistory(handle: WorkflowHandle, name: string, runId?
     { maxBuffer: 64 * 1024 * 1024 },
   );
   mkdirSync(historiesDir, { recursive: true });
-  writeFileSync(join(historiesDir, `${type}.${name}.json`), json);
+  const file = `${type}.${name}.json`;
+  writeFileSync(join(historiesDir, file), json);
+  // A history does not name its workflow id, and a workflow that derives ids from its own
+  // (a partitioned run's children) replays only under the id it ran with.
+  const ids = recordedWorkflowIds();
+  ids[file] = handle.workflowId;
+  writeFileSync(workflowIdsFile, `${JSON.stringify(ids, Object.keys(ids).sort(), 2)}\n`);
+}
+
+const workflowIdsFile = join(historiesDir, 'workflow-ids.json');
+
+/** The workflow id each recorded history ran under, by file name. */
+export function recordedWorkflowIds(): Record<string, string> {
+  return existsSync(workflowIdsFile) ? JSON.parse(readFileSync(workflowIdsFile, 'utf8')) : {};
 }
 
 /**

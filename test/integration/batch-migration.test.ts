@@ -183,6 +183,7 @@ test('a run cancelled through Temporal: its blocked batch statement is cancelled
       await waitUntil('the blocked batch statement to be cancelled', async () => (await gate.waiting()).length === 0);
       expect(await getRun(stack.pool, run.id)).toMatchObject({ state: 'cancelled', batches: 2, rowsDone: 1000 });
       expect((await getRun(stack.pool, run.id))?.finishedAt).not.toBeNull();
+      await recordHistory(handle, 'cancelled');
     });
   } finally {
     await gate.release();

@@ -72,6 +72,18 @@ export async function startOrderSync(ctx: ApiContext, req: Request, orderId: str
   };
 }
 
+/** The order's last sync run, when there is one. */
+async function endedSync(ctx: ApiContext, orderId: string) {
+  const workflowId = cbbSyncWorkflowId(orderId);
+  try {
+    const { runId } = await ctx.client.workflow.getHandle(workflowId).describe();
+    return { workflowId, runId, webUiUrl: workflowUiUrl(ctx.config, workflowId, runId) };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+}
+
 function view(o: OrderRecord) {
   return {
     id: o.id,
@@ -106,7 +118,11 @@ export function orderRoutes(ctx: ApiContext): Router {
     const input = parse(createBody, req.body ?? {});
     // The row is the source of truth: if starting the sync fails below, the sweep starts it later.
     const { order, created } = await insertOrder(ctx.pool, input);
-    const workflow = await startOrderSync(ctx, req, order.id);
+    // Posting an order again joins its sync: one that has ended is not run again (POST …/resync does that).
+    const workflow =
+      created || order.cbbStatus === 'pending'
+        ? await startOrderSync(ctx, req, order.id)
+        : ((await endedSync(ctx, order.id)) ?? (await startOrderSync(ctx, req, order.id)));
     res
       .status(created ? 201 : 200)
       .location(`/api/v1/orders/${order.id}`)

@@ -1,6 +1,8 @@
 import {
+  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  ContinueAsNew,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -64,6 +66,12 @@ const verifier = proxyActivities<DataMigrationActivities>({
 
 const defaultBatchesPerRun = 500;
 const minWaitMs = 250;
+
+/** What went wrong, for the run's record: an activity's failure only wraps the error the activity threw. */
+function failureMessage(err: unknown): string {
+  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
+  return err instanceof Error ? err.message : String(err);
+}
 
 function initialState(input: BatchMigrationInput): CarriedState {
   return {
@@ -214,10 +222,12 @@ export async function batchMigration(input: BatchMigrationInput): Promise<Migrat
     await enter('completed', { verify });
     return { ...result(), verify };
   } catch (err) {
+    // continueAsNew ends this run by throwing: the migration goes on in the next run, it did not fail.
+    if (err instanceof ContinueAsNew) throw err;
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(() => enter('cancelled'));
     } else if (s.state !== 'failed') {
-      s.lastError = err instanceof Error ? err.message : String(err);
+      s.lastError = failureMessage(err);
       await enter('failed', { lastError: s.lastError });
     }
     throw err;

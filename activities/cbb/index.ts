@@ -146,10 +146,14 @@ export function createCbbActivities({ config, pool, log, cbb = createCbbClient(c
     sendOrderConfirmation: async (orderId: string, contactId: string, externalId: string, firstName: string) =>
       sendConfirmationOnce({ pool, cbb, log, sends }, { orderId, contactId, externalId, firstName, ...caller() }),
 
-    /** Records how a sync ended when it did not end synced. Safe to run twice: plain updates and a deduplicated event. */
+    /**
+     * Records how a sync ended when it did not end synced. Safe to run twice: plain updates and a deduplicated event.
+     * An order that does not exist has nothing to record (its events would break their foreign key, retry after retry).
+     */
     settleOrder: async (orderId: string, outcome: SettleOutcome): Promise<void> => {
       const { workflowId, run } = caller();
       await inTransaction(pool, async (c) => {
+        if (!(await store.getOrder(c, orderId))) return;
         if (outcome.kind === 'skipped' || outcome.kind === 'invalid') {
           await store.setSyncState(c, orderId, {
             status: outcome.kind === 'skipped' ? 'skipped' : 'failed',

@@ -18,19 +18,26 @@ function routeOf(req: Request): string {
   return `${req.method} ${path}`;
 }
 
+function phoneOf(req: Request): string | undefined {
+  if (req.query.field_id === 'phone' && typeof req.query.value === 'string') return req.query.value;
+  const body = req.body as { phone?: unknown } | undefined;
+  return typeof body?.phone === 'string' ? body.phone : undefined;
+}
+
 function faultInjection(store: Store) {
   return async (req: Request, res: Response, next: NextFunction) => {
     const f: Faults = store.faults;
     const contactId = /\/contacts\/(\d+)/.exec(req.path)?.[1];
+    const phone = phoneOf(req);
     const log = (fault?: string) =>
       res.on('finish', () =>
-        store.log({ method: req.method, route: routeOf(req), status: res.statusCode, contactId, fault }),
+        store.log({ method: req.method, route: routeOf(req), status: res.statusCode, contactId, phone, fault }),
       );
     if (f.latencyMs > 0) await sleep(f.latencyMs);
     const roll = Math.random();
     let edge = f.timeoutRate;
     if (roll < edge) {
-      store.log({ method: req.method, route: routeOf(req), status: 0, contactId, fault: 'timeout' });
+      store.log({ method: req.method, route: routeOf(req), status: 0, contactId, phone, fault: 'timeout' });
       return; // never answered; the client gives up
     }
     if (roll < (edge += f.rateLimitRate)) {

@@ -32,6 +32,8 @@ export interface LoggedRequest {
   route: string;
   status: number;
   contactId?: string;
+  /** The phone a find or a create named: with contactId, what lets a test count the calls for its own orders. */
+  phone?: string;
   fault?: string;
 }
 

@@ -1,23 +1,39 @@
 import { execFileSync } from 'node:child_process';
+import { Client, Connection } from '@temporalio/client';
 import { createPool, type Pool } from '../../lib/infra/db';
 import { seedTrades } from '../../store/batch-migration/seed-trades';
-import { startAppPart } from '../../scripts/stack/parts';
 import { venvBin } from '../../scripts/stack/services';
 import { appEnv, stackSettings } from '../../scripts/stack/parts';
+import { startApiProcess, startWorkerProcess, stopAppProcesses } from '../helpers/app-parts';
+import { holdRows, type RowGate } from '../helpers/gate';
 import { apiClient, eventually } from '../helpers/http';
 
 /** Data migrations driven over HTTP and from the Temporal CLI, on the real worker and API processes. */
 const s = stackSettings('test');
 const api = apiClient(`http://127.0.0.1:${s.ports.api}`);
 let pool: Pool;
+let connection: Connection;
+const gates: RowGate[] = [];
 
 beforeAll(async () => {
-  await startAppPart(s, 'worker');
-  await startAppPart(s, 'api');
-  pool = createPool({ database: { url: appEnv(s).DATABASE_URL, poolMax: 2 } });
+  connection = await Connection.connect({ address: appEnv(s).TEMPORAL_ADDRESS });
+  await startWorkerProcess(new Client({ connection }));
+  await startApiProcess();
+  // Room for the row gates besides the queries.
+  pool = createPool({ database: { url: appEnv(s).DATABASE_URL, poolMax: 4 } });
   await seedTrades(pool, 20_000);
 }, 120_000);
-afterAll(() => pool?.end());
+afterAll(async () => {
+  for (const gate of gates) await gate.release();
+  await stopAppProcesses('api', 'worker');
+  await pool?.end();
+  await connection?.close();
+});
+const hold = async (from: number, to: number) => {
+  const gate = await holdRows(pool, 'trades', from, to);
+  gates.push(gate);
+  return gate;
+};
 
 const temporalCli = (...args: string[]) =>
   execFileSync(venvBin(s, 'temporal'), [...args, '--address', appEnv(s).TEMPORAL_ADDRESS], { encoding: 'utf8' });
@@ -49,6 +65,8 @@ test('lists the definitions and refuses bad parameters, naming the field', async
 });
 
 test('pause from the API, resume from the Temporal CLI, cancel from the API', async () => {
+  // The third batch (rows 1001..1500) waits on the test until the pause has been sent.
+  const first = await hold(1001, 1500);
   const started = await api.post('/api/v1/migrations/trades-risk-score/runs', {
     batchSize: 500,
     maxRowsPerSecond: 1000,
@@ -56,18 +74,21 @@ test('pause from the API, resume from the Temporal CLI, cancel from the API', as
   expect(started.status).toBe(201);
   const { id } = started.body;
   expect(id).toMatch(/^migration-trades-risk-score-\d+$/);
-  await reaches(id, 'running');
+  await first.reached('the third batch');
+  expect((await runOf(id)).state).toBe('running');
 
   expect((await api.post(`/api/v1/migrations/runs/${id}/pause`)).status).toBe(202);
+  await first.release();
   const paused = await reaches(id, 'paused');
-  await new Promise((r) => setTimeout(r, 1500));
-  expect((await runOf(id)).rowsDone).toBe(paused.rowsDone);
+  expect(paused).toMatchObject({ rowsDone: 1500, progress: { state: 'paused', pauseRequested: true } });
   // What the Web UI's search does: find the run by its typed search attributes.
   const query = `MigrationName = "trades-risk-score" AND MigrationState = "paused" AND WorkflowId = "${id}"`;
   await eventually('the paused run in visibility', async () =>
     temporalCli('workflow', 'list', '--query', query).includes(id) ? true : undefined,
   );
 
+  // Rows 15001..16000 keep the resumed run from finishing before the cancel.
+  const second = await hold(15_001, 16_000);
   temporalCli('workflow', 'signal', '--workflow-id', id, '--name', 'resume');
   await reaches(id, 'running');
   const updated = temporalCli(
@@ -83,10 +104,13 @@ test('pause from the API, resume from the Temporal CLI, cancel from the API', as
   );
   expect(updated).toMatch(/batchSize:700/);
   expect((await runOf(id)).progress).toMatchObject({ batchSize: 700, adaptive: false });
+  await second.reached('the resumed run');
 
   expect((await api.post(`/api/v1/migrations/runs/${id}/cancel`)).status).toBe(202);
+  await second.release();
   const cancelled = await reaches(id, 'cancelled');
   expect(cancelled.rowsDone).toBeLessThan(20_000);
+  expect(cancelled.rowsDone).toBeGreaterThan(paused.rowsDone);
   expect(cancelled.finishedAt).not.toBeNull();
 }, 90_000);
 

@@ -1,10 +1,10 @@
 import { Client as PgClient } from 'pg';
 import { Client, Connection } from '@temporalio/client';
 import { isAlive, killProcess, stopProcess } from '../../scripts/stack/proc';
-import { startAppPart } from '../../scripts/stack/parts';
 import { loadConfig } from '../../lib/infra/config';
 import { appEnv, stackSettings } from '../../scripts/stack/parts';
-import { cbbAdmin, orderFixture } from '../helpers/cbb';
+import { startApiProcess, startWorkerProcess, stopAppProcesses } from '../helpers/app-parts';
+import { cbbAdmin, cbbTrafficOf, orderFixture, settleOrders } from '../helpers/cbb';
 import { apiClient, eventually } from '../helpers/http';
 
 /** Orders through the real API and worker processes, the local CBB server and Postgres. */
@@ -15,18 +15,21 @@ const cbb = cbbAdmin(env.CBB_BASE_URL);
 let db: PgClient;
 let connection: Connection;
 let temporal: Client;
+const orderIds: string[] = [];
 
 beforeAll(async () => {
-  await startAppPart(s, 'cbb');
-  await startAppPart(s, 'worker');
-  await startAppPart(s, 'api');
-  db = new PgClient({ connectionString: env.DATABASE_URL });
-  await db.connect();
   connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
   temporal = new Client({ connection });
+  await startWorkerProcess(temporal);
+  await startApiProcess();
+  db = new PgClient({ connectionString: env.DATABASE_URL });
+  await db.connect();
   await cbb.reset();
 }, 120_000);
 afterAll(async () => {
+  await cbb.faults({ errorRate: 0, rateLimitRate: 0, latencyMs: 0 });
+  await stopAppProcesses('api', 'worker');
+  if (db) await settleOrders(db, orderIds);
   await db?.end();
   await connection?.close();
 });
@@ -36,6 +39,7 @@ test('an order posted to the API is synced and confirmed, and found in Temporal 
   const res = await api.post('/api/v1/orders', input);
   expect(res.status).toBe(201);
   const { order, workflow } = res.body;
+  orderIds.push(order.id);
   expect(workflow.workflowId).toBe(`cbb-sync-order-${order.id}`);
   // The confirmation is recorded in Postgres a moment before the workflow task that ran it completes.
   const done = await eventually('the order to be confirmed and its sync to end', async () => {
@@ -55,7 +59,8 @@ test('an order posted to the API is synced and confirmed, and found in Temporal 
     'synced',
     'confirmation_sent',
   ]);
-  expect((await cbb.messages()).filter((m) => m.params.order_id === input.externalId)).toHaveLength(1);
+  const traffic = await cbbTrafficOf(cbb, [input.phone]);
+  expect(traffic.messages.filter((m) => m.params.order_id === input.externalId)).toHaveLength(1);
 
   const found = await eventually('the search attribute to be indexed', async () => {
     const list = [];
@@ -71,9 +76,17 @@ test('an order posted to the API is synced and confirmed, and found in Temporal 
   );
 
   // Posting the same order again joins it: no second order, no second sync.
+  const sync = temporal.workflow.getHandle(`cbb-sync-order-${order.id}`);
+  const { runId } = await sync.describe();
   const again = await api.post('/api/v1/orders', input);
   expect(again.status).toBe(200);
   expect(again.body.order.id).toBe(order.id);
+  const { rows } = await db.query('SELECT count(*)::int AS n FROM orders WHERE external_id = $1', [input.externalId]);
+  expect(rows[0].n).toBe(1);
+  // The latest run of the sync's workflow id is still the first one, and CBB heard nothing more.
+  expect((await sync.describe()).runId).toBe(runId);
+  expect((await cbbTrafficOf(cbb, [input.phone])).requests).toEqual(traffic.requests);
+  expect((await api.get(`/api/v1/orders/${order.id}`)).body.sync.attempts).toBe(1);
 });
 
 test('bad input is refused naming the field, and nothing is written', async () => {
@@ -106,6 +119,7 @@ async function sweepThroughStop(stop: 'kill' | 'term') {
     );
     ids.push(rows[0].id);
   }
+  orderIds.push(...ids);
   const sweep = await api.post('/api/v1/cbb/sweep');
   expect(sweep.status).toBe(202);
 
@@ -121,7 +135,7 @@ async function sweepThroughStop(stop: 'kill' | 'term') {
   } else {
     expect(await stopProcess(s, 'worker', { graceMs: 60_000 })).toBe(true);
   }
-  await startAppPart(s, 'worker');
+  await startWorkerProcess(temporal);
 
   await eventually(
     'every order to be synced and settled',
@@ -140,27 +154,30 @@ async function sweepThroughStop(stop: 'kill' | 'term') {
   );
   await cbb.faults({ errorRate: 0, rateLimitRate: 0, latencyMs: 0 });
 
-  const contacts = await cbb.contacts();
-  const phones = new Set(inputs.map((o) => o.phone));
-  const messages = await cbb.messages();
+  const { contacts, messages } = await cbbTrafficOf(
+    cbb,
+    inputs.map((o) => o.phone),
+  );
   const sentPerOrder = new Map<string, number>();
   for (const m of messages) sentPerOrder.set(m.params.order_id, (sentPerOrder.get(m.params.order_id) ?? 0) + 1);
   const { rows } = await db.query<{ external_id: string; whatsapp_status: string }>(
     'SELECT external_id, whatsapp_status FROM orders WHERE id = ANY($1)',
     [ids],
   );
-  // A sync records its last step a moment before its workflow completes; one still running after a minute is stuck.
+  // A sync records its last step a moment before its workflow completes; one of these orders'
+  // syncs still running after a minute is stuck.
+  const own = new Set(ids.map((id) => `cbb-sync-order-${id}`));
   let stuck: string[] = [];
   const running = async () => {
     stuck = [];
     for await (const wf of temporal.workflow.list({
       query: 'WorkflowType = "cbbSyncOrder" AND ExecutionStatus = "Running"',
     }))
-      stuck.push(wf.workflowId);
+      if (own.has(wf.workflowId)) stuck.push(wf.workflowId);
     return stuck.length === 0 ? true : undefined;
   };
-  await eventually('every sync to complete', running, 60_000).catch(() => undefined);
-  return { count, contacts: contacts.filter((c) => phones.has(c.phone)), orders: rows, sentPerOrder, stuck };
+  await eventually('every sync of these orders to complete', running, 60_000).catch(() => undefined);
+  return { count, contacts, orders: rows, sentPerOrder, stuck };
 }
 
 test('with 20 % CBB failures, 429s and a worker killed mid-run: every order synced, one contact and at most one confirmation each', async () => {

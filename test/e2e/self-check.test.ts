@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { Client } from 'pg';
-import { killProcess, logFile, runningPid, stopProcess } from '../../scripts/stack/proc';
-import { startAppPart } from '../../scripts/stack/parts';
+import { Client as TemporalClient, Connection } from '@temporalio/client';
+import { killProcess, logFile, runningPid } from '../../scripts/stack/proc';
 import { startPart } from '../../scripts/stack/stack';
 import { appEnv, stackSettings } from '../../scripts/stack/parts';
+import { startApiProcess, startWorkerProcess, stopAppProcesses } from '../helpers/app-parts';
 import { apiClient, eventually } from '../helpers/http';
 
 /** The real worker and API processes, started as `npm run up` starts them, driven over HTTP. */
@@ -12,14 +13,22 @@ const api = apiClient(`http://127.0.0.1:${s.ports.api}`);
 let db: Client;
 
 beforeAll(async () => {
-  // Another suite may have left a worker running at a quieter level; this one reads info lines.
-  await stopProcess(s, 'worker');
-  await startAppPart(s, 'worker', { LOG_LEVEL: 'info' });
-  await startAppPart(s, 'api');
+  // This file reads the worker's info lines: a worker left at a quieter level would not have them.
+  await stopAppProcesses('worker');
+  const connection = await Connection.connect({ address: appEnv(s).TEMPORAL_ADDRESS });
+  try {
+    await startWorkerProcess(new TemporalClient({ connection }), { LOG_LEVEL: 'info' });
+  } finally {
+    await connection.close();
+  }
+  await startApiProcess();
   db = new Client({ connectionString: appEnv(s).DATABASE_URL });
   await db.connect();
 }, 120_000);
-afterAll(() => db?.end());
+afterAll(async () => {
+  await stopAppProcesses('api', 'worker');
+  await db?.end();
+});
 
 const statusOf = async (id: string) => (await api.get(`/api/v1/workflows/${id}`)).body;
 const completed = (id: string, timeoutMs = 30_000) =>

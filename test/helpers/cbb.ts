@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import type { Faults, LoggedRequest, SentMessage } from '../../scripts/cbb-server/store';
 import type { OrderInput } from '../../lib/cbb/order';
 import type { Pool } from '../../lib/infra/db';
@@ -33,17 +34,21 @@ export function cbbAdmin(baseUrl: string) {
 }
 
 let seq = 0;
-/** A valid IL order with a unique external id and phone; override what the test needs. */
+/**
+ * A valid IL order with a unique external id and phone (random: test files of one run
+ * share a process and the local CBB server, and count only their own phones' traffic);
+ * override what the test needs.
+ */
 export function orderFixture(over: Partial<OrderInput> = {}): OrderInput {
   seq++;
   const n = `${Date.now() % 1_000_000}`.padStart(6, '0');
   return {
-    externalId: `IT-${process.pid}-${n}-${seq}`,
+    externalId: `IT-${process.pid}-${n}-${randomInt(1_000_000)}-${seq}`,
     branch: 'IL',
     isTest: false,
     customerName: 'Dana Levi',
     email: 'dana@example.com',
-    phone: `+97252${String((Date.now() + seq * 7919) % 10_000_000).padStart(7, '0')}`,
+    phone: `+97252${String(randomInt(10_000_000)).padStart(7, '0')}`,
     whatsappAlerts: true,
     visa: { country: 'India', type: 'tourist', quantity: 1, entryDate: '2026-12-24' },
     amount: 120,
@@ -55,4 +60,28 @@ export function orderFixture(over: Partial<OrderInput> = {}): OrderInput {
 
 export async function createOrder(pool: Pool, over: Partial<OrderInput> = {}): Promise<string> {
   return (await insertOrder(pool, orderFixture(over))).order.id;
+}
+
+/**
+ * What the local CBB server received for these phones only: their contacts, the
+ * messages sent to those contacts, and the requests that named the phone or the
+ * contact. Other test files share the server; their traffic is not counted.
+ */
+export async function cbbTrafficOf(admin: ReturnType<typeof cbbAdmin>, phones: Iterable<string | null | undefined>) {
+  const own = new Set([...phones].filter((p): p is string => !!p));
+  const contacts = (await admin.contacts()).filter((c) => own.has(c.phone));
+  const ids = new Set(contacts.map((c) => c.id));
+  const requests = (await admin.requests()).filter(
+    (r) => (r.phone !== undefined && own.has(r.phone)) || (r.contactId !== undefined && ids.has(r.contactId)),
+  );
+  const messages = (await admin.messages()).filter((m) => ids.has(m.contactId));
+  return { contacts, requests, messages };
+}
+
+/** Leaves none of these orders pending, so no later sweep of another file picks them up. */
+export async function settleOrders(
+  db: { query(text: string, values: unknown[]): Promise<unknown> },
+  ids: string[],
+): Promise<void> {
+  await db.query("UPDATE orders SET cbb_status = 'skipped' WHERE id = ANY($1) AND cbb_status = 'pending'", [ids]);
 }

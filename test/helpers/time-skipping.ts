@@ -1,15 +1,21 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Runtime, DefaultLogger, Worker, type WorkerOptions } from '@temporalio/worker';
+import { Runtime, Worker, makeTelemetryFilterString, type WorkerOptions } from '@temporalio/worker';
 import { testBundlePath, testServerPath } from './paths';
+import { testSdkLogger } from './sdk-logger';
 
 let runtimeInstalled = false;
 
-/** Keeps the SDK quiet in tests unless something is wrong. */
+/**
+ * Installs the tests' Runtime once per file: the SDK's own lines and core's (forwarded,
+ * so one filter sees both) at WARN and above, without the known noise (see sdk-logger.ts).
+ */
 export function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  // Retried activity failures log at WARN by design; the tests assert on them instead.
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  Runtime.install({
+    logger: testSdkLogger(),
+    telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }) } },
+  });
 }
 
 /** The time-skipping test server from the project's venv (never downloaded). */

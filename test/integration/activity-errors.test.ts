@@ -2,7 +2,8 @@ import { temporal } from '@temporalio/proto';
 import type { Worker } from '@temporalio/worker';
 import { batchMigrationWorkflowType, type BatchMigrationWorkflow } from '../../lib/batch-migration/contract';
 import { cbbSyncStartOptions, cbbSyncWorkflowType, type CbbSyncWorkflow } from '../../lib/cbb/contract';
-import { cbbAdmin, createOrder } from '../helpers/cbb';
+import { cbbAdmin, cbbTrafficOf, createOrder } from '../helpers/cbb';
+import { getOrder } from '../../store/cbb/orders';
 import { connectStack, stackWorker, type StackHandles } from '../helpers/stack';
 import { uniqueTaskQueue } from '../helpers/time-skipping';
 import { waitUntil } from '../helpers/wait';
@@ -64,6 +65,7 @@ test('a transient domain error (CBB answering 500) is retried until it clears, a
   await cbb.faults({ errorRate: 1 });
   try {
     const orderId = await createOrder(stack.pool);
+    const phone = (await getOrder(stack.pool, orderId))?.phone;
     const options = cbbSyncStartOptions(orderId, 'api');
     const handle = await stack.client.workflow.start<CbbSyncWorkflow>(cbbSyncWorkflowType, {
       ...options,
@@ -74,7 +76,7 @@ test('a transient domain error (CBB answering 500) is retried until it clears, a
     // Two refused calls prove a retry after a transient error; then CBB recovers.
     await waitUntil(
       'two CBB calls answered 500',
-      async () => (await cbb.requests()).filter((r) => r.status === 500).length >= 2,
+      async () => (await cbbTrafficOf(cbb, [phone])).requests.filter((r) => r.status === 500).length >= 2,
     );
     await cbb.faults({ errorRate: 0 });
     await expect(handle.result()).resolves.toMatchObject({ orderId, status: 'confirmed' });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { loadConfig } from '../../lib/infra/config';
 import { createLogger } from '../../lib/infra/logger';
-import { migrate, migrationStatus, migrationsDir } from '../../lib/infra/schema-migrations';
+import { migrate, migrationStatus, migrationsDir, readMigrationFiles } from '../../lib/infra/schema-migrations';
 
 /** Runs the project's real schema migrations on a scratch database of the test Postgres. */
 const config = loadConfig();
@@ -54,11 +54,34 @@ test('every migration goes up, comes down, and goes up again', async () => {
   expect(await migrate(url, 'up', log)).toEqual([]);
 });
 
-test('two migrators at once apply each migration once (advisory lock)', async () => {
+// node-pg-migrate's advisory lock key (PG_MIGRATE_LOCK_ID in its runner): taken with pg_try_advisory_lock.
+const migrateLockId = '7241865325823964';
+
+test('while another session holds the migration lock, a migrator refuses and applies nothing; once released it applies all', async () => {
+  const url = await freshDatabase('migrate_locked');
+  const holder = new Client({ connectionString: url });
+  await holder.connect();
+  try {
+    await holder.query('SELECT pg_advisory_lock($1::bigint)', [migrateLockId]);
+    await expect(migrate(url, 'up', log)).rejects.toThrow(/Another migration is already running/);
+    expect((await migrationStatus(url)).filter((m) => m.appliedAt)).toEqual([]);
+    expect(await tables(url)).not.toContain('self_check_steps');
+    await holder.query('SELECT pg_advisory_unlock($1::bigint)', [migrateLockId]);
+  } finally {
+    await holder.end();
+  }
+  expect(await migrate(url, 'up', log)).toHaveLength(all);
+});
+
+test('two migrators at once: together they apply each migration exactly once, and any loser was refused by the lock', async () => {
   const url = await freshDatabase('migrate_race');
   const results = await Promise.allSettled([migrate(url, 'up', log), migrate(url, 'up', log)]);
   const applied = results.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
-  expect(new Set(applied).size).toBe(applied.length);
+  // Without the lock both would apply the first migration: one would fail on a table that exists, not on the lock.
+  for (const r of results) {
+    if (r.status === 'rejected') expect(String(r.reason)).toMatch(/Another migration is already running/);
+  }
+  expect([...applied].sort()).toEqual(readMigrationFiles().map((f) => f.name));
   expect((await migrationStatus(url)).every((m) => m.appliedAt)).toBe(true);
 });
 

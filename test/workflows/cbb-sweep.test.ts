@@ -3,6 +3,7 @@ import type { SweepChunk, SweepChunkResult } from '../../activities/cbb/sweep';
 import { cbbSweepProgress } from '../../lib/cbb/contract';
 import { cbbSweep } from '../../workflows/cbb-sweep';
 import { testWorker, timeSkippingEnv, uniqueTaskQueue } from '../helpers/time-skipping';
+import { waitUntil } from '../helpers/wait';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -63,7 +64,7 @@ test('the progress query shows the totals and cursor carried into the current ru
     args: [{ concurrency: 2, perRun: 5 }],
   });
   await worker.runUntil(async () => {
-    while (calls < 2) await new Promise((r) => setTimeout(r, 20));
+    await waitUntil('the second chunk to start', () => calls >= 2);
     expect(await handle.query(cbbSweepProgress)).toEqual({ ...totals(5), cursor: '5' });
     release();
     expect(await handle.result()).toEqual(totals(10));

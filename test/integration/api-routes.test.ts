@@ -1,0 +1,174 @@
+import type { Worker } from '@temporalio/worker';
+import { createPool } from '../../lib/infra/db';
+import { createRedis } from '../../lib/infra/redis';
+import { seedTrades } from '../../store/batch-migration/seed-trades';
+import { getRun } from '../../store/batch-migration/runs';
+import { apiTestPorts, startTestApi, type TestApi } from '../helpers/api-server';
+import { holdRows } from '../helpers/gate';
+import { connectStack, stackWorker, type StackHandles } from '../helpers/stack';
+import { uniqueTaskQueue } from '../helpers/time-skipping';
+import { waitUntil } from '../helpers/wait';
+
+/**
+ * The API's failure paths on the real services: the Express app in this process (on a
+ * port of this slot), the real dev server, Postgres and Redis, and a worker of this
+ * file's own task queue running what the API starts.
+ */
+let stack: StackHandles;
+let worker: Worker;
+let running: Promise<void>;
+const taskQueue = uniqueTaskQueue('it-api');
+let port = apiTestPorts.first;
+const opened: TestApi[] = [];
+const open = async (over: Parameters<typeof startTestApi>[2] = {}) => {
+  const server = await startTestApi(stack, port++, {
+    ...over,
+    config: { ...over.config, temporal: { ...stack.config.temporal, taskQueue } },
+  });
+  opened.push(server);
+  return server;
+};
+
+beforeAll(async () => {
+  stack = await connectStack();
+  worker = await stackWorker(stack, { taskQueue });
+  running = worker.run();
+  await seedTrades(stack.pool, 20_000);
+}, 60_000);
+afterAll(async () => {
+  for (const server of opened) await server.close();
+  worker?.shutdown();
+  await running;
+  await stack?.close();
+});
+
+describe('bearer auth', () => {
+  test('with API_TOKEN set, /api answers 401 without a token and with a wrong one, and serves the right one', async () => {
+    const { api } = await open({ config: { api: { ...stack.config.api, token: 'a-test-token' } } });
+    const none = await api.get('/api/v1/migrations');
+    expect(none.status).toBe(401);
+    expect(none.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    expect(none.body).toMatchObject({ title: 'Unauthorized', detail: expect.stringMatching(/bearer token/) });
+    expect((await api.get('/api/v1/migrations', { authorization: 'Bearer not-the-token' })).status).toBe(401);
+    expect((await api.get('/api/v1/migrations', { authorization: 'a-test-token' })).status).toBe(401);
+    const right = await api.get('/api/v1/migrations', { authorization: 'Bearer a-test-token' });
+    expect(right.status).toBe(200);
+    expect(right.body.items.length).toBeGreaterThan(0);
+    // Health and readiness stay open for the probes.
+    expect((await api.get('/healthz')).status).toBe(200);
+  });
+});
+
+describe('/readyz', () => {
+  test('answers 503 naming Redis when Redis is down, the others up', async () => {
+    const redis = createRedis({ redis: { url: `redis://127.0.0.1:${apiTestPorts.unused}` } });
+    try {
+      const { api } = await open({ redis });
+      const res = await api.get('/readyz');
+      expect(res.status).toBe(503);
+      expect(res.body).toMatchObject({
+        status: 'unavailable',
+        checks: { redis: { ok: false, error: expect.any(String) }, postgres: { ok: true }, temporal: { ok: true } },
+      });
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  test('answers 503 naming Postgres when Postgres is down', async () => {
+    const pool = createPool({
+      database: { url: stack.config.database.url.replace(/:\d+\//, `:${apiTestPorts.unused}/`), poolMax: 1 },
+    });
+    try {
+      const { api } = await open({ pool });
+      const res = await api.get('/readyz');
+      expect(res.status).toBe(503);
+      expect(res.body.checks).toMatchObject({
+        postgres: { ok: false, error: expect.stringMatching(/ECONNREFUSED/) },
+        redis: { ok: true },
+        temporal: { ok: true },
+      });
+    } finally {
+      await pool.end();
+    }
+  });
+});
+
+describe('a migration run over HTTP', () => {
+  test('reverse answers 409 while the run is running, 201 once it is cancelled, and the reverse restores the rows', async () => {
+    const { api } = await open();
+    const before = (
+      await stack.pool.query("SELECT md5(string_agg(risk_score::text, ',' ORDER BY id)) AS f FROM trades")
+    ).rows[0].f;
+    const gate = await holdRows(stack.pool, 'trades', 3001, 3500);
+    try {
+      const started = await api.post('/api/v1/migrations/trades-risk-score/runs', { batchSize: 500 });
+      expect(started.status).toBe(201);
+      const { id } = started.body;
+      await gate.reached('the run');
+
+      const refused = await api.post(`/api/v1/migrations/runs/${id}/reverse`);
+      expect(refused.status).toBe(409);
+      expect(refused.body).toMatchObject({ title: 'Conflict', detail: expect.stringMatching(/is running/) });
+
+      expect((await api.post(`/api/v1/migrations/runs/${id}/cancel`)).status).toBe(202);
+      await gate.release();
+      await waitUntil(`${id} to be cancelled`, async () => (await getRun(stack.pool, id))?.state === 'cancelled');
+
+      const reverse = await api.post(`/api/v1/migrations/runs/${id}/reverse`);
+      expect(reverse.status).toBe(201);
+      expect(reverse.body).toMatchObject({ kind: 'reverse', reverses: id });
+      await waitUntil(
+        `the reverse ${reverse.body.id} to complete`,
+        async () => (await getRun(stack.pool, reverse.body.id))?.state === 'completed',
+      );
+      const after = (
+        await stack.pool.query("SELECT md5(string_agg(risk_score::text, ',' ORDER BY id)) AS f FROM trades")
+      ).rows[0].f;
+      expect(after).toBe(before);
+    } finally {
+      await gate.release();
+    }
+  }, 120_000);
+
+  test('the generic signal, update and query routes drive a workflow; a rejected update is a 409, an unknown workflow a 404', async () => {
+    const { api } = await open();
+    await seedTrades(stack.pool, 20_000);
+    let gate = await holdRows(stack.pool, 'trades', 3001, 3500);
+    try {
+      const { id } = (await api.post('/api/v1/migrations/trades-risk-score/runs', { batchSize: 500 })).body;
+      await gate.reached('the run');
+      const wf = `/api/v1/workflows/${id}`;
+
+      expect((await api.post(`${wf}/signals/pause`)).status).toBe(202);
+      await waitUntil(
+        'the pause request to show',
+        async () => (await api.post(`${wf}/queries/progress`)).body.result?.pauseRequested === true,
+      );
+      const updated = await api.post(`${wf}/updates/setBatchSize`, { args: [800] });
+      expect(updated.status).toBe(200);
+      expect(updated.body).toMatchObject({ update: 'setBatchSize', result: { batchSize: 800, adaptive: false } });
+      const rejected = await api.post(`${wf}/updates/setBatchSize`, { args: [0] });
+      expect(rejected.status).toBe(409);
+      expect(rejected.body.detail).toMatch(/batchSize must be a whole number from 10 to 100000, got 0/);
+      await gate.release();
+      await waitUntil(`${id} to be paused`, async () => (await getRun(stack.pool, id))?.state === 'paused');
+
+      gate = await holdRows(stack.pool, 'trades', 12_001, 12_800);
+      expect((await api.post(`${wf}/signals/resume`)).status).toBe(202);
+      await gate.reached('the resumed run');
+      const progress = (await api.post(`${wf}/queries/progress`)).body.result;
+      expect(progress).toMatchObject({ state: 'running', batchSize: 800, pauseRequested: false });
+      expect((await api.post(`${wf}/signals/cancel`)).status).toBe(202);
+      await gate.release();
+      await waitUntil(`${id} to be cancelled`, async () => (await getRun(stack.pool, id))?.state === 'cancelled');
+
+      expect((await api.post('/api/v1/workflows/no-such-workflow/signals/pause')).status).toBe(404);
+      expect((await api.post('/api/v1/workflows/no-such-workflow/updates/setBatchSize', { args: [100] })).status).toBe(
+        404,
+      );
+    } finally {
+      await gate.release();
+    }
+  }, 120_000);
+});

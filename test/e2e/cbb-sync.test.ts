@@ -75,7 +75,7 @@ test('an order posted to the API is synced and confirmed, and found in Temporal 
     ]),
   );
 
-  // Posting the same order again joins it: no second order, no second sync.
+  // Posting the same order again changes nothing and starts nothing: no second order, no second sync.
   const sync = temporal.workflow.getHandle(`cbb-sync-order-${order.id}`);
   const { runId } = await sync.describe();
   const again = await api.post('/api/v1/orders', input);

@@ -15,6 +15,9 @@ import type { Logger } from './logger';
 export const migrationsTable = 'pgmigrations';
 const checksumTable = 'schema_migration_checksums';
 
+/** node-pg-migrate's advisory lock id: holding it keeps its runner, and any other migrator, out. */
+export const migrateLockId = '7241865325823964';
+
 export interface MigrationFile {
   name: string;
   checksum: string;
@@ -112,6 +115,30 @@ export async function migrate(
   const dir = options.dir ?? migrationsDir();
   const files = readMigrationFiles(dir);
   return withClient(databaseUrl, async (client) => {
+    // The whole run holds node-pg-migrate's lock, not only its own part: two migrators on a fresh
+    // database would otherwise both create the bookkeeping tables and one would fail on that, not
+    // on the lock. Advisory locks nest within a session, so the runner's own take succeeds.
+    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [
+      migrateLockId,
+    ]);
+    if (!rows[0].locked) throw new Error('Another migration is already running');
+    try {
+      return await migrateLocked(client, files, dir, direction, log, options);
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1::bigint)', [migrateLockId]).catch(() => undefined);
+    }
+  });
+}
+
+async function migrateLocked(
+  client: Client,
+  files: MigrationFile[],
+  dir: string,
+  direction: 'up' | 'down',
+  log: Logger,
+  options: { count?: number },
+): Promise<string[]> {
+  {
     checkDrift(files, await appliedMigrations(client));
     const ran = await runner({
       dbClient: client,
@@ -131,7 +158,7 @@ export async function migrate(
     } as Parameters<typeof runner>[0]);
     await recordChecksums(client, files);
     return ran.map((m) => m.name);
-  });
+  }
 }
 
 export async function migrationStatus(databaseUrl: string, dir = migrationsDir()): Promise<MigrationState[]> {

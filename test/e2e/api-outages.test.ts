@@ -1,4 +1,6 @@
 import { readFileSync, readdirSync } from 'node:fs';
+import { Client, Connection } from '@temporalio/client';
+import { cbbSweepScheduleId } from '../../lib/cbb/contract';
 import { isAlive, runningPid, stopProcess } from '../../scripts/stack/proc';
 import { appEnv, stackSettings, startAppPart } from '../../scripts/stack/parts';
 import { startPart } from '../../scripts/stack/stack';
@@ -61,11 +63,24 @@ test('with Temporal stopped an order is committed and answered 201 at once, and 
   } finally {
     await startPart(s, 'temporal');
   }
-  await waitUntil(
-    `order ${orderId} to be synced by the sweep after Temporal's return`,
-    async () => (await getOrder(pool, orderId))?.cbbStatus === 'synced',
-    { timeoutMs: 180_000, intervalMs: 500 },
-  );
+  // The test stack keeps the sweep paused (a sweep syncs every file's pending orders); this test is about the sweep.
+  const temporal = new Client({ connection: await Connection.connect({ address: appEnv(s).TEMPORAL_ADDRESS }) });
+  const sweep = temporal.schedule.getHandle(cbbSweepScheduleId);
+  await waitUntil('the worker to have applied the 10 s sweep schedule', async () => {
+    const d = await sweep.describe();
+    return d.spec.intervals?.[0]?.every === 10_000;
+  });
+  await sweep.unpause('unpaused by the outage test, which waits for a scheduled sweep');
+  try {
+    await waitUntil(
+      `order ${orderId} to be synced by the sweep after Temporal's return`,
+      async () => (await getOrder(pool, orderId))?.cbbStatus === 'synced',
+      { timeoutMs: 180_000, intervalMs: 500 },
+    );
+  } finally {
+    await sweep.pause('paused again by the outage test');
+    await temporal.connection.close();
+  }
 }, 300_000);
 
 test('with Postgres frozen, reads and writes get 503 with Retry-After within the deadline, and work again after', async () => {

@@ -76,6 +76,8 @@ beforeAll(async () => {
     cbbSweepSchedule({ every: '1h', concurrency: 1, taskQueue }),
     createLogger({ log: { level: 'warn', pretty: false } }, 'test'),
   );
+  // Other files keep the sweep paused (applySchedule keeps a pause); these tests start from a running one.
+  await stack.client.schedule.getHandle(cbbSweepScheduleId).unpause('the access tests steer it');
   const app = createApp({
     ...stack.deps,
     config: { ...stack.config, api: { ...stack.config.api, token: undefined } },

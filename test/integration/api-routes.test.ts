@@ -48,7 +48,8 @@ describe('bearer auth', () => {
     const none = await api.get('/api/v1/migrations');
     expect(none.status).toBe(401);
     expect(none.headers.get('content-type')).toMatch(/application\/problem\+json/);
-    expect(none.body).toMatchObject({ title: 'Unauthorized', detail: expect.stringMatching(/bearer token/) });
+    expect(none.body).toMatchObject({ title: 'Unauthorized', detail: expect.stringMatching(/Authorization: Bearer/) });
+    expect(none.headers.get('www-authenticate')).toMatch(/^Bearer/);
     expect((await api.get('/api/v1/migrations', { authorization: 'Bearer not-the-token' })).status).toBe(401);
     expect((await api.get('/api/v1/migrations', { authorization: 'a-test-token' })).status).toBe(401);
     const right = await api.get('/api/v1/migrations', { authorization: 'Bearer a-test-token' });

@@ -136,7 +136,7 @@ test('a reverse of a dry run, or of a run that does not exist, is refused', asyn
     message: expect.stringMatching(/was a dry run/),
   });
   await expect(startReverse(ctx, 'migration-trades-risk-score-999')).rejects.toMatchObject({
-    type: 'ValidationError',
+    type: 'NotFound',
     message: expect.stringMatching(/no migration run/),
   });
 });

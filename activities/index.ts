@@ -6,6 +6,7 @@ import type { Redis } from '../lib/infra/redis';
 import { createCbbActivities } from './cbb';
 import { createSweepActivities } from './cbb/sweep';
 import { createDataMigrationActivities } from './batch-migration';
+import { createRolloutActivities } from './rollout';
 import { createSelfCheckActivities } from './self-check';
 
 /** What the worker builds once and hands to every activity factory. */
@@ -26,6 +27,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDataMigrationActivities(deps),
     ...createCbbActivities(deps),
     ...createSweepActivities(deps),
+    ...createRolloutActivities(deps),
   };
 }
 

@@ -11,6 +11,9 @@ export const searchAttributes = {
   syncStatus: defineSearchAttributeKey('SyncStatus', SearchAttributeType.KEYWORD),
   migrationName: defineSearchAttributeKey('MigrationName', SearchAttributeType.KEYWORD),
   migrationState: defineSearchAttributeKey('MigrationState', SearchAttributeType.KEYWORD),
+  rolloutTarget: defineSearchAttributeKey('RolloutTarget', SearchAttributeType.KEYWORD),
+  rolloutPhase: defineSearchAttributeKey('RolloutPhase', SearchAttributeType.KEYWORD),
+  rolloutWeight: defineSearchAttributeKey('RolloutWeight', SearchAttributeType.INT),
 } as const;
 
 /** The CLI's names for the types, as `temporal server start-dev --search-attribute` wants them. */

@@ -2,4 +2,5 @@
 export { batchMigration } from './batch-migration';
 export { cbbSweep } from './cbb-sweep';
 export { cbbSyncOrder } from './cbb-sync';
+export { canaryRollout } from './rollout';
 export { selfCheck } from './self-check';

@@ -62,6 +62,17 @@ export const envSchema = z.object({
   // WhatsApp sends in flight per worker: a worker that dies leaves at most this many unconfirmed.
   CBB_MAX_CONCURRENT_SENDS: z.coerce.number().int().min(1).max(1000).default(10),
   CBB_SWEEP_EVERY: duration.default('1m'),
+
+  // Canary rollouts: where the worker reaches the traffic controllers and metrics providers.
+  // A spec never names sockets or secrets; it picks a controller and the worker supplies these.
+  HAPROXY_SOCKET: optional,
+  PROMETHEUS_URL: z
+    .string()
+    .url()
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  PROMETHEUS_TIMEOUT: duration.default('10s'),
+  ROLLOUT_WEBHOOK_TOKEN: optional,
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -95,6 +106,14 @@ export interface Config {
     sweepConcurrency: number;
     sweepEvery: string;
     maxConcurrentSends: number;
+  };
+  rollout: {
+    /** HAProxy's admin-level runtime API socket (`stats socket <path> level admin`). */
+    haproxySocket?: string;
+    prometheusUrl?: string;
+    prometheusTimeoutMs: number;
+    /** Bearer token the webhook traffic controller sends. */
+    webhookToken?: string;
   };
 }
 
@@ -152,6 +171,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       sweepConcurrency: e.CBB_SWEEP_CONCURRENCY,
       maxConcurrentSends: e.CBB_MAX_CONCURRENT_SENDS,
       sweepEvery: e.CBB_SWEEP_EVERY,
+    },
+    rollout: {
+      haproxySocket: e.HAPROXY_SOCKET,
+      prometheusUrl: e.PROMETHEUS_URL?.replace(/\/$/, ''),
+      prometheusTimeoutMs: durationMs(e.PROMETHEUS_TIMEOUT),
+      webhookToken: e.ROLLOUT_WEBHOOK_TOKEN,
     },
   };
 }

@@ -1,5 +1,6 @@
 import { batchMigrationWorkflowType } from '../../lib/batch-migration/contract';
 import { cbbSweepWorkflowType, cbbSyncWorkflowType } from '../../lib/cbb/contract';
+import { rolloutWorkflowType } from '../../lib/rollout/contract';
 import { selfCheckWorkflowType } from '../../lib/self-check/contract';
 import * as workflows from '../../workflows';
 
@@ -9,7 +10,13 @@ import * as workflows from '../../workflows';
  * nothing else (no helper, query or signal definition).
  */
 test('workflows/index.ts exports exactly the workflow types the contracts name', () => {
-  const contractTypes = [batchMigrationWorkflowType, cbbSweepWorkflowType, cbbSyncWorkflowType, selfCheckWorkflowType];
+  const contractTypes = [
+    batchMigrationWorkflowType,
+    cbbSweepWorkflowType,
+    cbbSyncWorkflowType,
+    rolloutWorkflowType,
+    selfCheckWorkflowType,
+  ];
   expect(Object.keys(workflows).sort()).toEqual([...contractTypes].sort());
 });
 

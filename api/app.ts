@@ -8,6 +8,8 @@ import { cbbRoutes } from './routes/cbb-sweeps';
 import { healthRoutes } from './routes/health';
 import { migrationRoutes } from './routes/batch-migrations';
 import { orderRoutes } from './routes/cbb-orders';
+import { flagRoutes } from './routes/flags';
+import { rolloutRoutes } from './routes/rollouts';
 import { selfCheckRoutes } from './routes/self-checks';
 import { workflowRoutes } from './routes/workflows';
 
@@ -35,6 +37,8 @@ export function createApp(ctx: ApiContext): express.Express {
   app.use('/api/v1/migrations', migrationRoutes(ctx));
   app.use('/api/v1/orders', orderRoutes(ctx));
   app.use('/api/v1/cbb', cbbRoutes(ctx));
+  app.use('/api/v1/rollouts', rolloutRoutes(ctx));
+  app.use('/api/v1/flags', flagRoutes(ctx));
   app.use(notFoundHandler);
   app.use(problemHandler);
   return app;

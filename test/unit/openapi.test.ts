@@ -5,6 +5,8 @@ import '../../api/routes/workflows';
 import '../../api/routes/cbb-orders';
 import '../../api/routes/cbb-sweeps';
 import '../../api/routes/batch-migrations';
+import '../../api/routes/rollouts';
+import '../../api/routes/flags';
 
 describe('the OpenAPI document', () => {
   const doc = openApiDocument('1.2.3');
@@ -24,6 +26,13 @@ describe('the OpenAPI document', () => {
         '/api/v1/orders',
         '/api/v1/orders/{id}/resync',
         '/api/v1/cbb/sweep',
+        '/api/v1/rollouts',
+        '/api/v1/rollouts/{id}',
+        '/api/v1/rollouts/{id}/abort',
+        '/api/v1/rollouts/{id}/promote-full',
+        '/api/v1/flags',
+        '/api/v1/flags/{key}',
+        '/api/v1/flags/{key}/evaluate',
       ]),
     );
   });

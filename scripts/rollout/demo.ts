@@ -30,10 +30,12 @@ import {
  * Its last line is `rollout <id>: <final phase> at weight <w>`.
  */
 
-const errorRateQuery =
-  'sum(rate(demo_requests_total{version="{{variant}}",outcome="error"}[{{window}}])) / sum(rate(demo_requests_total{version="{{variant}}"}[{{window}}]))';
-const p95Query =
-  'histogram_quantile(0.95, sum by (le) (rate(demo_request_duration_seconds_bucket{version="{{variant}}"}[{{window}}])))';
+// Each run's services carry a `run` label (from the scrape targets file), so that a run never
+// judges the figures of the services of the run before it.
+const errorRateQuery = (run: string) =>
+  `sum(rate(demo_requests_total{version="{{variant}}",run="${run}",outcome="error"}[{{window}}])) / sum(rate(demo_requests_total{version="{{variant}}",run="${run}"}[{{window}}]))`;
+const p95Query = (run: string) =>
+  `histogram_quantile(0.95, sum by (le) (rate(demo_request_duration_seconds_bucket{version="{{variant}}",run="${run}"}[{{window}}])))`;
 
 function demoSpec(target: string): RolloutSpecInput {
   const metric = { interval: '5s', window: '15s', inconclusiveLimit: 3 };
@@ -54,14 +56,14 @@ function demoSpec(target: string): RolloutSpecInput {
         metrics: [
           {
             name: 'error-rate',
-            provider: { type: 'prometheus', query: errorRateQuery },
+            provider: { type: 'prometheus', query: errorRateQuery(target) },
             successCondition: { max: 0.05 },
             relative: { maxIncrease: 0.5, minDelta: 0.01 },
             ...metric,
           },
           {
             name: 'latency-p95',
-            provider: { type: 'prometheus', query: p95Query },
+            provider: { type: 'prometheus', query: p95Query(target) },
             successCondition: { max: 0.5 },
             relative: { maxIncrease: 0.3, minDelta: 0.05 },
             ...metric,
@@ -113,15 +115,15 @@ async function main(): Promise<string> {
       canaryPort: ports.canary,
     });
     say(`HAProxy at ${haproxy.url}: stable weight 100, canary weight 0 (runtime API ${haproxy.socketPath})`);
+    const target = `demo-${Date.now().toString(36)}`;
     writeScrapeTargets(targets, 'rollout-demo', [
-      { address: `127.0.0.1:${ports.stable}`, labels: { service: 'demo' } },
-      { address: `127.0.0.1:${ports.canary}`, labels: { service: 'demo' } },
+      { address: `127.0.0.1:${ports.stable}`, labels: { service: 'demo', run: target } },
+      { address: `127.0.0.1:${ports.canary}`, labels: { service: 'demo', run: target } },
     ]);
-    await waitForScrape(config.rollout.prometheusUrl as string);
+    await waitForScrape(config.rollout.prometheusUrl as string, target);
     load = startLoad(haproxy.url, { rate: 40, concurrency: 8 });
     say('load: 40 requests a second through HAProxy');
 
-    const target = `demo-${Date.now().toString(36)}`;
     const headers = {
       'content-type': 'application/json',
       'x-requested-by': 'demo',
@@ -150,11 +152,11 @@ async function main(): Promise<string> {
   }
 }
 
-async function waitForScrape(prometheusUrl: string): Promise<void> {
+async function waitForScrape(prometheusUrl: string, run: string): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
     const res = await fetch(
-      `${prometheusUrl}/api/v1/query?query=${encodeURIComponent('count(demo_requests_total)')}`,
+      `${prometheusUrl}/api/v1/query?query=${encodeURIComponent(`count(demo_requests_total{run="${run}"})`)}`,
     ).catch(() => undefined);
     const body = (await res?.json().catch(() => undefined)) as { data?: { result?: { value: [number, string] }[] } };
     if (Number(body?.data?.result?.[0]?.value[1] ?? 0) >= 4) return;

@@ -32,6 +32,8 @@ export function apiClient(baseUrl: string, defaults: Record<string, string> = {}
       call<T>('POST', path, body ?? {}, headers),
     patch: <T = any>(path: string, body?: unknown, headers?: Record<string, string>) =>
       call<T>('PATCH', path, body ?? {}, headers),
+    put: <T = any>(path: string, body?: unknown, headers?: Record<string, string>) =>
+      call<T>('PUT', path, body ?? {}, headers),
   };
 }
 

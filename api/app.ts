@@ -8,7 +8,7 @@ import { cbbRoutes } from './routes/cbb-sweeps';
 import { healthRoutes } from './routes/health';
 import { migrationRoutes } from './routes/batch-migrations';
 import { orderRoutes } from './routes/cbb-orders';
-import { flagRoutes } from './routes/flags';
+import { flagEvaluationRoute, flagRoutes } from './routes/flags';
 import { rolloutRoutes } from './routes/rollouts';
 import { selfCheckRoutes } from './routes/self-checks';
 import { workflowRoutes } from './routes/workflows';
@@ -17,6 +17,7 @@ export function createApp(ctx: ApiContext): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.use('/api/v1/flags', flagEvaluationRoute(ctx));
   app.use(
     pinoHttp({
       logger: ctx.log,

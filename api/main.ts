@@ -3,6 +3,7 @@ import { loadConfig } from '../lib/infra/config';
 import { createPool } from '../lib/infra/db';
 import { createLogger } from '../lib/infra/logger';
 import { createRedis } from '../lib/infra/redis';
+import { createFlagCache } from '../store/rollout/flag-cache';
 import { temporalConnectionOptions } from '../lib/infra/temporal';
 import { packageVersion } from '../lib/infra/version';
 import { createApp } from './app';
@@ -16,7 +17,17 @@ async function main() {
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const pool = createPool(config, log, 'api');
   const redis = createRedis(config, log);
-  const app = createApp({ config, client, pool, redis, log, metrics: createMetrics(), version: packageVersion() });
+  const flags = createFlagCache(redis);
+  const app = createApp({
+    config,
+    client,
+    pool,
+    redis,
+    flags,
+    log,
+    metrics: createMetrics(),
+    version: packageVersion(),
+  });
 
   const server = app.listen(config.api.port, config.api.host, () => {
     log.info({ url: `http://${config.api.host}:${config.api.port}` }, 'api listening');
@@ -32,7 +43,9 @@ async function main() {
     closing = true;
     log.info({ signal }, 'api shutting down');
     server.close(() => {
-      void Promise.allSettled([connection.close(), pool.end(), redis.quit()]).then(() => process.exit(0));
+      void Promise.allSettled([connection.close(), pool.end(), flags.close(), redis.quit()]).then(() =>
+        process.exit(0),
+      );
     });
     // In-flight requests get 10 s; then we stop regardless.
     setTimeout(() => process.exit(0), 10_000).unref();

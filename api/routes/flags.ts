@@ -1,10 +1,11 @@
-import { Router } from 'express';
+import express, { Router } from 'express';
 import { z } from 'zod';
 import { notFound } from '../../lib/errors';
 import { evaluateFlag, flagRecord, subject } from '../../lib/rollout/bucketing';
 import { flagKey, targetName } from '../../lib/rollout/spec';
 import { listFlags, readFlag, writeFlag } from '../../store/rollout/flags';
 import { recordOutcomes } from '../../store/rollout/outcomes';
+import { bearerAuth } from '../auth';
 import type { ApiContext } from '../context';
 import { anyObject, errorResponses, json, jsonBody, registry } from '../openapi';
 import { parse } from '../validate';
@@ -71,6 +72,24 @@ const paths: Parameters<typeof registry.registerPath>[0][] = [
 ];
 for (const path of paths) registry.registerPath(path);
 
+/**
+ * `POST /api/v1/flags/:key/evaluate`, which apps call on every request: mounted ahead of
+ * the request log and the request histogram (which cost more than the evaluation itself),
+ * behind the same bearer token, reading flags through the API's flag cache.
+ */
+export function flagEvaluationRoute(ctx: ApiContext): Router {
+  const router = Router();
+  const read = (key: string) => (ctx.flags ? ctx.flags.get(key) : readFlag(ctx.redis, key));
+  router.post('/:key/evaluate', bearerAuth(ctx.config.api.token), express.json({ limit: '16kb' }), async (req, res) => {
+    const { key } = parse(keyParams, req.params);
+    const body = parse(evaluateBody, req.body ?? {});
+    const flag = await read(key);
+    if (!flag) throw notFound(`no flag ${key}; create it with PUT /api/v1/flags/${key}`);
+    res.json({ key, ...evaluateFlag(flag, body.subject) });
+  });
+  return router;
+}
+
 export function flagRoutes(ctx: ApiContext): Router {
   const router = Router();
 
@@ -83,14 +102,6 @@ export function flagRoutes(ctx: ApiContext): Router {
     const flag = { key, ...parse(flagBody, req.body ?? {}) };
     await writeFlag(ctx.redis, flag);
     res.json(flag);
-  });
-
-  router.post('/:key/evaluate', async (req, res) => {
-    const { key } = parse(keyParams, req.params);
-    const body = parse(evaluateBody, req.body ?? {});
-    const flag = await readFlag(ctx.redis, key);
-    if (!flag) throw notFound(`no flag ${key}; create it with PUT /api/v1/flags/${key}`);
-    res.json({ key, ...evaluateFlag(flag, body.subject) });
   });
 
   router.post('/:key/outcomes', async (req, res) => {

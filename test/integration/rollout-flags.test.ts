@@ -5,9 +5,12 @@ import { createApp } from '../../api/app';
 import { createMetrics } from '../../api/metrics';
 import { metricSpec } from '../../lib/rollout/spec';
 import { createRolloutClient } from '../../scripts/rollout/sdk';
+import { createFlagCache } from '../../store/rollout/flag-cache';
+import { setFlagWeight, writeFlag } from '../../store/rollout/flags';
 import { apiClient } from '../helpers/http';
 import { rolloutPorts } from '../helpers/rollout-services';
 import { connectStack, type StackHandles } from '../helpers/stack';
+import { waitUntil } from '../helpers/wait';
 
 /** The flags API and the SDK against the stack's Redis: sticky evaluation, groups, kill switch, outcome reports. */
 let stack: StackHandles;
@@ -107,4 +110,27 @@ test('the SDK evaluates, and its outcome reports feed the built-in metrics provi
     reason: 'unavailable',
     error: 'no flag no-such-flag; create it with PUT /api/v1/flags/no-such-flag',
   });
+});
+
+test('the flag cache drops its copy when a write publishes the key: an abort reaches evaluations at once', async () => {
+  const flag = `cached-${Date.now().toString(36)}`;
+  await writeFlag(stack.redis, { key: flag, weight: 40, groups: [], killSwitch: false });
+  const cache = createFlagCache(stack.redis, { maxAgeMs: 60_000 });
+  try {
+    await waitUntil('the cache to serve from memory', async () => {
+      await cache.get(flag);
+      // Served from memory: a change made behind the cache's back (no publish) is not seen.
+      await stack.redis.hset(`rollout:flag:${flag}`, 'weight', '41');
+      const seen = (await cache.get(flag))?.weight;
+      await stack.redis.hset(`rollout:flag:${flag}`, 'weight', '40');
+      return seen === 40;
+    });
+    await setFlagWeight(stack.redis, flag, 0);
+    await waitUntil('the cache to see weight 0', async () => (await cache.get(flag))?.weight === 0, {
+      timeoutMs: 2000,
+      intervalMs: 5,
+    });
+  } finally {
+    await cache.close();
+  }
 });

@@ -47,7 +47,7 @@ export function describeSituation(x: Situation): string {
     case 'aborted':
     case 'rolled-back': {
       const verb = s.phase === 'aborted' ? 'aborted' : 'rolled back';
-      if (x.weightError) return `${verb}, but weight 0 could not be set: ${x.weightError}. Reason: ${s.reason}`;
+      if (x.weightError) return `${verb} because ${s.reason}, but weight 0 could not be set (${x.weightError})`;
       if (x.appliedWeight !== 0) {
         return `${s.phase === 'aborted' ? 'aborting' : 'rolling back'} because ${s.reason}: taking weight ${x.appliedWeight} % to 0`;
       }

@@ -45,6 +45,17 @@ describe('the OpenAPI document', () => {
     expect(body.additionalProperties).toBe(false);
   });
 
+  test('the rollout spec is documented from its zod schema, bounds included', () => {
+    const body = (doc.paths?.['/api/v1/rollouts']?.post?.requestBody as any).content['application/json'].schema;
+    expect(body.required).toEqual(['target']);
+    expect(body.properties.target.pattern).toBe('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$');
+    expect(body.properties.steps).toMatchObject({ type: 'array', minItems: 1, maxItems: 100 });
+    expect(body.additionalProperties).toBe(false);
+    const abort = (doc.paths?.['/api/v1/rollouts/{id}/abort']?.post?.requestBody as any).content['application/json']
+      .schema;
+    expect(abort.properties.reason).toMatchObject({ type: 'string', minLength: 1, maxLength: 500 });
+  });
+
   test('errors are problem documents', () => {
     const bad = doc.paths?.['/api/v1/self-checks']?.post?.responses?.['400'] as any;
     expect(Object.keys(bad.content)).toEqual(['application/problem+json']);

@@ -6,6 +6,7 @@ import type { Redis } from '../lib/infra/redis';
 import { createCbbActivities } from './cbb';
 import { createSweepActivities } from './cbb/sweep';
 import { createDataMigrationActivities } from './batch-migration';
+import { createRolloutActivities } from './rollout';
 import { createSelfCheckActivities } from './self-check';
 import { createVmActivities } from './vm';
 import type { VmResources } from './vm/resources';
@@ -33,6 +34,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSweepActivities(deps),
     ...createVmActivities(deps),
     ...createAccessActivities(deps),
+    ...createRolloutActivities(deps),
   };
 }
 

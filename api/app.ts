@@ -14,6 +14,8 @@ import { migrationRoutes } from './routes/batch-migrations';
 import { orderRoutes } from './routes/cbb-orders';
 import { machineTemplateRoutes } from './routes/machine-templates';
 import { machineRoutes } from './routes/machines';
+import { flagEvaluationRoute, flagRoutes } from './routes/flags';
+import { rolloutRoutes } from './routes/rollouts';
 import { selfCheckRoutes } from './routes/self-checks';
 import { workflowRoutes } from './routes/workflows';
 import { analysisRoutes } from './routes/analyses';
@@ -24,6 +26,7 @@ export function createApp(ctx: ApiContext): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.use('/api/v1/flags', flagEvaluationRoute(ctx));
   app.use(
     pinoHttp({
       logger: ctx.log,
@@ -54,6 +57,8 @@ export function createApp(ctx: ApiContext): express.Express {
   app.use('/api/v1/machine-templates', machineTemplateRoutes(ctx));
   app.use('/api/v1/machines', machineRoutes(ctx));
   app.use('/api/v1/schedules', scheduleRoutes(ctx));
+  app.use('/api/v1/rollouts', rolloutRoutes(ctx));
+  app.use('/api/v1/flags', flagRoutes(ctx));
   app.use(methodNotAllowed);
   app.use(notFoundHandler);
   app.use(problemHandler);

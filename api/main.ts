@@ -5,6 +5,7 @@ import { createPool } from '../lib/infra/db';
 import { createQueryMonitor } from '../lib/infra/query-monitor';
 import { createLogger } from '../lib/infra/logger';
 import { createRedis } from '../lib/infra/redis';
+import { createFlagCache } from '../store/rollout/flag-cache';
 import { temporalConnectionOptions } from '../lib/infra/temporal';
 import { packageVersion } from '../lib/infra/version';
 import { createApp } from './app';
@@ -36,11 +37,13 @@ async function main() {
   const redis = createRedis(config, log);
   // Before listening: an API that would be open beyond loopback does not start.
   const exposure = await checkExposure(config, pool, log);
+  const flags = createFlagCache(redis);
   const app = createApp({
     config,
     client,
     pool,
     redis,
+    flags,
     log,
     metrics,
     queries,
@@ -64,7 +67,9 @@ async function main() {
     closing = true;
     log.info({ signal }, 'api shutting down');
     server.close(() => {
-      void Promise.allSettled([connection.close(), pool.end(), redis.quit()]).then(() => process.exit(0));
+      void Promise.allSettled([connection.close(), pool.end(), flags.close(), redis.quit()]).then(() =>
+        process.exit(0),
+      );
     });
     // In-flight requests get 10 s; then we stop regardless.
     setTimeout(() => process.exit(0), 10_000).unref();

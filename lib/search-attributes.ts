@@ -15,6 +15,9 @@ export const searchAttributes = {
   analysisState: defineSearchAttributeKey('AnalysisState', SearchAttributeType.KEYWORD),
   vmName: defineSearchAttributeKey('VmName', SearchAttributeType.KEYWORD),
   vmState: defineSearchAttributeKey('VmState', SearchAttributeType.KEYWORD),
+  rolloutTarget: defineSearchAttributeKey('RolloutTarget', SearchAttributeType.KEYWORD),
+  rolloutPhase: defineSearchAttributeKey('RolloutPhase', SearchAttributeType.KEYWORD),
+  rolloutWeight: defineSearchAttributeKey('RolloutWeight', SearchAttributeType.INT),
 } as const;
 
 /** The CLI's names for the types, as `temporal server start-dev --search-attribute` wants them. */

@@ -2,6 +2,7 @@
 export { batchMigration } from './batch-migration';
 export { cbbSweep } from './cbb-sweep';
 export { cbbSyncOrder } from './cbb-sync';
+export { canaryRollout } from './rollout';
 export { selfCheck } from './self-check';
 export { hmmAnalysis } from './hmm';
 export { hmmRefit } from './hmm-refit';

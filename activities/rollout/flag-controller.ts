@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { readFlag, setFlagWeight } from './flags';
+import { readFlag, setFlagWeight } from '../../store/rollout/flags';
 import type { TrafficController } from './types';
 
 /** Traffic through a feature flag in Redis: the canary's weight is the flag's percentage. */

@@ -104,7 +104,8 @@ export function apiAccess(ctx: ApiContext): RequestHandler {
       const given = bearerToken(req.headers.authorization);
       if (!given)
         return refuse(req, res, 401, 'Unauthorized', 'send an API key: Authorization: Bearer <prefix>.<secret>');
-      const needed = requiredScope(req.method, req.path);
+      // Relative to /api wherever this is mounted (the lean flag route sits below /api/v1/flags).
+      const needed = requiredScope(req.method, req.originalUrl.split('?')[0].replace(/^\/api/, ''));
 
       if (token && sameBytes(Buffer.from(given), token)) return next();
       const presented = parseKey(given);

@@ -21,6 +21,14 @@ export const scopes = [
   'self-checks:write',
   'schedules:read',
   'schedules:admin',
+  'machines:read',
+  'machines:write',
+  'rollouts:read',
+  'rollouts:write',
+  'flags:read',
+  'flags:write',
+  // What an app's key needs: evaluate flags and report its requests' outcomes, nothing more.
+  'flags:evaluate',
 ] as const;
 export type Scope = (typeof scopes)[number];
 /** Every scope at once: the local stack's API_TOKEN, and keys an operator makes for themselves. */

@@ -14,6 +14,10 @@ const byResource: Record<string, { read: Scope; write: Scope }> = {
   symbols: { read: 'analyses:read', write: 'analyses:write' },
   'self-checks': { read: 'workflows:read', write: 'self-checks:write' },
   schedules: { read: 'schedules:read', write: 'schedules:admin' },
+  machines: { read: 'machines:read', write: 'machines:write' },
+  'machine-templates': { read: 'machines:read', write: 'machines:write' },
+  rollouts: { read: 'rollouts:read', write: 'rollouts:write' },
+  flags: { read: 'flags:read', write: 'flags:write' },
 };
 
 const readMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -23,5 +27,6 @@ export function requiredScope(method: string, path: string): Scope | undefined {
   const m = /^\/v1\/([^/?]+)/.exec(path);
   const resource = m ? byResource[m[1]] : undefined;
   if (!resource) return undefined;
+  if (m![1] === 'flags' && /^\/v1\/flags\/[^/]+\/(evaluate|outcomes)\/?$/.test(path)) return 'flags:evaluate';
   return readMethods.has(method.toUpperCase()) ? resource.read : resource.write;
 }

@@ -105,6 +105,17 @@ export const envSchema = z.object({
   // How long a guest gets to power off after the ACPI request before it is destroyed.
   VM_SHUTDOWN_TIMEOUT: duration.default('60s'),
   VM_RECONCILE_EVERY: duration.default('1m'),
+
+  // Canary rollouts: where the worker reaches the traffic controllers and metrics providers.
+  // A spec never names sockets or secrets; it picks a controller and the worker supplies these.
+  HAPROXY_SOCKET: optional,
+  PROMETHEUS_URL: z
+    .string()
+    .url()
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  PROMETHEUS_TIMEOUT: duration.default('10s'),
+  ROLLOUT_WEBHOOK_TOKEN: optional,
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -166,6 +177,14 @@ export interface Config {
     virshTimeoutMs: number;
   };
   vm: { shutdownTimeoutMs: number; reconcileEvery: string };
+  rollout: {
+    /** HAProxy's admin-level runtime API socket (`stats socket <path> level admin`). */
+    haproxySocket?: string;
+    prometheusUrl?: string;
+    prometheusTimeoutMs: number;
+    /** Bearer token the webhook traffic controller sends. */
+    webhookToken?: string;
+  };
 }
 
 export class ConfigError extends Error {
@@ -250,6 +269,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     libvirt: libvirtConfig(e),
     vm: { shutdownTimeoutMs: durationMs(e.VM_SHUTDOWN_TIMEOUT), reconcileEvery: e.VM_RECONCILE_EVERY },
+    rollout: {
+      haproxySocket: e.HAPROXY_SOCKET,
+      prometheusUrl: e.PROMETHEUS_URL?.replace(/\/$/, ''),
+      prometheusTimeoutMs: durationMs(e.PROMETHEUS_TIMEOUT),
+      webhookToken: e.ROLLOUT_WEBHOOK_TOKEN,
+    },
   };
 }
 

@@ -1,7 +1,9 @@
+import type { SearchAttributePair } from '@temporalio/common';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { AnalysisOutcome, MetricVerdict } from './judge';
-import type { RolloutSpec } from './spec';
-import type { Pause, Phase } from './state';
+import { searchAttributes } from '../search-attributes';
+import type { AnalysisOutcome, MetricVerdict, RunVerdict } from './judge';
+import { describeStep, type RolloutSpec } from './spec';
+import type { Pause, Phase, RolloutSnapshot } from './state';
 
 /**
  * The canaryRollout workflow's identity, input, status and messages, shared by the
@@ -24,7 +26,57 @@ export interface RolloutInput {
   spec: RolloutSpec;
   /** Who asked for it (an API token's name, a CLI user), for the records. */
   requestedBy?: string;
+  /** Continue as new once the history holds this many events (default 5000; tests lower it). */
+  historyLimit?: number;
+  /** Carried across continue-as-new; absent on the first run. */
+  carry?: RolloutCarry;
 }
+
+/** The judge's view of one measurement, kept in the workflow: what the run limits count. */
+export type CompactVerdict = RunVerdict;
+
+/** Verdicts of one analysis run, by metric name. */
+export type VerdictRuns = Record<string, CompactVerdict[]>;
+
+/** What a run hands to the next when it continues as new. */
+export interface RolloutCarry {
+  /** The rollout's records key: the first run's id. */
+  rolloutId: string;
+  startedAt: number;
+  machine: RolloutSnapshot;
+  /** The weight the traffic controller last confirmed. */
+  appliedWeight: number;
+  /** The next event's sequence number in rollout_events. */
+  seq: number;
+  /** When the current timed pause, the watch or the wait for a retry ends (ms since the epoch). */
+  waitingUntil?: number;
+  /** The revision of the machine that `waitingUntil` belongs to. */
+  waitingRevision?: number;
+  stepRuns: VerdictRuns;
+  /** The revision of the machine the step analysis belongs to. */
+  stepRevision?: number;
+  backgroundRuns: VerdictRuns;
+  /** When each metric is due next (ms since the epoch). */
+  nextDue: Record<string, number>;
+  lastVerdicts: MetricVerdict[];
+  continuedRuns: number;
+}
+
+export interface RolloutResult {
+  target: string;
+  phase: Phase;
+  weight: number;
+  attempt: number;
+  reason?: string;
+}
+
+export type CanaryRolloutWorkflow = (input: RolloutInput) => Promise<RolloutResult>;
+
+/**
+ * An aborted or rolled-back rollout waits this long for a retry, then ends, freeing its
+ * target for the next rollout (its weight is 0 already). Terminating it frees it at once.
+ */
+export const retryWindowMs = 24 * 3_600_000;
 
 export interface RolloutStatus {
   target: string;
@@ -47,6 +99,9 @@ export interface RolloutStatus {
   lastVerdicts: MetricVerdict[];
   startedAt: string;
   updatedAt: string;
+  /** The current situation in words, as the Web UI shows it. */
+  details: string;
+  continuedRuns: number;
 }
 
 /** Skips the current step: a pause, a manual gate, an analysis, or an inconclusive hold. */
@@ -61,3 +116,37 @@ export const approve = defineUpdate<RolloutStatus>('approve');
 export const retry = defineUpdate<RolloutStatus>('retry');
 
 export const status = defineQuery<RolloutStatus>('status');
+
+/**
+ * How every rollout is started, by the API or a script: its id (one per target), the
+ * search attributes the list shows until the workflow updates them, and the static
+ * summary and details the Web UI shows (the plan; the current situation is the workflow's
+ * current details).
+ */
+export function rolloutStartOptions(spec: RolloutSpec, requestedBy?: string) {
+  const traffic =
+    spec.traffic.controller === 'flag'
+      ? `feature flag ${spec.traffic.flag ?? spec.target}`
+      : spec.traffic.controller === 'haproxy'
+        ? `HAProxy backend ${spec.traffic.backend}`
+        : `webhook ${spec.traffic.url}`;
+  const background = spec.backgroundAnalysis?.templates.join(', ');
+  return {
+    workflowId: rolloutWorkflowId(spec.target),
+    args: [{ spec, ...(requestedBy ? { requestedBy } : {}) }] as [RolloutInput],
+    typedSearchAttributes: [
+      { key: searchAttributes.rolloutTarget, value: spec.target },
+      { key: searchAttributes.rolloutPhase, value: 'progressing' },
+      { key: searchAttributes.rolloutWeight, value: 0 },
+    ] as SearchAttributePair[],
+    staticSummary: `Canary rollout of ${spec.target}${spec.version ? ` ${spec.version}` : ''} through ${traffic}`,
+    staticDetails: [
+      `**Steps**`,
+      ...spec.steps.map((step, i) => `${i + 1}. ${describeStep(step)}`),
+      '',
+      `**Background analysis**: ${background ?? 'none'}`,
+      `**Watch after promotion**: ${spec.rollbackWindow}`,
+      ...(requestedBy ? [`**Requested by**: ${requestedBy}`] : []),
+    ].join('\n'),
+  };
+}

@@ -240,6 +240,9 @@ export interface MetricRunSummary {
   dryRun: boolean;
 }
 
+/** What the run limits count of a verdict: a workflow keeps only this much per measurement. */
+export type RunVerdict = Pick<MetricVerdict, 'verdict' | 'unjudged' | 'reason'>;
+
 type Limits = Pick<
   MetricSpec,
   'name' | 'count' | 'failureLimit' | 'consecutiveErrorLimit' | 'inconclusiveLimit' | 'dryRun'
@@ -255,7 +258,7 @@ type Limits = Pick<
  */
 export function metricRunOutcome(
   metric: Limits,
-  verdicts: readonly MetricVerdict[],
+  verdicts: readonly RunVerdict[],
   opts: { ended?: boolean } = {},
 ): MetricRunSummary {
   let passed = 0;
@@ -321,7 +324,7 @@ export function metricRunOutcome(
   return { ...counts, outcome: 'pass', reason: `${metric.name}: ${passed} of ${verdicts.length} measurements passed` };
 }
 
-const lastOf = (verdicts: readonly MetricVerdict[], verdict: Verdict) =>
+const lastOf = (verdicts: readonly RunVerdict[], verdict: Verdict) =>
   [...verdicts].reverse().find((v) => v.verdict === verdict)?.reason ?? 'none';
 
 export interface AnalysisOutcome {
@@ -338,7 +341,7 @@ export interface AnalysisOutcome {
  */
 export function analysisOutcome(
   metrics: readonly Limits[],
-  verdicts: Readonly<Record<string, readonly MetricVerdict[]>>,
+  verdicts: Readonly<Record<string, readonly RunVerdict[]>>,
   opts: { ended?: boolean } = {},
 ): AnalysisOutcome {
   const summaries = metrics.map((m) => metricRunOutcome(m, verdicts[m.name] ?? [], opts));

@@ -1,7 +1,9 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { libvirtdKeeper, libvirtdPaths, libvirtdReady, libvirtUri, startLibvirtd } from './libvirtd';
+import { haproxySocketPath } from './haproxy';
 import { databaseUrl, postgresDataDir, postgresReady, startPostgres } from './postgres';
+import { prometheusDir, startStackPrometheus } from './prometheus';
 import {
   httpReady,
   redisReady,
@@ -123,6 +125,17 @@ export const parts = [
     endpoints: (s) => [['libvirt', `${libvirtUri(s)}  (inspect: virsh -c '${libvirtUri(s)}' list --all)`]],
   },
   {
+    name: 'prometheus',
+    role: 'infrastructure',
+    ports: { prometheus: { local: 9090, test: 19090 } },
+    start: (s, opts) => startStackPrometheus(s, opts),
+    ready: (s) => httpReady(`http://127.0.0.1:${s.ports.prometheus}/-/ready`),
+    stop: infrastructureStop,
+    leftovers: (s) => [prometheusDir(s)],
+    env: (s) => ({ PROMETHEUS_URL: `http://127.0.0.1:${s.ports.prometheus}` }),
+    endpoints: (s) => [['Prometheus', `http://127.0.0.1:${s.ports.prometheus}`]],
+  },
+  {
     // The local CBB-compatible server: infrastructure as far as the tests go, like a partner's sandbox.
     ...app({
       name: 'cbb',
@@ -191,7 +204,8 @@ export function stackSettings(profile: Profile, env: NodeJS.ProcessEnv = process
 /** The environment the worker, the API and the tests get to reach this stack. */
 export function appEnv(s: StackSettings): Record<string, string> {
   return Object.assign(
-    { WORKER_METRICS_PORT: String(s.ports.workerMetrics) },
+    // The canary demo's and tests' HAProxy, when they start one.
+    { WORKER_METRICS_PORT: String(s.ports.workerMetrics), HAPROXY_SOCKET: haproxySocketPath(s) },
     ...parts.map((p) => ('env' in p && p.env ? p.env(s) : {})),
   ) as Record<string, string>;
 }

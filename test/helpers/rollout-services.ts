@@ -1,7 +1,9 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { logFile, runningPid, spawnDetached, stopProcess, waitFor } from '../../scripts/stack/proc';
+import { startHaproxy as startStackHaproxy } from '../../scripts/stack/haproxy';
+import { startPrometheus as startStackPrometheus } from '../../scripts/stack/prometheus';
 import { redisReady } from '../../scripts/stack/services';
 import { stackSettings } from '../../scripts/stack/parts';
 import { projectRoot, testSlot, type StackSettings } from '../../scripts/stack/settings';
@@ -82,75 +84,38 @@ export interface HaproxyHandle extends ServiceHandle {
 
 /** HAProxy in front of the stable and canary servers (backend `app`), stable at weight 100 and canary at 0. */
 export async function startHaproxy(): Promise<HaproxyHandle> {
-  const dir = join(rolloutDataDir, 'haproxy');
-  mkdirSync(dir, { recursive: true });
-  const socketPath = join(dir, 'admin.sock');
-  rmSync(socketPath, { force: true });
-  const config = join(dir, 'haproxy.cfg');
-  writeFileSync(
-    config,
-    [
-      'global',
-      `  stats socket ${socketPath} mode 600 level admin`,
-      'defaults',
-      '  mode http',
-      '  timeout connect 2s',
-      '  timeout client 10s',
-      '  timeout server 10s',
-      'frontend web',
-      `  bind 127.0.0.1:${rolloutPorts.haproxy}`,
-      '  default_backend app',
-      'backend app',
-      '  balance roundrobin',
-      `  server stable 127.0.0.1:${rolloutPorts.stable} weight 100`,
-      `  server canary 127.0.0.1:${rolloutPorts.canary} weight 0`,
-      '',
-    ].join('\n'),
-  );
-  const handle = await start('haproxy', 'haproxy', ['-db', '-f', config], async () => {
-    const res = await fetch(`http://127.0.0.1:${rolloutPorts.haproxy}/`, { signal: AbortSignal.timeout(1000) });
-    await res.text();
-    return res.status < 500;
+  const s = settings();
+  const h = await startStackHaproxy(s, {
+    dir: join(rolloutDataDir, 'haproxy'),
+    frontendPort: rolloutPorts.haproxy,
+    stablePort: rolloutPorts.stable,
+    canaryPort: rolloutPorts.canary,
   });
-  return { ...handle, socketPath, url: `http://127.0.0.1:${rolloutPorts.haproxy}` };
+  return { name: 'haproxy', pid: () => runningPid(s, 'haproxy'), ...h };
 }
 
 export interface PrometheusHandle extends ServiceHandle {
   url: string;
 }
 
-/** Prometheus scraping the test's exporter every second, with a fresh database. */
-export async function startPrometheus(): Promise<PrometheusHandle> {
+/** Prometheus scraping the test's exporter (and files in its targets folder) every second, with a fresh database. */
+export async function startPrometheus(extraTargets: string[] = []): Promise<PrometheusHandle> {
+  const s = settings();
   const dir = join(rolloutDataDir, 'prometheus');
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const config = join(dir, 'prometheus.yml');
-  writeFileSync(
-    config,
-    [
-      'global:',
-      '  scrape_interval: 1s',
-      '  evaluation_interval: 1s',
-      'scrape_configs:',
-      '  - job_name: exporter',
-      '    static_configs:',
-      `      - targets: ['127.0.0.1:${rolloutPorts.exporter}']`,
-      '',
-    ].join('\n'),
-  );
-  const url = `http://127.0.0.1:${rolloutPorts.prometheus}`;
-  const handle = await start(
-    'prometheus',
-    'prometheus',
-    [
-      `--config.file=${config}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${rolloutPorts.prometheus}`,
-      '--log.level=warn',
-    ],
-    async () => (await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1000) })).ok,
-  );
-  return { ...handle, url };
+  await stopProcess(s, 'prometheus', { graceMs: 5000 }); // one left by an interrupted run of this slot
+  await startStackPrometheus(s, {
+    name: 'prometheus',
+    dir,
+    port: rolloutPorts.prometheus,
+    fresh: true,
+    jobs: [{ name: 'exporter', targets: [`127.0.0.1:${rolloutPorts.exporter}`, ...extraTargets], interval: '1s' }],
+  });
+  return {
+    name: 'prometheus',
+    url: `http://127.0.0.1:${rolloutPorts.prometheus}`,
+    pid: () => runningPid(s, 'prometheus'),
+    stop: async () => void (await stopProcess(s, 'prometheus', { graceMs: 10_000 })),
+  };
 }
 
 /** A plain HTTP server on a port of this slot; `handler` answers each request. */

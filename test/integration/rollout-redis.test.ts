@@ -1,7 +1,7 @@
 import Redis from 'ioredis';
 import { createBuiltinMetrics } from '../../activities/rollout/builtin-metrics';
 import { createFlagController } from '../../activities/rollout/flag-controller';
-import { listFlags, readFlag, writeFlag } from '../../activities/rollout/flags';
+import { listFlags, readFlag, writeFlag } from '../../store/rollout/flags';
 import { evaluateFlag } from '../../lib/rollout/bucketing';
 import { judgeMeasurement } from '../../lib/rollout/judge';
 import { metricSpec } from '../../lib/rollout/spec';

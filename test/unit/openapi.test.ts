@@ -7,6 +7,8 @@ import '../../api/routes/cbb-sweeps';
 import '../../api/routes/batch-migrations';
 import '../../api/routes/machine-templates';
 import '../../api/routes/machines';
+import '../../api/routes/rollouts';
+import '../../api/routes/flags';
 
 describe('the OpenAPI document', () => {
   const doc = openApiDocument('1.2.3');
@@ -30,6 +32,13 @@ describe('the OpenAPI document', () => {
         '/api/v1/machines',
         '/api/v1/machines/{id}',
         '/api/v1/machines/{id}/actions/{action}',
+        '/api/v1/rollouts',
+        '/api/v1/rollouts/{id}',
+        '/api/v1/rollouts/{id}/abort',
+        '/api/v1/rollouts/{id}/promote-full',
+        '/api/v1/flags',
+        '/api/v1/flags/{key}',
+        '/api/v1/flags/{key}/evaluate',
       ]),
     );
   });
@@ -40,6 +49,17 @@ describe('the OpenAPI document', () => {
     expect(body.required).toEqual(['reason']);
     expect(body.properties.reason).toMatchObject({ type: 'string', minLength: 1, maxLength: 1000 });
     expect(body.additionalProperties).toBe(false);
+  });
+
+  test('the rollout spec is documented from its zod schema, bounds included', () => {
+    const body = (doc.paths?.['/api/v1/rollouts']?.post?.requestBody as any).content['application/json'].schema;
+    expect(body.required).toEqual(['target']);
+    expect(body.properties.target.pattern).toBe('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$');
+    expect(body.properties.steps).toMatchObject({ type: 'array', minItems: 1, maxItems: 100 });
+    expect(body.additionalProperties).toBe(false);
+    const abort = (doc.paths?.['/api/v1/rollouts/{id}/abort']?.post?.requestBody as any).content['application/json']
+      .schema;
+    expect(abort.properties.reason).toMatchObject({ type: 'string', minLength: 1, maxLength: 500 });
   });
 
   test('errors are problem documents', () => {

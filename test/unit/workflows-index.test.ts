@@ -2,6 +2,7 @@ import { accessUsageFlushWorkflowType } from '../../lib/access/contract';
 import { batchMigrationWorkflowType } from '../../lib/batch-migration/contract';
 import { cbbSweepWorkflowType, cbbSyncWorkflowType } from '../../lib/cbb/contract';
 import { hmmAnalysisWorkflowType, hmmRefitWorkflowType } from '../../lib/hmm/contract';
+import { rolloutWorkflowType } from '../../lib/rollout/contract';
 import { selfCheckWorkflowType } from '../../lib/self-check/contract';
 import { vmReconcileWorkflowType, vmWorkflowType } from '../../lib/vm/contract';
 import * as workflows from '../../workflows';
@@ -22,6 +23,7 @@ test('workflows/index.ts exports exactly the workflow types the contracts name',
     vmWorkflowType,
     vmReconcileWorkflowType,
     accessUsageFlushWorkflowType,
+    rolloutWorkflowType,
   ];
   expect(Object.keys(workflows).sort()).toEqual([...contractTypes].sort());
 });

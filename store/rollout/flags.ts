@@ -9,6 +9,8 @@ import { flagRecord, type FlagRecord } from '../../lib/rollout/bucketing';
 
 const flagKey = (key: string) => `rollout:flag:${key}`;
 const indexKey = 'rollout:flags';
+/** Every write publishes the flag's key here, in its transaction: caches drop their copy at once. */
+export const flagChangesChannel = 'rollout:flags:changed';
 
 export async function readFlag(redis: Redis, key: string): Promise<FlagRecord | undefined> {
   const hash = await redis.hgetall(flagKey(key));
@@ -49,6 +51,7 @@ export async function writeFlag(redis: Redis, flag: FlagRecord, now = Date.now()
       updatedAt: String(now),
     })
     .sadd(indexKey, flag.key)
+    .publish(flagChangesChannel, flag.key)
     .exec();
 }
 
@@ -64,6 +67,7 @@ export async function setFlagWeight(redis: Redis, key: string, weight: number, n
     .hsetnx(k, 'groups', '[]')
     .hsetnx(k, 'killSwitch', '0')
     .sadd(indexKey, key)
+    .publish(flagChangesChannel, key)
     .exec();
   const failed = results?.find(([err]) => err);
   if (!results || failed)

@@ -1,0 +1,209 @@
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import { conflict, notFound } from '../../lib/errors';
+import { workflowUiUrl } from '../../lib/infra/temporal';
+import {
+  abort,
+  approve,
+  promote,
+  promoteFull,
+  retry,
+  rolloutStartOptions,
+  rolloutWorkflowType,
+  status,
+  type CanaryRolloutWorkflow,
+  type RolloutStatus,
+} from '../../lib/rollout/contract';
+import { rolloutSpec, rolloutSpecObject, targetName } from '../../lib/rollout/spec';
+import { maxReasonLength, phases } from '../../lib/rollout/state';
+import { latestRollout, listEvents, listIncidents, listRollouts } from '../../store/rollout/records';
+import type { ApiContext } from '../context';
+import { anyObject, errorResponses, json, jsonBody, registry } from '../openapi';
+import { startOptions } from '../start-options';
+import { parse } from '../validate';
+
+/** Canary rollouts: start one per target, list them, read one with its records, and control it. */
+
+const idParams = z.object({
+  id: z
+    .string()
+    .max(200)
+    .regex(/^rollout-[a-z0-9-]+$/, 'a rollout id is rollout-<target>, e.g. rollout-checkout-api'),
+});
+const listQuery = z
+  .object({
+    target: targetName.optional(),
+    phase: z.enum(phases).optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+  })
+  .strict();
+const abortBody = z
+  .object({
+    reason: z
+      .string()
+      .trim()
+      .min(1, 'abort needs a reason: it is recorded with the rollback')
+      .max(maxReasonLength, `the abort reason must be at most ${maxReasonLength} characters`),
+  })
+  .strict();
+const requestedBy = (req: Request) => req.get('x-requested-by')?.slice(0, 200) || 'api';
+
+const controls = [
+  ['promote', promote, 'Skip the current step: a pause, a manual gate, an analysis or an inconclusive hold'],
+  ['promote-full', promoteFull, 'Go straight to weight 100 and the post-promotion watch'],
+  ['approve', approve, 'Open a manual gate (a pause until approved)'],
+  ['retry', retry, 'After an abort or a rollback: start again from the first step'],
+] as const;
+
+const rolloutPath = '/api/v1/rollouts/{id}';
+const paths: Parameters<typeof registry.registerPath>[0][] = [
+  {
+    method: 'post',
+    path: '/api/v1/rollouts',
+    summary: 'Start a canary rollout (workflow id rollout-<target>; one per target at a time)',
+    description:
+      'Defaults reproduce 5/25/50/100 % with 10-minute pauses, error rate < 5 % and p95 < 2 s (absolute), ' +
+      '+50 % / +30 % against the baseline, and a 30-minute watch after promotion. Send `X-Requested-By` to name who asked.',
+    request: jsonBody(rolloutSpecObject),
+    responses: {
+      201: json(anyObject, 'Started: its id, status link and Web UI link'),
+      400: errorResponses[400],
+      409: errorResponses[409],
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/rollouts',
+    summary: 'Rollouts, newest first (their records in Postgres)',
+    request: { query: listQuery },
+    responses: { 200: json(anyObject) },
+  },
+  {
+    method: 'get',
+    path: rolloutPath,
+    summary: 'The newest rollout of a target: its record, live status, transitions, measurements and incidents',
+    request: { params: idParams },
+    responses: { 200: json(anyObject), 404: errorResponses[404] },
+  },
+  ...controls.map(([action, , summary]) => ({
+    method: 'post' as const,
+    path: `${rolloutPath}/${action}`,
+    summary,
+    request: { params: idParams },
+    responses: {
+      200: json(anyObject, 'Applied: the status after it'),
+      404: errorResponses[404],
+      409: errorResponses[409],
+    },
+  })),
+  {
+    method: 'post',
+    path: `${rolloutPath}/abort`,
+    summary: 'Weight 0 at once, from any live phase including the post-promotion watch; the reason is recorded',
+    request: { params: idParams, ...jsonBody(abortBody) },
+    responses: {
+      200: json(anyObject, 'Aborted: the status with weight 0'),
+      400: errorResponses[400],
+      404: errorResponses[404],
+      409: errorResponses[409],
+    },
+  },
+];
+for (const path of paths) registry.registerPath(path);
+
+export function rolloutRoutes(ctx: ApiContext): Router {
+  const router = Router();
+  const links = (id: string, runId?: string) => ({
+    href: `/api/v1/rollouts/${id}`,
+    webUiUrl: workflowUiUrl(ctx.config, id, runId),
+  });
+  /** The live status; undefined once the workflow is gone or no longer answers. */
+  const liveStatus = (id: string): Promise<RolloutStatus | undefined> =>
+    ctx.client.workflow
+      .getHandle(id)
+      .query(status)
+      .catch(() => undefined);
+
+  router.post('/', async (req, res) => {
+    const spec = parse(rolloutSpec, req.body ?? {});
+    const options = rolloutStartOptions(spec, requestedBy(req));
+    try {
+      const handle = await ctx.client.workflow.start<CanaryRolloutWorkflow>(rolloutWorkflowType, {
+        ...startOptions(ctx, req),
+        ...options,
+      });
+      ctx.metrics.started.inc({ type: rolloutWorkflowType });
+      res
+        .status(201)
+        .location(`/api/v1/rollouts/${handle.workflowId}`)
+        .json({
+          id: handle.workflowId,
+          runId: handle.firstExecutionRunId,
+          ...links(handle.workflowId, handle.firstExecutionRunId),
+        });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      const running = await liveStatus(options.workflowId);
+      throw conflict(
+        `a rollout of ${spec.target} is already running (${options.workflowId}${
+          running ? `: ${running.details}` : ''
+        }); one target has one rollout at a time: abort it, or wait for it to end`,
+      );
+    }
+  });
+
+  router.get('/', async (req, res) => {
+    const q = parse(listQuery, req.query);
+    const items = await listRollouts(ctx.pool, q);
+    res.json({ items: items.map((r) => ({ ...r, ...links(r.workflowId, r.id) })) });
+  });
+
+  router.get('/:id', async (req, res) => {
+    const { id } = parse(idParams, req.params);
+    const record = await latestRollout(ctx.pool, id);
+    const live = !record?.finishedAt ? await liveStatus(id) : undefined;
+    if (!record && !live) throw notFound(`no rollout ${id}`);
+    const [transitions, measurements, incidents] = record
+      ? await Promise.all([
+          listEvents(ctx.pool, record.id, { kind: 'transition', limit: 200 }),
+          listEvents(ctx.pool, record.id, { kind: 'measurement', limit: 50 }),
+          listIncidents(ctx.pool, record.id),
+        ])
+      : [[], [], []];
+    res.json({
+      id,
+      record: record ?? null,
+      status: live ?? null,
+      transitions,
+      measurements,
+      incidents,
+      ...links(id, record?.id),
+    });
+  });
+
+  const control = async (
+    id: string,
+    run: (h: ReturnType<typeof ctx.client.workflow.getHandle>) => Promise<RolloutStatus>,
+  ) => {
+    try {
+      return await run(ctx.client.workflow.getHandle(id));
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw notFound(`no running rollout ${id}`);
+      throw err;
+    }
+  };
+  for (const [action, update] of controls) {
+    router.post(`/:id/${action}`, async (req, res) => {
+      const { id } = parse(idParams, req.params);
+      res.json(await control(id, (h) => h.executeUpdate(update)));
+    });
+  }
+  router.post('/:id/abort', async (req, res) => {
+    const { id } = parse(idParams, req.params);
+    const { reason } = parse(abortBody, req.body ?? {});
+    res.json(await control(id, (h) => h.executeUpdate(abort, { args: [reason] })));
+  });
+
+  return router;
+}

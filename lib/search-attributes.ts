@@ -2,12 +2,12 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 
 /**
  * Every custom search attribute the workflows set. The local stack registers them
- * when the dev server starts; on a real cluster run `npm run temporal:setup`.
+ * when the dev server starts; on a real cluster run `npm run temporal:setup`. A SQL
+ * visibility store (the dev server's SQLite, Postgres, MySQL) takes at most 10 of type
+ * Keyword per namespace: the list stays within that (test/unit/search-attributes.test.ts).
  */
 export const searchAttributes = {
-  correlationId: defineSearchAttributeKey('CorrelationId', SearchAttributeType.KEYWORD),
   orderId: defineSearchAttributeKey('OrderId', SearchAttributeType.KEYWORD),
-  branch: defineSearchAttributeKey('Branch', SearchAttributeType.KEYWORD),
   syncStatus: defineSearchAttributeKey('SyncStatus', SearchAttributeType.KEYWORD),
   migrationName: defineSearchAttributeKey('MigrationName', SearchAttributeType.KEYWORD),
   migrationState: defineSearchAttributeKey('MigrationState', SearchAttributeType.KEYWORD),

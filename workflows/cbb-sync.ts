@@ -51,7 +51,6 @@ const cbb = proxyLocalActivities<ReturnType<typeof createCbbActivities>>({
 export async function cbbSyncOrder({ orderId }: CbbSyncInput): Promise<CbbSyncResult> {
   const progress: CbbSyncProgress = { orderId, step: 'loading', status: 'syncing' };
   setHandler(cbbSyncProgress, () => progress);
-  let branch: string | undefined;
   // The search attributes change once, when the sync ends: its steps run within one
   // workflow task, so intermediate states would never be seen, and each upsert costs the
   // server a visibility write. Whoever starts the sync sets OrderId and SyncStatus=syncing.
@@ -59,7 +58,6 @@ export async function cbbSyncOrder({ orderId }: CbbSyncInput): Promise<CbbSyncRe
     upsertSearchAttributes([
       { key: searchAttributes.orderId, value: orderId },
       { key: searchAttributes.syncStatus, value: progress.status },
-      ...(branch ? [{ key: searchAttributes.branch, value: branch }] : []),
     ]);
   const status = (s: SyncStatus) => {
     progress.status = s;
@@ -73,7 +71,6 @@ export async function cbbSyncOrder({ orderId }: CbbSyncInput): Promise<CbbSyncRe
   let result: CbbSyncResult;
   try {
     const plan = await cbb.loadOrderForSync(orderId);
-    branch = plan.branch;
     if (plan.action !== 'sync') {
       const kind = plan.action === 'skip' ? 'skipped' : 'invalid';
       await cbb.settleOrder(orderId, { kind, reason: plan.reason });

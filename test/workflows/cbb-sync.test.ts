@@ -17,7 +17,7 @@ beforeAll(async () => {
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
     searchAttributes: Object.fromEntries(
-      [searchAttributes.orderId, searchAttributes.branch, searchAttributes.syncStatus].map((k) => [k.name, KEYWORD]),
+      [searchAttributes.orderId, searchAttributes.syncStatus].map((k) => [k.name, KEYWORD]),
     ),
   });
 });

@@ -20,4 +20,7 @@ module.exports = {
     },
   ],
   testTimeout: 60_000,
+  // The default reporter, and at the end of every run, however few files, the totals and
+  // each failing test again with its error: a long run's failures do not scroll away.
+  reporters: [['default', { summaryThreshold: 0 }]],
 };

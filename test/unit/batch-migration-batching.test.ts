@@ -2,6 +2,7 @@ import {
   etaSeconds,
   nextBatchSize,
   overloadDelayMs,
+  defaultThrottleLimits,
   overloaded,
   rateDelayMs,
   rowsPerSecond,
@@ -17,6 +18,8 @@ test('the batch size moves toward the target time, at most ×2 or ×½ a step, w
   expect(nextBatchSize(12, 5000, 500)).toBe(10);
   expect(nextBatchSize(80_000, 100, 500)).toBe(100_000);
   expect(nextBatchSize(1000, 0, 500)).toBe(2000);
+  // A batch the clock measured at no time at all, or less (a coarse or stepped clock), doubles too.
+  expect(nextBatchSize(1000, -1, 500)).toBe(2000);
 });
 
 test('throttle: load limits, back-off and the rate', () => {
@@ -24,6 +27,11 @@ test('throttle: load limits, back-off and the rate', () => {
   expect(overloaded({ activeConnections: 33, lockWaits: 0 }, limits)).toBe(true);
   expect(overloaded({ activeConnections: 1, lockWaits: 5 }, limits)).toBe(true);
   expect(overloaded({ activeConnections: 32, lockWaits: 4 }, limits)).toBe(false);
+  // The defaults are those limits: 32 other active sessions, 4 lock waits.
+  expect(overloaded({ activeConnections: 33, lockWaits: 0 }, defaultThrottleLimits)).toBe(true);
+  expect(overloaded({ activeConnections: 0, lockWaits: 5 }, defaultThrottleLimits)).toBe(true);
+  expect(overloaded({ activeConnections: 32, lockWaits: 4 }, defaultThrottleLimits)).toBe(false);
+  expect(overloaded(undefined, limits)).toBe(false);
   expect([0, 1, 2, 3, 6, 10].map(overloadDelayMs)).toEqual([0, 1000, 2000, 4000, 30_000, 30_000]);
   expect(rateDelayMs(1000, 200, 2000)).toBe(300);
   expect(rateDelayMs(1000, 800, 2000)).toBe(0);

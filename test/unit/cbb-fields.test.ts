@@ -1,4 +1,11 @@
-import { cbbFieldRegistry, CbbFieldType, encodeFieldValue, mapOrderToContact, splitName } from '../../lib/cbb/fields';
+import {
+  cbbFieldRegistry,
+  CbbFieldType,
+  describeProblems,
+  encodeFieldValue,
+  mapOrderToContact,
+  splitName,
+} from '../../lib/cbb/fields';
 import type { Order } from '../../lib/cbb/order';
 import { toE164 } from '../../lib/cbb/phone';
 
@@ -109,4 +116,62 @@ describe('encodeFieldValue', () => {
 test('splitName keeps multi-word last names', () => {
   expect(splitName('  Moshe  Ben  David ')).toEqual({ firstName: 'Moshe', lastName: 'Ben David' });
   expect(splitName('Cher')).toEqual({ firstName: 'Cher', lastName: '' });
+});
+
+describe('the fields CBB receives', () => {
+  test("every field goes to the id it has in the CBB account, with the order's value", () => {
+    // The account's field ids: a wrong one writes the value into another field of the contact.
+    const byName = Object.fromEntries(mapped(order()).fields.map((f) => [f.name, [f.id, f.value]]));
+    expect(byName).toEqual({
+      order_id: ['701001', 'IL-1001'],
+      order_branch: ['701002', 'IL'],
+      visa_country: ['701003', 'India'],
+      visa_type: ['701004', 'tourist'],
+      visa_quantity: ['701005', '2'],
+      entry_date: ['701006', '2026-12-01'],
+      order_amount: ['701007', '149.9'],
+      order_currency: ['701008', 'ILS'],
+      urgency: ['701009', 'urgent'],
+      order_created_at: ['701010', String(Date.UTC(2026, 10, 25, 10) / 1000)],
+      whatsapp_alerts: ['701011', '1'],
+    });
+  });
+
+  test('an empty text value is left out like a missing one', () => {
+    const names = mapped(order({ visaType: '', currency: '' })).fields.map((f) => f.name);
+    expect(names).not.toContain('visa_type');
+    expect(names).not.toContain('order_currency');
+    expect(names).toContain('visa_country');
+  });
+
+  test('a value its field type cannot hold is a problem naming the field, even when the phone is good', () => {
+    const result = mapOrderToContact(order({ entryDate: 'soon', createdAt: 'yesterday' }));
+    if (result.ok) throw new Error('an order with an unreadable date mapped');
+    expect(result.problems).toEqual([
+      { field: 'entry_date', message: 'not a date: "soon"' },
+      { field: 'order_created_at', message: 'not a date and time: "yesterday"' },
+    ]);
+  });
+
+  test('each problem says what is wrong, and describeProblems joins them for a person', () => {
+    const result = mapOrderToContact(
+      order({ email: 'not-an-email', customerName: undefined as unknown as string, externalId: '' }),
+    );
+    if (result.ok) throw new Error('an invalid order mapped');
+    expect(result.problems).toEqual([
+      { field: 'email', message: '"not-an-email" is not a valid email address' },
+      { field: 'customerName', message: 'is required' },
+      { field: 'externalId', message: 'is required' },
+    ]);
+    expect(describeProblems(result.problems)).toBe(
+      'email "not-an-email" is not a valid email address; customerName is required; externalId is required',
+    );
+  });
+});
+
+test('a boolean field is 1 only for true, "true", 1 and "1"', () => {
+  for (const yes of [true, 'true', 1, '1'] as const) expect(encodeFieldValue(CbbFieldType.boolean, yes)).toBe('1');
+  for (const no of [false, 'false', 0, '0', 'yes', 2] as const)
+    expect(encodeFieldValue(CbbFieldType.boolean, no)).toBe('0');
+  expect(() => encodeFieldValue(CbbFieldType.datetime, 'later')).toThrow('not a date and time: "later"');
 });

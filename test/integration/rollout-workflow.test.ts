@@ -216,7 +216,12 @@ test('a canary that starts failing at 50 % is rolled back to 0 in one step, with
     expect(rolled.reason).toMatch(/^background analysis failed: error-rate: 1 failed measurements/);
     expect(await haproxyWeight()).toBe(0);
     expect(callsFor(target)).toEqual([20, 50, 0]);
-    const view = await api.get(`/api/v1/rollouts/${id}`);
+    // The status answers once the weight is 0; the records follow.
+    let view = await api.get(`/api/v1/rollouts/${id}`);
+    await waitUntil('the rollback and its incident to be recorded', async () => {
+      view = await api.get(`/api/v1/rollouts/${id}`);
+      return view.body.incidents.length > 0;
+    });
     expect(view.body.incidents).toEqual([
       expect.objectContaining({
         kind: 'rollback',
@@ -387,10 +392,16 @@ describe('with a Prometheus that is stopped mid-analysis', () => {
     });
     expect(held.details).toMatch(/^paused: inconclusive at weight 20 %/);
     expect(await haproxyWeight()).toBe(20);
-    const { rows } = await stack.pool.query(
-      `SELECT to_phase, verdict, detail->>'unjudged' AS unjudged FROM rollout_events WHERE rollout_id = $1 ORDER BY seq`,
-      [handle.firstExecutionRunId],
-    );
+    const events = async () =>
+      (
+        await stack.pool.query(
+          `SELECT to_phase, verdict, detail->>'unjudged' AS unjudged FROM rollout_events WHERE rollout_id = $1 ORDER BY seq`,
+          [handle.firstExecutionRunId],
+        )
+      ).rows;
+    // The status answers as soon as the hold is made; its record follows.
+    await waitUntil('the hold to be recorded', async () => (await events()).some((r) => r.to_phase === 'paused'));
+    const rows = await events();
     expect(rows.filter((r) => r.to_phase).map((r) => r.to_phase)).toEqual(['progressing', 'analysing', 'paused']);
     expect(rows.filter((r) => r.verdict).slice(-2)).toEqual([
       { to_phase: null, verdict: 'inconclusive', unjudged: 'error' },

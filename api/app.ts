@@ -26,7 +26,9 @@ export function createApp(ctx: ApiContext): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
-  app.use('/api/v1/flags', flagEvaluationRoute(ctx));
+  // One access check (one rate limiter, one set of metrics) for the lean flag route and all of /api.
+  const access = apiAccess(ctx);
+  app.use('/api/v1/flags', flagEvaluationRoute(ctx, access));
   app.use(
     pinoHttp({
       logger: ctx.log,
@@ -44,7 +46,7 @@ export function createApp(ctx: ApiContext): express.Express {
   app.use(healthRoutes(ctx));
   app.use(docsRoutes());
   // Who asks, with which scope and within which rate, is checked before a byte of the body is read or parsed.
-  app.use('/api', apiAccess(ctx));
+  app.use('/api', access);
   app.use('/api', temporalDeadline(ctx.client, ctx.config.api.deadlineMs));
   app.use('/api', requireJsonBody, express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] }));
   app.use('/api/v1/workflows', workflowRoutes(ctx));

@@ -1,11 +1,10 @@
-import express, { Router } from 'express';
+import express, { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { notFound } from '../../lib/errors';
 import { evaluateFlag, flagRecord, subject } from '../../lib/rollout/bucketing';
 import { flagKey, targetName } from '../../lib/rollout/spec';
 import { listFlags, readFlag, writeFlag } from '../../store/rollout/flags';
 import { recordOutcomes } from '../../store/rollout/outcomes';
-import { apiAccess } from '../access/authenticate';
 import type { ApiContext } from '../context';
 import { anyObject, errorResponses, json, jsonBody, registry } from '../openapi';
 import { parse } from '../validate';
@@ -77,10 +76,10 @@ for (const path of paths) registry.registerPath(path);
  * the request log and the request histogram (which cost more than the evaluation itself),
  * behind the same key check (scope `flags:evaluate`), reading flags through the API's flag cache.
  */
-export function flagEvaluationRoute(ctx: ApiContext): Router {
+export function flagEvaluationRoute(ctx: ApiContext, access: RequestHandler): Router {
   const router = Router();
   const read = (key: string) => (ctx.flags ? ctx.flags.get(key) : readFlag(ctx.redis, key));
-  router.post('/:key/evaluate', apiAccess(ctx), express.json({ limit: '16kb' }), async (req, res) => {
+  router.post('/:key/evaluate', access, express.json({ limit: '16kb' }), async (req, res) => {
     const { key } = parse(keyParams, req.params);
     const body = parse(evaluateBody, req.body ?? {});
     const flag = await read(key);

@@ -1,3 +1,4 @@
+import { projectRoot } from '../../scripts/stack/settings';
 import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,7 +37,20 @@ export function missingForGuest(): string | undefined {
     missing.push('a kernel in /boot (Debian linux-image-amd64)');
   if (!has('id') || !userId('nobody')) missing.push('the user nobody');
   if (process.getuid?.() !== 0) missing.push('root (to start the daemon as nobody)');
+  // The daemon runs as nobody and reads its config under the checkout: a checkout in a
+  // private folder (a home or a mktemp directory) is out of its reach.
+  else if (userId('nobody') && !nobodyCanReach(projectRoot))
+    missing.push(`a checkout that the user nobody can reach (${projectRoot} is not)`);
   return missing.length ? missing.join(', ') : undefined;
+}
+
+function nobodyCanReach(dir: string): boolean {
+  try {
+    execFileSync('runuser', ['-u', 'nobody', '--', 'test', '-x', dir], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function userId(user: string): { uid: number; gid: number } | undefined {

@@ -20,6 +20,13 @@ export const searchAttributes = {
   rolloutWeight: defineSearchAttributeKey('RolloutWeight', SearchAttributeType.INT),
 } as const;
 
+/**
+ * Attributes earlier versions registered and no workflow sets any more. A namespace that
+ * still has them may have no room for the current ones (the Keyword limit above), so the
+ * setup removes them first.
+ */
+export const retiredSearchAttributes: readonly string[] = ['CorrelationId', 'Branch'];
+
 /** The CLI's names for the types, as `temporal server start-dev --search-attribute` wants them. */
 export function searchAttributeFlags(): string[] {
   const names: Record<string, string> = {

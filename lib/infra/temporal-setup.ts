@@ -1,6 +1,6 @@
 import type { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { searchAttributes } from '../search-attributes';
+import { retiredSearchAttributes, searchAttributes } from '../search-attributes';
 
 const IndexedValueType = temporal.api.enums.v1.IndexedValueType;
 const typeNames: Record<string, temporal.api.enums.v1.IndexedValueType> = {
@@ -19,6 +19,9 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
   const have = new Set(Object.keys(existing.customAttributes ?? {}));
   const missing = Object.values(searchAttributes).filter((k) => !have.has(k.name));
   if (missing.length === 0) return [];
+  const retired = retiredSearchAttributes.filter((name) => have.has(name));
+  if (retired.length > 0)
+    await connection.operatorService.removeSearchAttributes({ namespace, searchAttributes: retired });
   await connection.operatorService.addSearchAttributes({
     namespace,
     searchAttributes: Object.fromEntries(missing.map((k) => [k.name, typeNames[k.type]])),

@@ -60,9 +60,9 @@ export async function startTemporal(s: StackSettings): Promise<void> {
   await waitForTemporal(s);
   // The dev server registers --search-attribute flags only when it creates its database.
   const connection = await Connection.connect({ address: `127.0.0.1:${s.ports.temporal}` });
-  let added: string[];
+  const added: string[] = [];
   try {
-    added = await ensureSearchAttributes(connection, 'default');
+    for (const namespace of stackNamespaces(s)) added.push(...(await ensureSearchAttributes(connection, namespace)));
   } finally {
     await connection.close();
   }
@@ -104,8 +104,20 @@ function spawnTemporal(s: StackSettings, dbFile: string): void {
       '--log-level',
       'warn',
       ...searchAttributeFlags().flatMap((f) => ['--search-attribute', f]),
+      ...stackNamespaces(s)
+        .filter((n) => n !== 'default')
+        .flatMap((n) => ['--namespace', n]),
     ],
   });
+}
+
+/**
+ * The namespaces the dev server serves. The test stack adds one for the docs test, whose
+ * commands create rows numbered from 1 and so workflow ids (`vm-1`) that other tests use too.
+ */
+export const docsNamespace = 'docs';
+export function stackNamespaces(s: StackSettings): string[] {
+  return s.profile === 'test' ? ['default', docsNamespace] : ['default'];
 }
 
 function waitForTemporal(s: StackSettings): Promise<void> {
@@ -158,13 +170,18 @@ export async function httpReady(url: string): Promise<boolean> {
 }
 
 /** A worker is ready once Temporal sees its process polling its task queue. */
-export async function workerPolling(s: StackSettings, name: string, taskQueue: string): Promise<boolean> {
+export async function workerPolling(
+  s: StackSettings,
+  name: string,
+  taskQueue: string,
+  namespace = 'default',
+): Promise<boolean> {
   const pid = runningPid(s, name);
   if (pid === undefined) return false;
   const connection = await Connection.connect({ address: `127.0.0.1:${s.ports.temporal}`, connectTimeout: 1000 });
   try {
     const res = await connection.workflowService.describeTaskQueue({
-      namespace: 'default',
+      namespace,
       taskQueue: { name: taskQueue },
       taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
     });

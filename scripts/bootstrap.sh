@@ -10,8 +10,9 @@ cd "$(dirname "$0")/.."
 say() { printf '\033[1m[bootstrap]\033[0m %s\n' "$*" >&2; }
 
 # libvirt-daemon and libvirt-clients: the stack's libvirtd (test driver) and virsh, which the VM adapter uses too.
-# prometheus: the stack's metrics store and the rollouts' metrics provider; haproxy: the rollouts' load balancer.
-packages=(postgresql redis-server libvirt0 libvirt-dev pkg-config python3-venv libvirt-daemon libvirt-clients prometheus haproxy)
+# prometheus: the stack's metrics store and the rollouts' metrics provider; haproxy: the rollouts' load balancer;
+# jq: the README's and docs' examples read JSON answers with it.
+packages=(postgresql redis-server libvirt0 libvirt-dev pkg-config python3-venv libvirt-daemon libvirt-clients prometheus haproxy jq)
 # The tests also lint the compose file, render pages in a real browser, and boot a real guest
 # (QEMU, TCG or KVM where it works, with a tiny guest built from a Debian kernel and busybox).
 [ "${1:-}" = "--test" ] && packages+=(docker-compose chromium qemu-system-x86 busybox-static linux-image-amd64 cpio)

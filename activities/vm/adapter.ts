@@ -58,6 +58,10 @@ export interface AdapterDeps {
   sleep?: (ms: number) => Promise<void>;
 }
 
+const isShutoff = (state: ObservedState) => state === 'shutoff';
+const isStopped = (state: ObservedState) => state === 'shutoff' || state === 'crashed';
+const isPaused = (state: ObservedState) => state === 'paused';
+
 export function createVmAdapter(deps: AdapterDeps): VmAdapter {
   const { pool, virsh } = deps;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
@@ -133,12 +137,7 @@ export function createVmAdapter(deps: AdapterDeps): VmAdapter {
 
     async shutdown(name, opts) {
       const pollMs = opts.pollMs ?? 250;
-      const asked = await unlessDone(
-        'shutdown',
-        name,
-        (now) => now === 'shutoff' || now === 'crashed',
-        (conn, domain) => conn.domainShutdown(domain),
-      );
+      const asked = await unlessDone('shutdown', name, isStopped, (conn, d) => conn.domainShutdown(d));
       if (!asked) return { forced: false };
       // The connection goes back to the pool while the guest powers off: a wait must not hold it.
       const deadline = Date.now() + opts.timeoutMs;
@@ -155,12 +154,7 @@ export function createVmAdapter(deps: AdapterDeps): VmAdapter {
     },
 
     async destroy(name) {
-      await unlessDone(
-        'destroy',
-        name,
-        (now) => now === 'shutoff',
-        (conn, domain) => conn.domainDestroy(domain),
-      );
+      await unlessDone('destroy', name, isShutoff, (conn, d) => conn.domainDestroy(d));
     },
 
     async reboot(name) {
@@ -172,12 +166,7 @@ export function createVmAdapter(deps: AdapterDeps): VmAdapter {
     },
 
     async suspend(name) {
-      await unlessDone(
-        'suspend',
-        name,
-        (now) => now === 'paused',
-        (conn, domain) => conn.domainSuspend(domain),
-      );
+      await unlessDone('suspend', name, isPaused, (conn, d) => conn.domainSuspend(d));
     },
 
     async resume(name) {

@@ -10,7 +10,7 @@ import { listEvents } from '../../store/vm/events';
 import { forgetMachine, insertMachine, listMachines, listSnapshots, updateMachine } from '../../store/vm/machines';
 import { getTemplate, getTemplates, type TemplateRecord } from '../../store/vm/templates';
 import type { ApiContext } from '../context';
-import { startOptions } from '../start-options';
+import { startWorkflow } from '../start-options';
 import { parse } from '../validate';
 import { templateView } from './machine-templates';
 import { machineOr404, machineView, operate, refuseIfClosed } from './machine-operations';
@@ -63,11 +63,7 @@ export function machineRoutes(ctx: ApiContext): Router {
     });
     const options = vmStartOptions({ spec, uuid: machine.libvirtUuid }, template.name);
     try {
-      const handle = await ctx.client.workflow.start<VmLifecycleWorkflow>(vmWorkflowType, {
-        ...startOptions(ctx, req),
-        ...options,
-      });
-      ctx.metrics.started.inc({ type: vmWorkflowType });
+      const handle = await startWorkflow<VmLifecycleWorkflow>(ctx, req, vmWorkflowType, options);
       res
         .status(201)
         .location(`/api/v1/machines/${machine.id}`)

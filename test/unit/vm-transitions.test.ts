@@ -39,23 +39,13 @@ describe('transitions', () => {
     expect(canApply('snapshot', 'running')).toEqual({ ok: true, target: 'unchanged' });
   });
 
-  it('refuses with a reason a user can act on', () => {
-    expect(canApply('resume', 'running')).toEqual({
-      ok: false,
-      reason: 'resume needs a paused machine; it is running',
-    });
-    expect(canApply('start', 'paused')).toEqual({
-      ok: false,
-      reason: 'start needs a machine that is shut off; it is paused (use resume)',
-    });
-    expect(canApply('shutdown', 'paused')).toEqual({
-      ok: false,
-      reason: 'shutdown needs a running machine; it is paused (resume it first, or destroy it)',
-    });
-    expect(canApply('reboot', 'absent')).toEqual({
-      ok: false,
-      reason: 'reboot needs a defined machine; it is not defined in libvirt',
-    });
+  it.each<[OperationName, ObservedState, string]>([
+    ['resume', 'running', 'resume needs a paused machine; it is running'],
+    ['start', 'paused', 'start needs a machine that is shut off; it is paused (use resume)'],
+    ['shutdown', 'paused', 'shutdown needs a running machine; it is paused (resume it first, or destroy it)'],
+    ['reboot', 'absent', 'reboot needs a defined machine; it is not defined in libvirt'],
+  ])('refuses %s from %s with a reason a user can act on', (op, state, reason) => {
+    expect(canApply(op, state)).toEqual({ ok: false, reason });
   });
 
   it('refuses a revert to a snapshot the machine does not have, listing those it has', () => {

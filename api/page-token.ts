@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import { validationError } from '../lib/errors';
 
 /**
@@ -25,3 +26,13 @@ export function decodePageToken(token: string, scope: string): Buffer {
 
 /** The pattern every page token matches, for the request schemas. */
 export const pageTokenPattern = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{12}$/;
+
+/**
+ * The `pageToken` query parameter of every paged list: the `nextPageToken` of the previous
+ * page, as given. Room for Temporal's visibility tokens, the longest the API wraps.
+ */
+export const pageTokenParam = z
+  .string()
+  .max(4096)
+  .regex(pageTokenPattern, 'the nextPageToken of the previous page, as given')
+  .optional();

@@ -1,3 +1,4 @@
+import type { Workflow, WorkflowHandleWithFirstExecutionRunId, WorkflowStartOptions } from '@temporalio/client';
 import type { Request } from 'express';
 import { correlationMemoKey } from '../lib/correlation';
 import type { ApiContext } from './context';
@@ -8,4 +9,22 @@ export function startOptions(ctx: ApiContext, req: Request) {
     taskQueue: ctx.config.temporal.taskQueue,
     memo: { [correlationMemoKey]: String(req.id) },
   };
+}
+
+/**
+ * Starts a workflow by its type name with the options above, and counts it among the
+ * workflows the API started.
+ */
+export async function startWorkflow<W extends Workflow>(
+  ctx: ApiContext,
+  req: Request,
+  type: string,
+  options: Omit<WorkflowStartOptions<W>, 'taskQueue'>,
+): Promise<WorkflowHandleWithFirstExecutionRunId<W>> {
+  const handle = await ctx.client.workflow.start<W>(type, {
+    ...startOptions(ctx, req),
+    ...options,
+  } as WorkflowStartOptions<W>);
+  ctx.metrics.started.inc({ type });
+  return handle;
 }

@@ -1,40 +1,43 @@
 import {
-  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   allHandlersFinished,
   condition,
   continueAsNew,
-  proxyActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { RetryPolicy } from '@temporalio/common';
-import type { MachineRef, OperationOutcome, VmActivities } from '../activities/vm';
-import { permanentErrorTypes } from '../lib/errors';
+import type { MachineRef, OperationOutcome } from '../activities/vm';
 import { searchAttributes } from '../lib/search-attributes';
 import {
   driftSignal,
   operationNames,
   operationUpdates,
   progress,
-  type DesiredState,
   type DriftReport,
   type OperationArgs,
   type OperationName,
   type OperationResult,
-  type VmCarriedState,
   type VmLifecycleInput,
   type VmLifecycleResult,
-  type VmProgress,
 } from '../lib/vm/contract';
-import { vmErrorCodes, type VmErrorCode } from '../lib/vm/errors';
-import { reconcile, type CorrectiveStep } from '../lib/vm/reconcile';
+import { reconcile } from '../lib/vm/reconcile';
 import type { ObservedState } from '../lib/vm/states';
 import { canApply } from '../lib/vm/transitions';
-import { operationArgsSchemas } from '../lib/vm/validate';
+import { correctiveCall, operationCall, vm } from './vm-activities';
+import {
+  desiredAfter,
+  desiredOf,
+  detailsOf,
+  errorOf,
+  initialState,
+  progressOf,
+  refused,
+  serialQueue,
+  validateOperation,
+} from './vm-machine';
 
 /**
  * One machine's whole life, id `vm-<machineId>`: provision it (define, then start; on
@@ -45,65 +48,12 @@ import { operationArgsSchemas } from '../lib/vm/validate';
  * in the same queue, so nothing changes the machine behind its workflow's back.
  */
 
-// The VM backend's policy: 3 retries, 1 s doubling up to 30 s. A dead worker is noticed by
-// the missed heartbeats (every activity beats each second while it waits on libvirt).
-const retry: RetryPolicy = {
-  initialInterval: '1s',
-  backoffCoefficient: 2,
-  maximumInterval: '30s',
-  maximumAttempts: 4,
-  nonRetryableErrorTypes: [...permanentErrorTypes],
-};
-const vm = proxyActivities<VmActivities>({ startToCloseTimeout: '2m', heartbeatTimeout: '10s', retry });
-// A graceful shutdown waits for the guest up to its timeout (at most 10 minutes) before it pulls the plug.
-const vmShutdown = proxyActivities<VmActivities>({ startToCloseTimeout: '12m', heartbeatTimeout: '10s', retry });
-
 const defaultOperationsPerRun = 200;
-
-/** Runs jobs one at a time in the order they were queued, whatever each one's outcome. */
-function serialQueue() {
-  let tail: Promise<unknown> = Promise.resolve();
-  let waiting = 0;
-  return {
-    run<T>(job: () => Promise<T>): Promise<T> {
-      waiting++;
-      const result = tail.then(() => {
-        waiting--;
-        return job();
-      });
-      tail = result.catch(() => undefined);
-      return result;
-    },
-    waiting: () => waiting,
-  };
-}
-
-const desiredAfter: Partial<Record<OperationName, DesiredState>> = {
-  start: 'running',
-  reboot: 'running',
-  resume: 'running',
-  shutdown: 'stopped',
-  destroy: 'stopped',
-  suspend: 'paused',
-  delete: 'deleted',
-};
-
-/** An operation refused when its turn came: the state changed while it waited. */
-const refused = (reason: string) =>
-  ApplicationFailure.create({ message: reason, type: 'Conflict', nonRetryable: true });
 
 export async function vmLifecycle(input: VmLifecycleInput): Promise<VmLifecycleResult> {
   const { spec, uuid } = input;
   const ref: MachineRef = { machineId: spec.machineId, name: spec.name };
-  const s: VmCarriedState = input.carry ?? {
-    phase: 'provisioning',
-    desired: spec.runStrategy === 'Halted' ? 'stopped' : 'running',
-    observed: 'absent',
-    runStrategy: spec.runStrategy,
-    snapshots: [],
-    operations: 0,
-    continuedRuns: 0,
-  };
+  const s = initialState(input);
   const queue = serialQueue();
   const perRun = input.operationsPerRun ?? defaultOperationsPerRun;
   let operationsThisRun = 0;
@@ -121,45 +71,16 @@ export async function vmLifecycle(input: VmLifecycleInput): Promise<VmLifecycleR
   // arrived with the start are delivered as their handlers are set, and must wait behind it.
   const provisioned = input.carry ? undefined : queue.run(() => provision());
 
-  const view = (): VmProgress => ({
-    machineId: spec.machineId,
-    name: spec.name,
-    phase: s.phase,
-    desired: s.desired,
-    observed: s.observed,
-    runStrategy: s.runStrategy,
-    current,
-    queued: queue.waiting(),
-    operations: s.operations,
-    continuedRuns: s.continuedRuns ?? 0,
-    snapshots: [...s.snapshots],
-    lastError: s.lastError,
-  });
-
   /** The Web UI's current details, and VmState for searches. */
   function publish(doing?: string): void {
     const state = s.phase === 'ready' ? s.observed : s.phase;
     if (indexed) upsertSearchAttributes([{ key: searchAttributes.vmState, value: state }]);
-    const lines = [
-      doing ? `Now: ${doing}.` : s.phase === 'ready' ? 'Idle: waiting for an operation.' : `Phase: ${s.phase}.`,
-      `libvirt reports ${s.observed}; wanted ${s.desired} (run strategy ${s.runStrategy}).`,
-      `${s.operations} operations so far${queue.waiting() ? `, ${queue.waiting()} waiting` : ''}.`,
-      s.snapshots.length ? `Snapshots: ${s.snapshots.join(', ')}.` : 'No snapshots.',
-      ...(s.lastError ? [`Last error: ${s.lastError.code}: ${s.lastError.message}`] : []),
-    ];
-    setCurrentDetails(lines.join('\n'));
+    setCurrentDetails(detailsOf(s, queue.waiting(), doing));
   }
 
   function noteError(err: unknown): string {
-    const cause = err instanceof ActivityFailure ? err.cause : err;
-    const message = cause instanceof Error ? cause.message : String(cause);
-    const details =
-      cause instanceof ApplicationFailure ? (cause.details?.[0] as { code?: string } | undefined) : undefined;
-    const code = (vmErrorCodes as readonly string[]).includes(details?.code ?? '')
-      ? (details?.code as VmErrorCode)
-      : 'MACHINE_OPERATION_FAILED';
-    s.lastError = { code, message };
-    return message;
+    s.lastError = errorOf(err);
+    return s.lastError.message;
   }
 
   function apply(outcome: OperationOutcome): void {
@@ -220,39 +141,10 @@ export async function vmLifecycle(input: VmLifecycleInput): Promise<VmLifecycleR
     const verdict = canApply(op, s.observed, { snapshots: s.snapshots, snapshot: a.snapshot as string | undefined });
     if (!verdict.ok) throw refused(verdict.reason);
     publish(`${op}`);
-    let outcome: OperationOutcome;
-    switch (op) {
-      case 'start':
-        outcome = await vm.startMachine(ref);
-        break;
-      case 'shutdown':
-        outcome = await vmShutdown.shutdownMachine(ref, a as OperationArgs['shutdown']);
-        break;
-      case 'destroy':
-        outcome = await vm.destroyMachine(ref);
-        break;
-      case 'reboot':
-        outcome = await vm.rebootMachine(ref);
-        break;
-      case 'suspend':
-        outcome = await vm.suspendMachine(ref);
-        break;
-      case 'resume':
-        outcome = await vm.resumeMachine(ref);
-        break;
-      case 'snapshot':
-        outcome = await vm.snapshotMachine(ref, a as OperationArgs['snapshot']);
-        if (!s.snapshots.includes(a.name as string)) s.snapshots.push(a.name as string);
-        break;
-      case 'revert':
-        outcome = await vm.revertMachine(ref, a as OperationArgs['revert']);
-        break;
-      case 'resize':
-        outcome = await vm.resizeMachine(ref, a as OperationArgs['resize']);
-        break;
-      default:
-        throw refused(`${op} is not an operation of this machine`);
-    }
+    const call = operationCall(op);
+    if (!call) throw refused(`${op} is not an operation of this machine`);
+    const outcome = await call(ref, args);
+    if (op === 'snapshot' && !s.snapshots.includes(a.name as string)) s.snapshots.push(a.name as string);
     apply(outcome);
     const desired = desiredAfter[op] ?? (op === 'revert' ? desiredOf(s.observed) : undefined);
     if (desired && desired !== s.desired) {
@@ -317,30 +209,12 @@ export async function vmLifecycle(input: VmLifecycleInput): Promise<VmLifecycleR
     });
   }
 
-  /** Refuses, before it enters the history, what cannot follow what is already accepted. */
-  function validate<K extends OperationName>(op: K, args: OperationArgs[K]): void {
-    const parsed = operationArgsSchemas[op].safeParse(args ?? {});
-    if (!parsed.success) {
-      throw new Error(`invalid ${op}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
-    }
-    if (s.phase === 'failed')
-      throw new Error(`${op} refused: the machine failed to provision (${s.lastError?.message})`);
-    if (deleteQueued || s.phase === 'deleted')
-      throw new Error(`${op} refused: the machine is deleted or being deleted`);
-    if (op === 'delete') return;
-    if (s.phase === 'deleting')
-      throw new Error(`${op} refused: the machine is being deleted; only delete may be asked again`);
-    const a = args as { snapshot?: string };
-    const verdict = canApply(op, projected, { snapshots: projectedSnapshots, snapshot: a.snapshot });
-    if (!verdict.ok) throw new Error(verdict.reason);
-  }
-
   for (const op of operationNames) {
     setHandler(operationUpdates[op] as typeof operationUpdates.start, (args) => operate(op, args as never), {
-      validator: (args) => validate(op, args as never),
+      validator: (args) => validateOperation(op, args as never, s, { deleteQueued, projected, projectedSnapshots }),
     });
   }
-  setHandler(progress, view);
+  setHandler(progress, () => progressOf(input, s, { current, queued: queue.waiting() }));
 
   // ---- drift, as the reconciler reports it -------------------------------------------
 
@@ -359,7 +233,7 @@ export async function vmLifecycle(input: VmLifecycleInput): Promise<VmLifecycleR
     publish(`correcting drift: ${decision.drift}`);
     let outcome = 'corrected';
     try {
-      for (const step of decision.steps) apply(await corrective(step));
+      for (const step of decision.steps) apply(await correctiveCall(step, ref, { uuid, spec }));
     } catch (err) {
       outcome = `correction failed: ${noteError(err)}`;
     }
@@ -375,21 +249,6 @@ export async function vmLifecycle(input: VmLifecycleInput): Promise<VmLifecycleR
         details: { steps: decision.steps, runStrategy: s.runStrategy },
       },
     );
-  }
-
-  function corrective(step: CorrectiveStep): Promise<OperationOutcome> {
-    switch (step) {
-      case 'define':
-        return vm.defineMachine(ref, { uuid, spec });
-      case 'start':
-        return vm.startMachine(ref);
-      case 'resume':
-        return vm.resumeMachine(ref);
-      case 'shutdown':
-        return vmShutdown.shutdownMachine(ref, {});
-      case 'destroy':
-        return vm.destroyMachine(ref);
-    }
   }
 
   setHandler(driftSignal, async (report) => {
@@ -428,12 +287,3 @@ export async function vmLifecycle(input: VmLifecycleInput): Promise<VmLifecycleR
   s.continuedRuns = (s.continuedRuns ?? 0) + 1;
   return continueAsNew<typeof vmLifecycle>({ ...input, spec: { ...spec, runStrategy: s.runStrategy }, carry: s });
 }
-
-const desiredOf = (observed: ObservedState): DesiredState | undefined =>
-  observed === 'running' || observed === 'blocked'
-    ? 'running'
-    : observed === 'paused'
-      ? 'paused'
-      : observed === 'shutoff'
-        ? 'stopped'
-        : undefined;

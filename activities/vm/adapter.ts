@@ -1,33 +1,25 @@
 import type { AppError } from '../../lib/errors';
 import { vmError, vmErrorCode } from '../../lib/vm/errors';
 import { isRunningState, stateFromLibvirt, type ObservedState, type StateReason } from '../../lib/vm/states';
+import { describeDomain, parseDomstate, type DomainRef, type DomainStatus } from './domain-status';
 import type { Domain, Hypervisor } from './libvirt';
 import { fromLibvirt } from './libvirt-errors';
+import { withPinned } from './pinning';
 import type { LibvirtPool } from './pool';
+import { createResizeOperations } from './resize';
+import { createSnapshotOperations } from './snapshots';
 import type { Virsh } from './virsh';
 
 /**
  * The VM process's one door to libvirt: typed, promise-based operations on domains by
- * name, over pooled connections, with what the binding lacks done by virsh.
+ * name, over pooled connections, with what the binding lacks done by virsh (snapshots,
+ * resizing, reboot, the state's reason).
  *
  * Every operation is safe to run twice, because Temporal retries activities: the ones
  * that move a domain to a state return at once when it is there already (a start whose
  * reply was lost must not fail its retry on "already running"), define replaces a
  * definition with the same name and UUID, and removals of what is gone succeed.
  */
-
-export interface DomainRef {
-  name: string;
-  uuid: string;
-}
-
-export interface DomainStatus extends DomainRef {
-  state: ObservedState;
-  memoryMiB: number;
-  maxMemoryMiB: number;
-  vcpus: number;
-  cpuTimeNs: number;
-}
 
 export interface ShutdownOptions {
   /** How long the guest gets to power off after the ACPI request before it is destroyed. */
@@ -66,28 +58,9 @@ export interface AdapterDeps {
   sleep?: (ms: number) => Promise<void>;
 }
 
-/**
- * Domains with a call in flight. The binding's native calls hold a bare pointer to the
- * domain; if its JavaScript object were collected meanwhile, libvirt would be handed a
- * freed pointer ("invalid domain pointer", or a crash). A domain stays in this set from
- * its lookup until the last call on it settles.
- */
-const inFlight = new Map<Domain, number>();
-
-function pin(domain: Domain): void {
-  inFlight.set(domain, (inFlight.get(domain) ?? 0) + 1);
-}
-
-function unpin(domain: Domain): void {
-  const n = (inFlight.get(domain) ?? 1) - 1;
-  if (n <= 0) inFlight.delete(domain);
-  else inFlight.set(domain, n);
-}
-
-/** How many domains are pinned now: zero whenever no call is in flight. */
-export const pinnedDomains = (): number => inFlight.size;
-
-const kib = (mib: number) => String(mib * 1024);
+const isShutoff = (state: ObservedState) => state === 'shutoff';
+const isStopped = (state: ObservedState) => state === 'shutoff' || state === 'crashed';
+const isPaused = (state: ObservedState) => state === 'paused';
 
 export function createVmAdapter(deps: AdapterDeps): VmAdapter {
   const { pool, virsh } = deps;
@@ -102,20 +75,29 @@ export function createVmAdapter(deps: AdapterDeps): VmAdapter {
     return pool
       .use(async (conn) => {
         const domain = await conn.domainLookupByName(name);
-        pin(domain);
-        try {
-          return await fn(conn, domain);
-        } finally {
-          unpin(domain);
-        }
+        return withPinned([domain], () => fn(conn, domain));
       })
       .catch((err: unknown) => {
         throw fromLibvirt(err, operation, name);
       });
   }
 
+  /** Runs `act` on the domain unless it is in a state `done` accepts already; says whether it acted. */
+  function unlessDone(
+    operation: string,
+    name: string,
+    done: (state: ObservedState) => boolean,
+    act: (conn: Hypervisor, domain: Domain) => Promise<unknown>,
+  ): Promise<boolean> {
+    return onDomain(operation, name, async (conn, domain) => {
+      if (done(stateFromLibvirt((await conn.domainGetInfo(domain)).state))) return false;
+      await act(conn, domain);
+      return true;
+    });
+  }
+
   async function status(operation: string, name: string): Promise<DomainStatus> {
-    return onDomain(operation, name, async (conn, domain) => describe(conn, domain));
+    return onDomain(operation, name, async (conn, domain) => describeDomain(conn, domain));
   }
 
   async function state(name: string): Promise<ObservedState> {
@@ -127,18 +109,17 @@ export function createVmAdapter(deps: AdapterDeps): VmAdapter {
     }
   }
 
+  const snapshots = createSnapshotOperations(virsh, state);
+
   const adapter: VmAdapter = {
     async define(xml) {
       return pool
         .use(async (conn) => {
           const domain = await conn.domainDefineXML(xml);
-          pin(domain);
-          try {
-            const [name, uuid] = [await domain.getName(), await domain.getUUIDString()];
-            return { name, uuid };
-          } finally {
-            unpin(domain);
-          }
+          return withPinned([domain], async () => ({
+            name: await domain.getName(),
+            uuid: await domain.getUUIDString(),
+          }));
         })
         .catch((err: unknown) => {
           throw fromLibvirt(err, 'define');
@@ -156,12 +137,7 @@ export function createVmAdapter(deps: AdapterDeps): VmAdapter {
 
     async shutdown(name, opts) {
       const pollMs = opts.pollMs ?? 250;
-      const asked = await onDomain('shutdown', name, async (conn, domain) => {
-        const now = stateFromLibvirt((await conn.domainGetInfo(domain)).state);
-        if (now === 'shutoff' || now === 'crashed') return false;
-        await conn.domainShutdown(domain);
-        return true;
-      });
+      const asked = await unlessDone('shutdown', name, isStopped, (conn, d) => conn.domainShutdown(d));
       if (!asked) return { forced: false };
       // The connection goes back to the pool while the guest powers off: a wait must not hold it.
       const deadline = Date.now() + opts.timeoutMs;
@@ -178,11 +154,7 @@ export function createVmAdapter(deps: AdapterDeps): VmAdapter {
     },
 
     async destroy(name) {
-      await onDomain('destroy', name, async (conn, domain) => {
-        const now = stateFromLibvirt((await conn.domainGetInfo(domain)).state);
-        if (now === 'shutoff') return;
-        await conn.domainDestroy(domain);
-      });
+      await unlessDone('destroy', name, isShutoff, (conn, d) => conn.domainDestroy(d));
     },
 
     async reboot(name) {
@@ -194,78 +166,16 @@ export function createVmAdapter(deps: AdapterDeps): VmAdapter {
     },
 
     async suspend(name) {
-      await onDomain('suspend', name, async (conn, domain) => {
-        const now = stateFromLibvirt((await conn.domainGetInfo(domain)).state);
-        if (now === 'paused') return;
-        await conn.domainSuspend(domain);
-      });
+      await unlessDone('suspend', name, isPaused, (conn, d) => conn.domainSuspend(d));
     },
 
     async resume(name) {
-      await onDomain('resume', name, async (conn, domain) => {
-        const now = stateFromLibvirt((await conn.domainGetInfo(domain)).state);
-        if (isRunningState(now)) return;
-        // Domain.resume wakes a PM-suspended guest, and unpauses a paused one.
-        await domain.resume();
-      });
+      // Domain.resume wakes a PM-suspended guest, and unpauses a paused one.
+      await unlessDone('resume', name, isRunningState, (_conn, domain) => domain.resume());
     },
 
-    async createSnapshot(name, snapshot, description) {
-      if ((await adapter.listSnapshots(name)).includes(snapshot)) return;
-      const args = ['snapshot-create-as', '--domain', name, '--name', snapshot];
-      if (description) args.push('--description', description);
-      await virsh.run('snapshot', name, args);
-    },
-
-    async revertSnapshot(name, snapshot) {
-      await virsh.run('revert', name, ['snapshot-revert', '--domain', name, '--snapshotname', snapshot]);
-      return state(name);
-    },
-
-    async deleteSnapshot(name, snapshot) {
-      if (!(await adapter.listSnapshots(name)).includes(snapshot)) return;
-      await virsh.run('delete snapshot', name, ['snapshot-delete', '--domain', name, '--snapshotname', snapshot]);
-    },
-
-    async listSnapshots(name) {
-      const out = await virsh.run('list snapshots', name, ['snapshot-list', '--domain', name, '--name']);
-      return out
-        .split('\n')
-        .map((l) => l.trim())
-        .filter(Boolean);
-    },
-
-    async setMemory(name, memoryMiB) {
-      const s = await status('resize', name);
-      if (s.state === 'shutoff') {
-        // At rest the definition changes: the maximum grows first, so any size up to the template's limit fits.
-        if (memoryMiB > s.maxMemoryMiB)
-          await virsh.run('resize', name, ['setmaxmem', name, kib(memoryMiB), '--config']);
-        await virsh.run('resize', name, ['setmem', name, kib(memoryMiB), '--config']);
-        return;
-      }
-      if (memoryMiB > s.maxMemoryMiB) {
-        throw vmError(
-          'RESOURCE_CONFLICT',
-          `${JSON.stringify(name)} can grow to ${s.maxMemoryMiB} MiB while running; shut it down to give it ${memoryMiB} MiB`,
-        );
-      }
-      // Live and definition apart: some drivers (the test driver) refuse both flags in one call.
-      await virsh.run('resize', name, ['setmem', name, kib(memoryMiB), '--live']);
-      await virsh.run('resize', name, ['setmem', name, kib(memoryMiB), '--config']);
-    },
-
-    async setVcpus(name, vcpus) {
-      const s = await status('resize', name);
-      if (s.state === 'shutoff') {
-        const max = await maxVcpus(name);
-        if (vcpus > max) await virsh.run('resize', name, ['setvcpus', name, String(vcpus), '--config', '--maximum']);
-        await virsh.run('resize', name, ['setvcpus', name, String(vcpus), '--config']);
-        return;
-      }
-      await virsh.run('resize', name, ['setvcpus', name, String(vcpus), '--live']);
-      await virsh.run('resize', name, ['setvcpus', name, String(vcpus), '--config']);
-    },
+    ...snapshots,
+    ...createResizeOperations(virsh, status),
 
     async undefine(name) {
       try {
@@ -301,15 +211,12 @@ export function createVmAdapter(deps: AdapterDeps): VmAdapter {
       return pool
         .use(async (conn) => {
           const domains = await conn.connectListAllDomains();
-          domains.forEach(pin);
-          try {
+          return withPinned(domains, async () => {
             const all: DomainStatus[] = [];
             // One at a time on this connection: libvirt serialises a connection's calls anyway.
-            for (const d of domains) all.push(await describe(conn, d));
+            for (const d of domains) all.push(await describeDomain(conn, d));
             return all;
-          } finally {
-            domains.forEach(unpin);
-          }
+          });
         })
         .catch((err: unknown) => {
           throw fromLibvirt(err, 'list');
@@ -317,46 +224,5 @@ export function createVmAdapter(deps: AdapterDeps): VmAdapter {
     },
   };
 
-  async function maxVcpus(name: string): Promise<number> {
-    const out = await virsh.run('resize', name, ['vcpucount', '--domain', name, '--maximum', '--config']);
-    return Number(out.trim());
-  }
-
   return adapter;
-}
-
-async function describe(conn: Hypervisor, domain: Domain): Promise<DomainStatus> {
-  const info = await conn.domainGetInfo(domain);
-  const name = await conn.domainGetName(domain);
-  const uuid = await conn.domainGetUUIDString(domain);
-  return {
-    name,
-    uuid,
-    state: stateFromLibvirt(info.state),
-    memoryMiB: Math.round(info.memory / 1024),
-    maxMemoryMiB: Math.round(info.maxMem / 1024),
-    vcpus: info.nrVirtCpu,
-    cpuTimeNs: info.cpuTime,
-  };
-}
-
-// virsh's words for each state, as `domstate --reason` prints them: "shut off (destroyed)".
-const virshStates: Record<string, ObservedState> = {
-  running: 'running',
-  idle: 'blocked',
-  blocked: 'blocked',
-  paused: 'paused',
-  'in shutdown': 'shutdown',
-  'shut off': 'shutoff',
-  crashed: 'crashed',
-  pmsuspended: 'pmsuspended',
-  'no state': 'nostate',
-};
-
-export function parseDomstate(out: string): { state: ObservedState; reason: StateReason } {
-  const m = /^\s*([a-z ]+?)\s*(?:\(([^)]*)\))?\s*$/m.exec(out.trim());
-  const state = m ? virshStates[m[1]] : undefined;
-  if (!m || !state)
-    throw vmError('MACHINE_OPERATION_FAILED', `virsh domstate printed what we cannot read: ${JSON.stringify(out)}`);
-  return { state, reason: m[2] ?? 'unknown' };
 }

@@ -7,7 +7,7 @@ import {
 } from '@temporalio/client';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
 import { conflict } from '../../lib/errors';
-import { decodePageToken, encodePageToken, pageTokenPattern } from '../page-token';
+import { decodePageToken, encodePageToken, pageTokenParam } from '../page-token';
 import { Router } from 'express';
 import { z } from 'zod';
 import { workflowUiUrl } from '../../lib/infra/temporal';
@@ -30,12 +30,7 @@ const argsBody = z.object({ args: z.array(z.unknown()).max(20).default([]) }).st
 const listQuery = z.object({
   query: z.string().max(2000).optional(),
   pageSize: z.coerce.number().int().min(1).max(500).default(50),
-  /** The `nextPageToken` of the previous page, as given. */
-  pageToken: z
-    .string()
-    .max(4096)
-    .regex(pageTokenPattern, 'the nextPageToken of the previous page, as given')
-    .optional(),
+  pageToken: pageTokenParam,
 });
 const terminateBody = z.object({ reason: z.string().min(1).max(1000) }).strict();
 

@@ -1,5 +1,6 @@
 /** The states of a machine as libvirt reports them. */
 
+// libvirt's states 1 to 7 in its order (byNumber below relies on it), then 0 and our own.
 export const observedStates = [
   'running',
   'blocked',
@@ -14,17 +15,9 @@ export const observedStates = [
 /** libvirt's domain states by name, and `absent` when no domain of that name is defined. */
 export type ObservedState = (typeof observedStates)[number];
 
-// virDomainState: the index is the number libvirt reports.
-const byNumber: ObservedState[] = [
-  'nostate',
-  'running',
-  'blocked',
-  'paused',
-  'shutdown',
-  'shutoff',
-  'crashed',
-  'pmsuspended',
-];
+// virDomainState: the index is the number libvirt reports; observedStates begins with
+// states 1 to 7 in libvirt's order, and 0 is `nostate`.
+const byNumber: readonly ObservedState[] = ['nostate', ...observedStates.slice(0, 7)];
 
 export function stateFromLibvirt(n: number): ObservedState {
   return byNumber[n] ?? 'nostate';

@@ -51,39 +51,36 @@ export async function insertEvents(db: Db, events: MachineEvent[]): Promise<numb
   return rowCount ?? 0;
 }
 
+const eventColumns = 'id, type, outcome, code, severity, message, details, created_at';
+
+function eventFromRow(r: Record<string, unknown>): MachineEventRecord {
+  return {
+    id: String(r.id),
+    type: r.type as string,
+    outcome: r.outcome as MachineEventRecord['outcome'],
+    code: r.code as MachineEventRecord['code'],
+    severity: r.severity as MachineEventRecord['severity'],
+    message: r.message as string,
+    details: r.details as MachineEventRecord['details'],
+    at: (r.created_at as Date).toISOString(),
+  };
+}
+
 export async function listEvents(db: Db, machineId: string, limit = 20): Promise<MachineEventRecord[]> {
   const { rows } = await db.query(
-    `SELECT id, type, outcome, code, severity, message, details, created_at FROM machine_events
+    `SELECT ${eventColumns} FROM machine_events
      WHERE machine_id = $1 ORDER BY id DESC LIMIT $2`,
     [machineId, limit],
   );
-  return rows.map((r) => ({
-    id: String(r.id),
-    type: r.type,
-    outcome: r.outcome,
-    code: r.code,
-    severity: r.severity,
-    message: r.message,
-    details: r.details,
-    at: (r.created_at as Date).toISOString(),
-  }));
+  return rows.map(eventFromRow);
 }
 
 /** Events about domains that no machine owns. */
 export async function listOrphanEvents(db: Db, domainName: string): Promise<MachineEventRecord[]> {
   const { rows } = await db.query(
-    `SELECT id, type, outcome, code, severity, message, details, created_at FROM machine_events
+    `SELECT ${eventColumns} FROM machine_events
      WHERE machine_id IS NULL AND domain_name = $1 ORDER BY id`,
     [domainName],
   );
-  return rows.map((r) => ({
-    id: String(r.id),
-    type: r.type,
-    outcome: r.outcome,
-    code: r.code,
-    severity: r.severity,
-    message: r.message,
-    details: r.details,
-    at: (r.created_at as Date).toISOString(),
-  }));
+  return rows.map(eventFromRow);
 }

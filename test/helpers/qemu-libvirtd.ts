@@ -1,6 +1,17 @@
-import { projectRoot } from '../../scripts/stack/settings';
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { logFile, runningPid, spawnDetached, stopProcess, waitFor } from '../../scripts/stack/proc';
 import type { StackSettings } from '../../scripts/stack/settings';
@@ -10,8 +21,11 @@ import { writeEmptyQcow2 } from './qcow2';
  * A libvirtd with the QEMU driver for the real-guest test, run in session mode as the
  * unprivileged user `nobody`: a privileged daemon would run QEMU as the `libvirt-qemu`
  * user that Debian's libvirt-daemon-system creates (absent here), and reads its settings
- * from /etc. In session mode every path (socket, config, logs) lives under one folder
- * of the test stack, and root's tests reach it through the socket.
+ * from /etc. In session mode every path the daemon and QEMU touch (socket, config, disk,
+ * kernel and initrd, logs) lives in one temporary folder of the lab's own, owned by
+ * nobody, and root's tests reach it through the socket. Not under the checkout: a
+ * checkout in a private folder (a home, a mktemp directory) is out of nobody's reach, and
+ * a deep one would make the socket's path too long for a unix socket (108 bytes).
  */
 
 const driver = '/usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so';
@@ -37,10 +51,6 @@ export function missingForGuest(): string | undefined {
     missing.push('a kernel in /boot (Debian linux-image-amd64)');
   if (!has('id') || !userId('nobody')) missing.push('the user nobody');
   if (process.getuid?.() !== 0) missing.push('root (to start the daemon as nobody)');
-  // The daemon runs as nobody and reads its config under the checkout: a checkout in a
-  // private folder (a home or a mktemp directory) is out of its reach.
-  else if (userId('nobody') && !nobodyCanReach(projectRoot))
-    missing.push(`a checkout that the user nobody can reach (${projectRoot} is not)`);
   return missing.length ? missing.join(', ') : undefined;
 }
 
@@ -73,9 +83,45 @@ export interface GuestLab {
   stop(): Promise<void>;
 }
 
+/**
+ * The lab's folders are named after the stack whose pid file tracks the daemon, so a start
+ * clears what a killed run of the same stack left, and never another stack's running lab.
+ */
+const labPrefix = (s: StackSettings) =>
+  `vm-guest-lab-${createHash('sha256').update(s.dataDir).digest('hex').slice(0, 12)}-`;
+
+function labFolder(s: StackSettings, owner: { uid: number; gid: number }): string {
+  const base = tmpdir();
+  if (!nobodyCanReach(base)) {
+    throw new Error(
+      `the real-guest lab needs a temporary folder that the user nobody can enter; ${base} is not one (set TMPDIR to one, /tmp is)`,
+    );
+  }
+  for (const stale of readdirSync(base).filter((f) => f.startsWith(labPrefix(s)))) {
+    rmSync(join(base, stale), { recursive: true, force: true });
+  }
+  // mkdtemp makes it 0700: handed to nobody, only nobody (and root) can enter it.
+  const dir = mkdtempSync(join(base, labPrefix(s)));
+  chownSync(dir, owner.uid, owner.gid);
+  chmodSync(dir, 0o700);
+  return dir;
+}
+
 export async function startGuestLab(s: StackSettings): Promise<GuestLab> {
   const owner = userId('nobody')!;
-  const dir = join(s.dataDir, 'qemu-libvirtd');
+  // A daemon a killed run left behind goes before its folder does.
+  await stopProcess(s, name);
+  const dir = labFolder(s, owner);
+  try {
+    return await startIn(s, dir, owner);
+  } catch (err) {
+    await stopProcess(s, name);
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function startIn(s: StackSettings, dir: string, owner: { uid: number; gid: number }): Promise<GuestLab> {
   const p = {
     home: join(dir, 'home'),
     run: join(dir, 'run'),
@@ -84,8 +130,6 @@ export async function startGuestLab(s: StackSettings): Promise<GuestLab> {
     drivers: join(dir, 'drivers'),
     images: join(dir, 'images'),
   };
-  await stopProcess(s, name);
-  rmSync(dir, { recursive: true, force: true });
   for (const d of Object.values(p)) mkdirSync(d, { recursive: true });
   mkdirSync(join(p.config, 'libvirt'), { recursive: true });
   // Only the QEMU driver: no network or storage drivers to start, nothing else to touch.
@@ -106,6 +150,8 @@ export async function startGuestLab(s: StackSettings): Promise<GuestLab> {
     name,
     command: 'libvirtd',
     args: [],
+    // Not the checkout, which nobody may not be able to enter.
+    cwd: p.home,
     uid: owner.uid,
     gid: owner.gid,
     env: {
@@ -138,6 +184,9 @@ export async function startGuestLab(s: StackSettings): Promise<GuestLab> {
       return path;
     },
     consoleLog: (guest) => join(p.cache, `${guest}.console`),
-    stop: async () => void (await stopProcess(s, name, { graceMs: 10_000 })),
+    async stop() {
+      await stopProcess(s, name, { graceMs: 10_000 });
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }

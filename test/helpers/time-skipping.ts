@@ -41,3 +41,19 @@ export function testWorker(
     ...opts,
   });
 }
+
+/**
+ * The file's time-skipping server, started before its tests and torn down after them:
+ * call it at the top level of a test file, and the returned function inside its tests.
+ */
+export function timeSkippingServer(): () => TestWorkflowEnvironment {
+  let env: TestWorkflowEnvironment | undefined;
+  beforeAll(async () => {
+    env = await timeSkippingEnv();
+  });
+  afterAll(() => env?.teardown());
+  return () => {
+    if (!env) throw new Error('no time-skipping server: call timeSkippingServer() at the top level of the test file');
+    return env;
+  };
+}

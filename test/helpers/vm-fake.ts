@@ -1,4 +1,5 @@
-import type { DomainStatus, VmAdapter } from '../../activities/vm/adapter';
+import type { VmAdapter } from '../../activities/vm/adapter';
+import type { DomainStatus } from '../../activities/vm/domain-status';
 import { createVmActivities, type VmActivities } from '../../activities/vm';
 import type { Pool } from '../../lib/infra/db';
 import { createLogger } from '../../lib/infra/logger';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createVmAdapter, pinnedDomains, type VmAdapter } from '../../activities/vm/adapter';
+import { createVmAdapter, type VmAdapter } from '../../activities/vm/adapter';
+import { pinnedDomains } from '../../activities/vm/pinning';
 import { createLibvirtPool, type LibvirtPool } from '../../activities/vm/pool';
 import { createVirsh } from '../../activities/vm/virsh';
 import { AppError } from '../../lib/errors';

@@ -9,6 +9,7 @@ import '../../api/routes/machine-templates';
 import '../../api/routes/machines';
 import '../../api/routes/rollouts';
 import '../../api/routes/flags';
+import { operationNames } from '../../lib/vm/contract';
 
 describe('the OpenAPI document', () => {
   const doc = openApiDocument('1.2.3');
@@ -73,17 +74,8 @@ describe('the OpenAPI document', () => {
     expect(create.properties.runStrategy.enum).toEqual(['Always', 'RerunOnFailure', 'Manual', 'Halted']);
     expect(create.additionalProperties).toBe(false);
     const params = doc.paths?.['/api/v1/machines/{id}/actions/{action}']?.post?.parameters as any[];
-    expect(params.find((p) => p.name === 'action').schema.enum).toEqual([
-      'start',
-      'shutdown',
-      'destroy',
-      'reboot',
-      'suspend',
-      'resume',
-      'snapshot',
-      'revert',
-      'resize',
-    ]);
+    // Every operation of the contract is an action, but delete, which is the DELETE method.
+    expect(params.find((p) => p.name === 'action').schema.enum).toEqual(operationNames.filter((op) => op !== 'delete'));
     expect(Object.keys(doc.paths?.['/api/v1/machines/{id}'] ?? {}).sort()).toEqual(['delete', 'get']);
   });
 });

@@ -1,4 +1,5 @@
-import { createVmAdapter, parseDomstate } from '../../activities/vm/adapter';
+import { createVmAdapter } from '../../activities/vm/adapter';
+import { parseDomstate } from '../../activities/vm/domain-status';
 import type { Hypervisor } from '../../activities/vm/libvirt';
 import type { LibvirtPool } from '../../activities/vm/pool';
 import type { Virsh } from '../../activities/vm/virsh';

@@ -4,17 +4,12 @@ import { allowedOperations, canApply } from '../../lib/vm/transitions';
 
 describe('transitions', () => {
   it('maps libvirt state numbers to names', () => {
-    expect([0, 1, 2, 3, 4, 5, 6, 7, 99].map(stateFromLibvirt)).toEqual([
-      'nostate',
-      'running',
-      'blocked',
-      'paused',
-      'shutdown',
-      'shutoff',
-      'crashed',
-      'pmsuspended',
-      'nostate',
-    ]);
+    // virDomainState's numbers, from libvirt's headers; an unknown number reads as nostate.
+    const libvirt = { 0: 'nostate', 1: 'running', 2: 'blocked', 3: 'paused', 4: 'shutdown', 5: 'shutoff' } as const;
+    const more = { 6: 'crashed', 7: 'pmsuspended', 99: 'nostate' } as const;
+    const expected: Record<string, ObservedState> = { ...libvirt, ...more };
+    const seen = Object.fromEntries(Object.keys(expected).map((n) => [n, stateFromLibvirt(Number(n))]));
+    expect(seen).toEqual(expected);
   });
 
   // The whole table, written out: a changed rule shows up here as a one-cell diff.
@@ -44,23 +39,13 @@ describe('transitions', () => {
     expect(canApply('snapshot', 'running')).toEqual({ ok: true, target: 'unchanged' });
   });
 
-  it('refuses with a reason a user can act on', () => {
-    expect(canApply('resume', 'running')).toEqual({
-      ok: false,
-      reason: 'resume needs a paused machine; it is running',
-    });
-    expect(canApply('start', 'paused')).toEqual({
-      ok: false,
-      reason: 'start needs a machine that is shut off; it is paused (use resume)',
-    });
-    expect(canApply('shutdown', 'paused')).toEqual({
-      ok: false,
-      reason: 'shutdown needs a running machine; it is paused (resume it first, or destroy it)',
-    });
-    expect(canApply('reboot', 'absent')).toEqual({
-      ok: false,
-      reason: 'reboot needs a defined machine; it is not defined in libvirt',
-    });
+  it.each<[OperationName, ObservedState, string]>([
+    ['resume', 'running', 'resume needs a paused machine; it is running'],
+    ['start', 'paused', 'start needs a machine that is shut off; it is paused (use resume)'],
+    ['shutdown', 'paused', 'shutdown needs a running machine; it is paused (resume it first, or destroy it)'],
+    ['reboot', 'absent', 'reboot needs a defined machine; it is not defined in libvirt'],
+  ])('refuses %s from %s with a reason a user can act on', (op, state, reason) => {
+    expect(canApply(op, state)).toEqual({ ok: false, reason });
   });
 
   it('refuses a revert to a snapshot the machine does not have, listing those it has', () => {

@@ -1,0 +1,55 @@
+import { anyObject, errorResponses, json, jsonBody, registry } from '../openapi';
+import { actionParams, createBody, idParams, listQuery } from './machine-requests';
+
+/** The machine routes in the OpenAPI document. */
+
+const errors = (...codes: (keyof typeof errorResponses)[]) =>
+  Object.fromEntries(codes.map((code) => [code, errorResponses[code]]));
+
+const machinePath = '/api/v1/machines/{id}';
+
+export function registerMachinePaths(): void {
+  registry.registerPath({
+    method: 'post',
+    path: '/api/v1/machines',
+    summary: 'Create a machine from a template; its workflow vm-<id> defines and starts it (Halted: defines only)',
+    request: jsonBody(createBody),
+    responses: {
+      201: json(anyObject, 'Created; `workflow` links to its vmLifecycle workflow in the Web UI'),
+      ...errors(400, 409, 415, 503),
+    },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/api/v1/machines',
+    summary: 'Machines, filtered and paged (`nextPageToken` fetches the next page), each with its template',
+    request: { query: listQuery },
+    responses: { 200: json(anyObject), ...errors(400) },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: machinePath,
+    summary: 'A machine with its template, snapshots, recent events, allowed actions and Web UI link',
+    request: { params: idParams },
+    responses: { 200: json(anyObject), ...errors(404) },
+  });
+  registry.registerPath({
+    method: 'post',
+    path: `${machinePath}/actions/{action}`,
+    summary:
+      'Run an operation: start, shutdown ({timeoutSeconds}), destroy, reboot, suspend, resume, snapshot ({name, description}), revert ({snapshot}), resize ({memoryMiB, vcpus})',
+    request: { params: actionParams, ...jsonBody(anyObject) },
+    responses: {
+      200: json(anyObject, 'Done; the state libvirt reports afterwards'),
+      202: json(anyObject, 'Accepted and queued behind earlier operations; the machine shows its progress'),
+      ...errors(400, 404, 409, 503),
+    },
+  });
+  registry.registerPath({
+    method: 'delete',
+    path: machinePath,
+    summary: 'Delete a machine: destroy and undefine its domain, mark it deleted; its workflow ends',
+    request: { params: idParams },
+    responses: { 200: json(anyObject), 202: json(anyObject), ...errors(404, 409, 503) },
+  });
+}

@@ -1,0 +1,84 @@
+import { driftSignal, progress } from '../../lib/vm/contract';
+import { vmReconcile } from '../../workflows';
+import { timeSkippingServer } from '../helpers/time-skipping';
+import type { MachineRow } from '../helpers/vm-fake';
+import { machineInput as input, vmTestBed, withReadyMachine } from '../helpers/vm-workflow';
+import { waitUntil } from '../helpers/wait';
+
+/**
+ * Drift on the time-skipping server: vmLifecycle correcting what the reconciler reports,
+ * by its run strategy, and vmReconcile comparing every machine with the hypervisor,
+ * signalling, reporting and never touching a domain itself.
+ */
+
+const env = timeSkippingServer();
+
+test.each([
+  ['Always', 'destroyed', ['start'], 'running', 'running'],
+  ['RerunOnFailure', 'destroyed', ['start'], 'running', 'running'],
+  ['RerunOnFailure', 'shutdown', [], 'shutoff', 'stopped'],
+  ['Manual', 'destroyed', [], 'shutoff', 'running'],
+] as const)(
+  'drift under %s (shut off, reason %s) is corrected by the workflow: %j',
+  async (strategy, reason, steps, observed, desired) => {
+    const t = await vmTestBed(env());
+    const i = input(strategy);
+    const name = i.spec.name;
+    await withReadyMachine(t, i, async (handle) => {
+      t.hv.set(name, 'shutoff', reason);
+      const before = t.hv.calls.length;
+      await handle.signal(driftSignal, { observed: 'shutoff', drift: 'expected running, libvirt reports shutoff' });
+      await waitUntil('the drift handled', () => t.store.events.some((e) => e.type === 'reconcile'));
+      expect(t.hv.calls.slice(before)).toEqual(steps.map((s) => `${s} ${name}`));
+      expect(await handle.query(progress)).toMatchObject({ observed, desired });
+    });
+    const event = t.store.events.find((e) => e.type === 'reconcile');
+    expect(event?.message).toContain(`expected running, libvirt reports shutoff (${reason})`);
+    expect(event?.outcome).toBe(steps.length ? 'ok' : 'drift');
+  },
+);
+
+test('a Halted machine is defined but never started, and stopped when found running', async () => {
+  const t = await vmTestBed(env());
+  const i = input('Halted');
+  const name = i.spec.name;
+  await withReadyMachine(t, i, async (handle) => {
+    expect(t.hv.calls).toEqual([`define ${name}`]);
+    t.hv.set(name, 'running', 'booted');
+    await handle.signal(driftSignal, { observed: 'running', drift: 'expected stopped' });
+    await waitUntil('the drift corrected', () => t.hv.domains.get(name)?.state === 'shutoff');
+    expect(t.hv.calls.at(-1)).toBe(`shutdown ${name}`);
+  });
+});
+
+test('the reconciler signals drifted machines, reports unattended drift and orphans, and touches no domain itself', async () => {
+  const a = input('Always');
+  const b = input('Always');
+  const rows: MachineRow[] = [a, b].map((i) => ({
+    id: i.spec.machineId,
+    name: i.spec.name,
+    status: 'ready',
+    run_strategy: 'Always',
+    desired_state: 'running',
+  }));
+  const t = await vmTestBed(env(), rows);
+  await withReadyMachine(t, a, async () => {
+    // b's domain exists but its workflow does not run; a stray domain has no row at all.
+    await t.hv.adapter.define(`<domain><name>${b.spec.name}</name><uuid>${b.uuid}</uuid></domain>`);
+    await t.hv.adapter.define('<domain><name>stray</name><uuid>11111111-1111-4111-8111-111111111111</uuid></domain>');
+    t.hv.set(a.spec.name, 'shutoff', 'destroyed');
+    const mutations = t.hv.calls.length;
+    const summary = await env().client.workflow.execute(vmReconcile, {
+      taskQueue: t.taskQueue,
+      workflowId: `vm-reconcile-${a.spec.machineId}`,
+    });
+    expect(summary).toEqual({ machines: 2, drifted: 2, signalled: 1, unattended: 1, orphans: ['stray'] });
+    await waitUntil("a's workflow started it again", () => t.hv.domains.get(a.spec.name)?.state === 'running');
+    expect(t.hv.calls.slice(mutations)).toEqual([`start ${a.spec.name}`]);
+    expect(t.hv.domains.has('stray')).toBe(true);
+  });
+  expect(t.store.events.find((e) => e.domainName === 'stray')).toMatchObject({ type: 'orphan', outcome: 'info' });
+  expect(t.store.events.find((e) => e.machineId === b.spec.machineId)?.message).toMatch(
+    /^reconcile: expected running, libvirt reports shutoff; left as it is: the machine's workflow is not running/,
+  );
+});

@@ -1,4 +1,5 @@
 import { Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { ensureSearchAttributes } from '../../lib/infra/temporal-setup';
 import { retiredSearchAttributes, searchAttributes } from '../../lib/search-attributes';
@@ -18,7 +19,7 @@ beforeAll(async () => {
   connection = await Connection.connect({ address: appEnv(stackSettings('test')).TEMPORAL_ADDRESS });
   await connection.workflowService.registerNamespace({
     namespace,
-    workflowExecutionRetentionPeriod: { seconds: 86_400 },
+    workflowExecutionRetentionPeriod: msToTs('1 day'),
   });
   await waitUntil(`namespace ${namespace} to be usable`, async () => {
     await connection.operatorService.listSearchAttributes({ namespace });

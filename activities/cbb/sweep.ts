@@ -9,6 +9,7 @@ import type { Pool } from '../../lib/infra/db';
 import { errorMessage } from '../../lib/errors';
 import type { Logger } from '../../lib/infra/logger';
 import * as store from '../../store/cbb/orders';
+import { runtimeCbbMetrics, type CbbMetrics } from './metrics';
 import {
   cbbSyncStartOptions,
   cbbSyncWorkflowType,
@@ -59,16 +60,20 @@ export function createSweepActivities({
   client,
   log,
   stopping,
+  metrics = runtimeCbbMetrics,
 }: {
   pool: Pool;
   client: Client;
   log: Logger;
   stopping: AbortSignal;
+  metrics?: CbbMetrics;
 }) {
   return {
     runCbbSyncs: async (chunk: SweepChunk): Promise<SweepChunkResult> => {
       const ctx = Context.current();
       const { taskQueue } = ctx.info;
+      // Counted as it starts, so a Schedule that fires shows even when a chunk runs long.
+      metrics.sweepChunk();
       const resumed = ctx.info.heartbeatDetails as SweepCheckpoint | undefined;
       const totals = resumed?.totals ?? noSweepTotals();
       let handled = resumed?.handled ?? 0;

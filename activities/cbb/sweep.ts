@@ -5,6 +5,7 @@ import {
   type Client,
   type WorkflowHandle,
 } from '@temporalio/client';
+import { correlationMemoKey } from '../../lib/correlation';
 import type { Pool } from '../../lib/infra/db';
 import { errorMessage } from '../../lib/errors';
 import type { Logger } from '../../lib/infra/logger';
@@ -71,7 +72,9 @@ export function createSweepActivities({
   return {
     runCbbSyncs: async (chunk: SweepChunk): Promise<SweepChunkResult> => {
       const ctx = Context.current();
-      const { taskQueue } = ctx.info;
+      const { taskQueue, workflowExecution } = ctx.info;
+      // The syncs of one sweep share its workflow id as their correlation id, on each of their log lines.
+      const correlationId = workflowExecution?.workflowId ?? 'cbb-sweep';
       // Counted as it starts, so a Schedule that fires shows even when a chunk runs long.
       metrics.sweepChunk();
       const resumed = ctx.info.heartbeatDetails as SweepCheckpoint | undefined;
@@ -100,6 +103,7 @@ export function createSweepActivities({
           handle = await client.workflow.start<CbbSyncWorkflow>(cbbSyncWorkflowType, {
             ...options,
             taskQueue,
+            memo: { [correlationMemoKey]: correlationId },
             requestEagerStart: true,
           });
           totals.started++;

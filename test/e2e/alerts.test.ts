@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { load } from 'js-yaml';
 import { appEnv, stackSettings } from '../../scripts/stack/parts';
+import { logFile } from '../../scripts/stack/proc';
 import { startApiProcess, startWorkerProcess, stopAppProcesses } from '../helpers/app-parts';
 import { apiClient, eventually } from '../helpers/http';
 import { promValue, scrape } from '../helpers/metrics-text';
@@ -20,10 +21,12 @@ const prometheus = `http://127.0.0.1:${s.ports.prometheus}`;
 const workerMetrics = `http://127.0.0.1:${s.ports.workerMetrics}/metrics`;
 let connection: Connection;
 let rolloutId: string | undefined;
+let logFrom = 0;
 
 beforeAll(async () => {
   connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
-  await startWorkerProcess(new Client({ connection }));
+  logFrom = statSync(logFile(s, 'worker'), { throwIfNoEntry: false })?.size ?? 0;
+  await startWorkerProcess(new Client({ connection }), { LOG_LEVEL: 'info' });
   await startApiProcess();
 }, 120_000);
 afterAll(async () => {
@@ -92,4 +95,14 @@ test('a rollout aborted through the API makes RolloutAborted fire with reason="m
   );
   expect(firing.labels.severity).toBe('page');
   expect(firing.annotations.summary).toBe('A rollout was taken to weight 0 (manual)');
+
+  // One log line per transition, each with the API request's correlation id.
+  const lines = readFileSync(logFile(s, 'worker'), 'utf8')
+    .slice(logFrom)
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((l) => l.msg === 'rollout transition' && l.target === target);
+  expect(lines.map((l) => `${l.action}@${l.weight}`)).toEqual(['start@10', 'step@10', 'abort@0']);
+  expect(lines.every((l) => typeof l.correlationId === 'string' && l.correlationId.length > 0)).toBe(true);
 });

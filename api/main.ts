@@ -10,6 +10,7 @@ import { temporalConnectionOptions } from '../lib/infra/temporal';
 import { packageVersion } from '../lib/infra/version';
 import { createApp } from './app';
 import { createMetrics } from './metrics';
+import { registerBusinessGauges } from './business-metrics';
 import { checkExposure } from './access/exposure';
 
 async function main() {
@@ -34,6 +35,7 @@ async function main() {
     queryMs: d * 0.8,
     client: queries.Client,
   });
+  registerBusinessGauges(metrics.registry, pool, log);
   const redis = createRedis(config, log);
   // Before listening: an API that would be open beyond loopback does not start.
   const exposure = await checkExposure(config, pool, log);

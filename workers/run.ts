@@ -1,6 +1,7 @@
 import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
 import type { ActivityDeps } from '../activities';
+import { businessHistogramBuckets, startBusinessMetrics } from '../activities/metrics';
 import { createVmResources } from '../activities/vm/resources';
 import type { Config } from '../lib/infra/config';
 import { createPool } from '../lib/infra/db';
@@ -40,9 +41,15 @@ export function installRuntime(config: Config, log: Logger): void {
     logger: temporalLogger(log),
     telemetryOptions: {
       logging: { forward: {}, filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }) },
-      metrics: { prometheus: { bindAddress: `${config.worker.metricsHost}:${config.worker.metricsPort}` } },
+      metrics: {
+        prometheus: {
+          bindAddress: `${config.worker.metricsHost}:${config.worker.metricsPort}`,
+          histogramBucketOverrides: businessHistogramBuckets,
+        },
+      },
     },
   });
+  startBusinessMetrics();
 }
 
 /** Runs a worker until SIGTERM/SIGINT, then lets running activities finish within the grace time. */

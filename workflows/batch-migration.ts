@@ -8,11 +8,13 @@ import {
   continueAsNew,
   isCancellation,
   log,
+  metricMeter,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { throttleWaits } from '../lib/batch-migration/metrics';
 import type { DataMigrationActivities } from '../activities/batch-migration';
 import {
   batchSizeCeiling,
@@ -299,6 +301,7 @@ export async function batchMigration(input: BatchMigrationInput): Promise<Migrat
       }
       if (delay > 0) {
         s.throttledMs += delay;
+        throttleWaits(metricMeter, input.migration)(delay);
         // A pause or cancel cuts the wait short; the rate still holds because the next batch waits again.
         await condition(() => s.pauseRequested || s.cancelRequested, delay);
       }

@@ -108,7 +108,11 @@ export async function cbbSyncOrder({ orderId }: CbbSyncInput): Promise<CbbSyncRe
     const reason = cause?.message ?? err.message;
     const permanent = failure?.nonRetryable || isPermanent(failure?.type ?? undefined);
     // A permanent refusal fails the order; anything else leaves it pending for the next sweep.
-    await cbb.settleOrder(orderId, { kind: permanent ? 'invalid' : 'error', reason });
+    await cbb.settleOrder(orderId, {
+      kind: permanent ? 'invalid' : 'error',
+      reason,
+      errorType: failure?.type ?? cause?.name,
+    });
     progress.reason = reason;
     status(permanent ? 'failed' : 'error');
     step('done', `${progress.status}: ${reason}`);

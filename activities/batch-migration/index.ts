@@ -1,15 +1,17 @@
 import type { Pool } from '../../lib/infra/db';
 import type { Logger } from '../../lib/infra/logger';
-import { Context } from '@temporalio/activity';
+import { Context, log as activityLog } from '@temporalio/activity';
 import { getDataMigration, isSqlValue } from '../../lib/batch-migration/registry';
 import type { DbLoad } from '../../lib/batch-migration/batching';
-import { ensureRun, updateRun, type NewRun, type RunPatch } from '../../store/batch-migration/runs';
+import { ensureRun, getRun, updateRun, type NewRun, type RunPatch } from '../../store/batch-migration/runs';
 import { applyForward, countUnsettled, restoreBatch } from './batch-sql';
 import { cancellableTransaction, sampleLoad } from './transaction';
+import { runtimeBatchMigrationMetrics, type BatchDirection, type BatchMigrationMetrics } from './metrics';
 
 export interface DataMigrationDeps {
   pool: Pool;
   log: Logger;
+  metrics?: BatchMigrationMetrics;
 }
 
 export interface BatchInput {
@@ -48,7 +50,27 @@ export interface BatchResult {
 
 const elapsed = (start: bigint) => Number((process.hrtime.bigint() - start) / 1_000_000n);
 
-export function createDataMigrationActivities({ pool }: DataMigrationDeps) {
+export function createDataMigrationActivities({ pool, metrics = runtimeBatchMigrationMetrics }: DataMigrationDeps) {
+  /** One line and one count per batch applied; a replayed batch was counted when it was applied. */
+  function applied(
+    input: { runId: string; migration: string; seq: number },
+    direction: BatchDirection,
+    r: BatchResult,
+  ) {
+    if (r.replayed) return;
+    metrics.batch(input.migration, direction, r.rows, r.ms / 1000);
+    activityLog.info('migration batch applied', {
+      runId: input.runId,
+      migration: input.migration,
+      direction,
+      seq: input.seq,
+      rows: r.rows,
+      changed: r.changed,
+      ms: r.ms,
+      done: r.done,
+    });
+  }
+
   /** A batch already recorded under (run, partition, seq) was applied: return its record instead. */
   async function recorded(
     runId: string,
@@ -87,9 +109,12 @@ export function createDataMigrationActivities({ pool }: DataMigrationDeps) {
       return { estimatedTotal };
     },
 
-    /** Safe to run twice: it sets absolute values. */
+    /** Safe to run twice: it sets absolute values (a retry may count a state twice on the metrics). */
     async recordMigrationRun(runId: string, patch: RunPatch): Promise<void> {
       await updateRun(pool, runId, patch);
+      if (!patch.state) return;
+      const run = await getRun(pool, runId);
+      if (run) metrics.entered(run.migration, patch.state);
     },
 
     /**
@@ -118,7 +143,9 @@ export function createDataMigrationActivities({ pool }: DataMigrationDeps) {
         if (!(err instanceof DuplicateBatch)) throw err;
         return (await recorded(input.runId, input.partition, input.seq))!;
       });
-      return { ...outcome, done: outcome.rows < input.batchSize, load: await sampleLoad(pool) };
+      const result = { ...outcome, done: outcome.rows < input.batchSize, load: await sampleLoad(pool) };
+      applied(input, 'forward', result);
+      return result;
     },
 
     /**
@@ -169,9 +196,11 @@ export function createDataMigrationActivities({ pool }: DataMigrationDeps) {
         };
       });
       const load = await sampleLoad(pool);
-      return outcome
-        ? { ...outcome, done: false, load }
-        : { rows: 0, changed: 0, lastKey: input.after, ms: elapsed(start), replayed: false, done: true, load };
+      if (!outcome)
+        return { rows: 0, changed: 0, lastKey: input.after, ms: elapsed(start), replayed: false, done: true, load };
+      const result = { ...outcome, done: false, load };
+      applied(input, 'reverse', result);
+      return result;
     },
 
     /** Read-only, so safe to run any number of times. */

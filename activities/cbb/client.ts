@@ -12,6 +12,8 @@ export interface CbbClientOptions {
   baseUrl: string;
   apiKey: string;
   timeoutMs: number;
+  /** Told of every request: its operation, the HTTP status (or why there was none) and how long it took. */
+  observe?: (op: string, status: number | 'timeout' | 'network', seconds: number) => void;
 }
 
 export interface CbbContact {
@@ -112,6 +114,9 @@ export function createCbbClient(opts: CbbClientOptions) {
       payload = new URLSearchParams(body.form).toString();
     }
     let res: Response;
+    const started = performance.now();
+    const observe = (status: number | 'timeout' | 'network') =>
+      opts.observe?.(op, status, (performance.now() - started) / 1000);
     try {
       res = await fetch(`${opts.baseUrl}${path}`, {
         method,
@@ -126,12 +131,14 @@ export function createCbbClient(opts: CbbClientOptions) {
       const cause = (err as { cause?: { code?: string } }).cause?.code;
       // A refused connection never reached CBB; a timeout or a reset may have.
       const delivery: Delivery = cause === 'ECONNREFUSED' ? 'not-sent' : 'unknown';
+      observe(timedOut ? 'timeout' : 'network');
       const what = timedOut
         ? `no answer within ${opts.timeoutMs} ms`
         : `connection failed (${cause ?? (err as Error).message})`;
       throw new CbbError('Unavailable', `CBB ${op}: ${what}`, delivery);
     }
     const text = await res.text().catch(() => '');
+    observe(res.status);
     if (!res.ok) throw statusError(op, res.status, text, parseRetryAfter(res.headers.get('retry-after')));
     let parsed: { success?: boolean; message?: string; data?: unknown };
     try {

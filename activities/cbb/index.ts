@@ -15,6 +15,7 @@ import { Semaphore } from '../../lib/infra/semaphore';
 import * as store from '../../store/cbb/orders';
 import { CbbError, createCbbClient, type CbbClient } from './client';
 import { sendConfirmationOnce } from './confirmation';
+import { runtimeCbbMetrics, type CbbMetrics } from './metrics';
 
 export interface CbbDeps {
   config: Pick<Config, 'cbb'>;
@@ -22,6 +23,7 @@ export interface CbbDeps {
   log: Logger;
   /** Tests may pass a client; the worker builds the real one from config. */
   cbb?: CbbClient;
+  metrics?: CbbMetrics;
 }
 
 export type SyncPlan =
@@ -31,8 +33,8 @@ export type SyncPlan =
 
 export type SettleOutcome =
   | { kind: 'skipped'; reason: string }
-  | { kind: 'invalid'; reason: string }
-  | { kind: 'error'; reason: string }
+  | { kind: 'invalid'; reason: string; errorType?: string }
+  | { kind: 'error'; reason: string; errorType?: string }
   | { kind: 'whatsapp-skipped'; reason: string };
 
 /** Who is calling: the workflow run keys the audit events, the attempt keys a confirmation claim. */
@@ -43,7 +45,13 @@ function caller() {
   return { workflowId, run, attempt: `${run}/${info.activityId}/${info.attempt}` };
 }
 
-export function createCbbActivities({ config, pool, log, cbb = createCbbClient(config.cbb) }: CbbDeps) {
+export function createCbbActivities({
+  config,
+  pool,
+  log,
+  metrics = runtimeCbbMetrics,
+  cbb = createCbbClient({ ...config.cbb, observe: metrics.request }),
+}: CbbDeps) {
   const sends = new Semaphore(config.cbb.maxConcurrentSends);
   return {
     /**
@@ -139,12 +147,19 @@ export function createCbbActivities({ config, pool, log, cbb = createCbbClient(c
         const detail = { contactId, set: stale.map((f) => f.name), unchanged: fields.length - stale.length };
         await store.addEvent(c, orderId, { type: 'synced', detail, workflowId, dedupeKey: `${run}/synced` });
       });
+      metrics.syncEnded('synced');
       return { set: stale.length, unchanged: fields.length - stale.length, hasWhatsapp: contact.hasWhatsapp };
     },
 
     /** Sends the WhatsApp order confirmation at most once per order: see confirmation.ts. */
-    sendOrderConfirmation: async (orderId: string, contactId: string, externalId: string, firstName: string) =>
-      sendConfirmationOnce({ pool, cbb, log, sends }, { orderId, contactId, externalId, firstName, ...caller() }),
+    sendOrderConfirmation: async (orderId: string, contactId: string, externalId: string, firstName: string) => {
+      const result = await sendConfirmationOnce(
+        { pool, cbb, log, sends },
+        { orderId, contactId, externalId, firstName, ...caller() },
+      );
+      metrics.confirmation(result);
+      return result;
+    },
 
     /**
      * Records how a sync ended when it did not end synced. Safe to run twice: plain updates and a deduplicated event.
@@ -152,8 +167,8 @@ export function createCbbActivities({ config, pool, log, cbb = createCbbClient(c
      */
     settleOrder: async (orderId: string, outcome: SettleOutcome): Promise<void> => {
       const { workflowId, run } = caller();
-      await inTransaction(pool, async (c) => {
-        if (!(await store.getOrder(c, orderId))) return;
+      const settled = await inTransaction(pool, async (c) => {
+        if (!(await store.getOrder(c, orderId))) return false;
         if (outcome.kind === 'skipped' || outcome.kind === 'invalid') {
           await store.setSyncState(c, orderId, {
             status: outcome.kind === 'skipped' ? 'skipped' : 'failed',
@@ -176,7 +191,14 @@ export function createCbbActivities({ config, pool, log, cbb = createCbbClient(c
           workflowId,
           dedupeKey: `${run}/${outcome.kind}`,
         });
+        return true;
       });
+      if (settled && outcome.kind !== 'whatsapp-skipped') {
+        const type = 'errorType' in outcome ? outcome.errorType : undefined;
+        // A plan refused before any CBB call (no errorType) is an invalid order.
+        if (outcome.kind === 'invalid') metrics.syncEnded('failed', type ?? 'InvalidOrder');
+        else metrics.syncEnded(outcome.kind, type);
+      }
     },
   };
 }

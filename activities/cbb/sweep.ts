@@ -5,10 +5,12 @@ import {
   type Client,
   type WorkflowHandle,
 } from '@temporalio/client';
+import { correlationMemoKey } from '../../lib/correlation';
 import type { Pool } from '../../lib/infra/db';
 import { errorMessage } from '../../lib/errors';
 import type { Logger } from '../../lib/infra/logger';
 import * as store from '../../store/cbb/orders';
+import { runtimeCbbMetrics, type CbbMetrics } from './metrics';
 import {
   cbbSyncStartOptions,
   cbbSyncWorkflowType,
@@ -59,16 +61,22 @@ export function createSweepActivities({
   client,
   log,
   stopping,
+  metrics = runtimeCbbMetrics,
 }: {
   pool: Pool;
   client: Client;
   log: Logger;
   stopping: AbortSignal;
+  metrics?: CbbMetrics;
 }) {
   return {
     runCbbSyncs: async (chunk: SweepChunk): Promise<SweepChunkResult> => {
       const ctx = Context.current();
-      const { taskQueue } = ctx.info;
+      const { taskQueue, workflowExecution } = ctx.info;
+      // The syncs of one sweep share its workflow id as their correlation id, on each of their log lines.
+      const correlationId = workflowExecution?.workflowId ?? 'cbb-sweep';
+      // Counted as it starts, so a Schedule that fires shows even when a chunk runs long.
+      metrics.sweepChunk();
       const resumed = ctx.info.heartbeatDetails as SweepCheckpoint | undefined;
       const totals = resumed?.totals ?? noSweepTotals();
       let handled = resumed?.handled ?? 0;
@@ -95,6 +103,7 @@ export function createSweepActivities({
           handle = await client.workflow.start<CbbSyncWorkflow>(cbbSyncWorkflowType, {
             ...options,
             taskQueue,
+            memo: { [correlationMemoKey]: correlationId },
             requestEagerStart: true,
           });
           totals.started++;

@@ -1,4 +1,4 @@
-import { CancelledFailure, Context } from '@temporalio/activity';
+import { CancelledFailure, Context, log as activityLog } from '@temporalio/activity';
 import { AppError } from '../../lib/errors';
 import {
   covarianceFloor,
@@ -31,6 +31,7 @@ import { finishRun, saveModel, startRun, type RunStatus } from '../../store/hmm/
 import { fitLocally } from './local-engine';
 import { analyzeRemotely, analyzeRequest } from './remote-engine';
 import { loadSeries, readPinned } from './series';
+import { runtimeHmmMetrics, type HmmMetrics } from './metrics';
 
 export interface HmmDeps {
   config: Pick<Config, 'hmm'>;
@@ -39,6 +40,7 @@ export interface HmmDeps {
   log: Logger;
   /** Aborted when the worker starts to shut down: a fit stops and its next attempt runs elsewhere. */
   stopping: AbortSignal;
+  metrics?: HmmMetrics;
 }
 
 /** Who is running: the analysis (workflow id) and the Temporal run that owns its rows. */
@@ -50,8 +52,8 @@ function caller() {
 
 const elapsed = (since: number) => Math.round(performance.now() - since);
 
-export function createHmmActivities({ config, pool, redis, log, stopping }: HmmDeps) {
-  return {
+export function createHmmActivities({ config, pool, redis, log, stopping, metrics = runtimeHmmMetrics }: HmmDeps) {
+  const activities = {
     /**
      * Records that the analysis runs (its row under this run, the previous run's result
      * cleared). Safe to run twice: the second call finds the row already under this run
@@ -204,6 +206,24 @@ export function createHmmActivities({ config, pool, redis, log, stopping }: HmmD
     /** The symbols the daily refit analyses: every symbol with bars. Safe to run twice: it only reads. */
     trackedSymbols: async (): Promise<string[]> => (await listSymbols(pool)).map((s) => s.symbol),
   };
+
+  /** One count and one line per fit that ends, whatever the engine. */
+  const fitModel = async (params: AnalysisParams, ref: SeriesRef): Promise<FitSummary> => {
+    const started = performance.now();
+    const engine = config.hmm.engine === 'remote' ? 'remote' : 'local';
+    const seconds = () => (performance.now() - started) / 1000;
+    try {
+      const fit = await activities.fitModel(params, ref);
+      metrics.fit(engine, fit.converged ? 'converged' : 'not_converged', seconds());
+      const { states, converged, iterations, fitMs } = fit;
+      activityLog.info('hmm fit done', { symbol: params.symbol, engine, states, converged, iterations, fitMs });
+      return fit;
+    } catch (err) {
+      metrics.fit(engine, err instanceof CancelledFailure || stopping.aborted ? 'cancelled' : 'failed', seconds());
+      throw err;
+    }
+  };
+  return { ...activities, fitModel };
 }
 
 export type HmmActivities = ReturnType<typeof createHmmActivities>;

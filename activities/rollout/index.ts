@@ -1,3 +1,4 @@
+import { log } from '@temporalio/activity';
 import type { Config } from '../../lib/infra/config';
 import type { Pool } from '../../lib/infra/db';
 import type { Redis } from '../../lib/infra/redis';
@@ -81,7 +82,7 @@ export interface RolloutActivityOptions {
  */
 export function createRolloutActivities(deps: RolloutDeps, opts: RolloutActivityOptions = {}) {
   const { config, pool, redis } = deps;
-  const metrics = opts.metrics ?? runtimeRolloutMetrics();
+  const metrics = opts.metrics ?? runtimeRolloutMetrics;
   const adapters: AdapterDeps = {
     redis,
     builtin: createBuiltinMetrics(redis),
@@ -128,13 +129,29 @@ export function createRolloutActivities(deps: RolloutDeps, opts: RolloutActivity
       });
       const verdict = judgeMeasurement(input.metric, answer, { baseline: input.baseline });
       await recordMeasurement(pool, { ...input, verdict });
+      metrics.verdict(verdict.verdict, input.analysis);
       return verdict;
     },
 
     async recordRolloutTransition(input: TransitionInput): Promise<void> {
       const stored = await recordTransition(pool, input);
       // Counted once per transition, not per retry of this activity.
-      if (stored && input.abortCause) metrics.aborted(input.abortCause);
+      if (stored) {
+        metrics.transition(input.transition.action);
+        if (input.abortCause) metrics.aborted(input.abortCause);
+        // One line per rollout step or action, with the correlation id the worker's interceptor adds.
+        const { action, from, to, stepIndex, weight, reason } = input.transition;
+        log.info('rollout transition', {
+          rolloutId: input.rolloutId,
+          target: input.target,
+          action,
+          from,
+          to,
+          stepIndex,
+          weight,
+          reason,
+        });
+      }
       metrics.weight(input.target, input.transition.weight);
     },
 

@@ -1,4 +1,4 @@
-import { Context } from '@temporalio/activity';
+import { Context, log as activityLog } from '@temporalio/activity';
 import type { Config } from '../../lib/infra/config';
 import type { Pool } from '../../lib/infra/db';
 import type { Logger } from '../../lib/infra/logger';
@@ -11,6 +11,7 @@ import { insertEvents, type MachineEvent } from '../../store/vm/events';
 import { addSnapshot, liveMachines, updateMachine, type MachinePatch } from '../../store/vm/machines';
 import { buildDomainXml } from './domain-xml';
 import type { VmResources } from './resources';
+import { runtimeVmMetrics, type VmMetrics } from './metrics';
 
 /**
  * The VM process's activities: each one libvirt operation on one machine, its outcome
@@ -31,6 +32,7 @@ export interface VmActivityDeps {
   pool: Pool;
   log: Logger;
   vm: Pick<VmResources, 'adapter'>;
+  metrics?: VmMetrics;
 }
 
 export interface MachineRef {
@@ -75,7 +77,7 @@ function dedupeKey(outcome: 'ok' | 'error'): string {
 }
 
 export function createVmActivities(deps: VmActivityDeps) {
-  const { pool, log } = deps;
+  const { pool, log, metrics = runtimeVmMetrics } = deps;
   const adapter = deps.vm.adapter;
 
   /** Runs one libvirt operation; records its outcome or its error (code and severity) on the machine. */
@@ -85,6 +87,8 @@ export function createVmActivities(deps: VmActivityDeps) {
     run: (ctx: Context) => Promise<Partial<OperationOutcome> | void>,
     details: Record<string, unknown> = {},
   ): Promise<OperationOutcome> {
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
     try {
       const outcome = await heartbeating(async (ctx) => {
         const done = (await run(ctx)) ?? {};
@@ -102,10 +106,13 @@ export function createVmActivities(deps: VmActivityDeps) {
           dedupeKey: dedupeKey('ok'),
         },
       ]);
+      metrics.operation(type, 'ok', seconds());
+      activityLog.info('VM operation done', { machineId: ref.machineId, operation: type, observed: outcome.observed });
       return outcome;
     } catch (err) {
       const code = vmErrorCode(err) ?? 'MACHINE_OPERATION_FAILED';
       const message = errorMessage(err);
+      metrics.operation(type, 'error', seconds(), code);
       log.warn(
         { machineId: ref.machineId, name: ref.name, operation: type, code, err: message },
         'VM operation failed',

@@ -24,15 +24,20 @@ export interface PrometheusOptions {
   dir: string;
   port: number;
   jobs: ScrapeJob[];
+  /** Rule files (globs) to load: the project's alerting and recording rules. */
+  ruleFiles?: string[];
   /** Start with an empty database. */
   fresh?: boolean;
 }
 
 export const prometheusDir = (s: StackSettings) => join(s.dataDir, 'prometheus');
 export const prometheusTargetsDir = (s: StackSettings) => join(prometheusDir(s), 'targets');
+/** The alerting and recording rules shipped in the repository (checked by `npm run rules:check`). */
+export const prometheusRuleFiles = (s: StackSettings) => [join(s.root, 'prometheus', 'rules', '*.yml')];
 
-export function prometheusConfig(jobs: ScrapeJob[], scrapeInterval = '5s'): string {
+export function prometheusConfig(jobs: ScrapeJob[], scrapeInterval = '5s', ruleFiles: string[] = []): string {
   const lines = ['global:', `  scrape_interval: ${scrapeInterval}`, `  evaluation_interval: ${scrapeInterval}`];
+  if (ruleFiles.length > 0) lines.push('rule_files:', ...ruleFiles.map((f) => `  - '${f}'`));
   lines.push('scrape_configs:');
   for (const job of jobs) {
     lines.push(`  - job_name: ${job.name}`);
@@ -55,7 +60,7 @@ export async function startPrometheus(s: StackSettings, opts: PrometheusOptions)
   mkdirSync(opts.dir, { recursive: true });
   for (const job of opts.jobs) if (job.filesDir) mkdirSync(job.filesDir, { recursive: true });
   const config = join(opts.dir, 'prometheus.yml');
-  writeFileSync(config, prometheusConfig(opts.jobs));
+  writeFileSync(config, prometheusConfig(opts.jobs, '5s', opts.ruleFiles));
   if (runningPid(s, opts.name) === undefined) {
     spawnDetached(s, {
       name: opts.name,
@@ -77,20 +82,27 @@ export async function startPrometheus(s: StackSettings, opts: PrometheusOptions)
   });
 }
 
-/** The stack's own Prometheus: the project's processes and the Temporal server, in one place. */
-export function startStackPrometheus(s: StackSettings, opts: { fresh?: boolean }): Promise<void> {
+/** What the stack's Prometheus scrapes: the API, both workers and the Temporal server, and the canary services. */
+export function stackScrapeJobs(s: StackSettings): ScrapeJob[] {
   const local = (port: number) => `127.0.0.1:${port}`;
+  return [
+    { name: 'api', targets: [local(s.ports.api)] },
+    { name: 'worker', targets: [local(s.ports.workerMetrics)] },
+    { name: 'hmm-worker', targets: [local(s.ports.hmmWorkerMetrics)] },
+    { name: 'temporal', targets: [local(s.ports.temporalMetrics)] },
+    // Canary services (the demo's, a test's): short stages need fresh figures.
+    { name: 'rollout', filesDir: prometheusTargetsDir(s), interval: '1s' },
+  ];
+}
+
+/** The stack's own Prometheus: the project's processes and the Temporal server, in one place, with the project's rules. */
+export function startStackPrometheus(s: StackSettings, opts: { fresh?: boolean }): Promise<void> {
   return startPrometheus(s, {
     name: 'prometheus',
     dir: prometheusDir(s),
     port: s.ports.prometheus,
     fresh: opts.fresh,
-    jobs: [
-      { name: 'api', targets: [local(s.ports.api)] },
-      { name: 'worker', targets: [local(s.ports.workerMetrics)] },
-      { name: 'temporal', targets: [local(s.ports.temporalMetrics)] },
-      // Canary services (the demo's, a test's): short stages need fresh figures.
-      { name: 'rollout', filesDir: prometheusTargetsDir(s), interval: '1s' },
-    ],
+    ruleFiles: prometheusRuleFiles(s),
+    jobs: stackScrapeJobs(s),
   });
 }

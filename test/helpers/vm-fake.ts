@@ -1,6 +1,6 @@
 import type { VmAdapter } from '../../activities/vm/adapter';
 import type { DomainStatus } from '../../activities/vm/domain-status';
-import { createVmActivities, type VmActivities } from '../../activities/vm';
+import { createVmActivities, type VmActivities, type VmActivityDeps } from '../../activities/vm';
 import type { Pool } from '../../lib/infra/db';
 import { createLogger } from '../../lib/infra/logger';
 import { vmError, type VmErrorCode } from '../../lib/vm/errors';
@@ -251,7 +251,11 @@ export function fakeMachineStore(machines: MachineRow[] = []) {
   return { pool: pool as unknown as Pool, events, fields, machines };
 }
 
-export function fakeVmActivities(hv: FakeHypervisor, store = fakeMachineStore()): VmActivities {
+export function fakeVmActivities(
+  hv: FakeHypervisor,
+  store = fakeMachineStore(),
+  extra: Pick<VmActivityDeps, 'metrics'> = {},
+): VmActivities {
   return createVmActivities({
     config: {
       libvirt: {
@@ -265,5 +269,6 @@ export function fakeVmActivities(hv: FakeHypervisor, store = fakeMachineStore())
     pool: store.pool,
     log: createLogger({ log: { level: 'silent', pretty: false } }, 'vm-test'),
     vm: { adapter: hv.adapter },
+    ...extra,
   });
 }

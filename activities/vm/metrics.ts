@@ -1,0 +1,49 @@
+import type { MetricMeter } from '@temporalio/common';
+import { vmErrorCodes, type VmErrorCode } from '../../lib/vm/errors';
+import { labelSets, onRuntimeMeter } from '../meter';
+
+/** The libvirt operations the VM activities run: the `op` label is one of these. */
+export const vmOperations = [
+  'define',
+  'start',
+  'shutdown',
+  'destroy',
+  'reboot',
+  'suspend',
+  'resume',
+  'snapshot',
+  'revert',
+  'resize',
+  'undefine',
+] as const;
+export type VmOperation = (typeof vmOperations)[number];
+
+export const vmHistograms = ['vm_operation_duration_seconds'];
+
+export interface VmMetrics {
+  operation(op: string, outcome: 'ok' | 'error', seconds: number, code?: VmErrorCode): void;
+}
+
+const opLabel = (op: string) => ((vmOperations as readonly string[]).includes(op) ? op : 'other');
+
+export function createVmMetrics(meter: MetricMeter): VmMetrics {
+  const ops = meter.createCounter('vm_operations_total', '', 'VM operations on libvirt, by operation and outcome');
+  const errors = meter.createCounter('vm_operation_errors_total', '', 'Failed VM operations, by error code');
+  const latency = meter.createHistogram(
+    'vm_operation_duration_seconds',
+    'float',
+    's',
+    'Time a VM operation took, failed ones included, by operation',
+  );
+  for (const set of labelSets({ op: vmOperations, outcome: ['ok', 'error'] })) ops.add(0, set);
+  for (const code of vmErrorCodes) errors.add(0, { code });
+  return {
+    operation(op, outcome, seconds, code) {
+      ops.add(1, { op: opLabel(op), outcome });
+      latency.record(seconds, { op: opLabel(op) });
+      if (outcome === 'error') errors.add(1, { code: code ?? 'MACHINE_OPERATION_FAILED' });
+    },
+  };
+}
+
+export const runtimeVmMetrics = onRuntimeMeter(createVmMetrics);

@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import {
+  ScheduleNotFoundError,
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
   type Client,
@@ -23,6 +24,8 @@ export interface SweepChunk {
   maxOrders: number;
   concurrency: number;
   pageSize: number;
+  /** A Schedule whose pause means: sweep nothing and say so. */
+  schedule?: string;
 }
 
 export interface SweepChunkResult {
@@ -31,6 +34,8 @@ export interface SweepChunkResult {
   /** False when the chunk stopped at maxOrders and more orders may be pending. */
   exhausted: boolean;
   totals: CbbSweepTotals;
+  /** The chunk's Schedule is paused (or gone): nothing was swept. */
+  paused?: boolean;
 }
 
 /** What a heartbeat carries, so a retried chunk resumes where the crashed one was. */
@@ -54,6 +59,15 @@ interface SweepCheckpoint {
  */
 class WorkerStopping extends Error {}
 
+async function schedulePaused(client: Client, scheduleId: string): Promise<boolean> {
+  try {
+    return (await client.schedule.getHandle(scheduleId).describe()).state.paused;
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) return true;
+    throw err;
+  }
+}
+
 export function createSweepActivities({
   pool,
   client,
@@ -69,6 +83,9 @@ export function createSweepActivities({
     runCbbSyncs: async (chunk: SweepChunk): Promise<SweepChunkResult> => {
       const ctx = Context.current();
       const { taskQueue } = ctx.info;
+      // A scheduled run sweeps again every minute while idle; a pause of its Schedule ends it here.
+      if (chunk.schedule && (await schedulePaused(client, chunk.schedule)))
+        return { cursor: chunk.afterId, exhausted: true, totals: noSweepTotals(), paused: true };
       const resumed = ctx.info.heartbeatDetails as SweepCheckpoint | undefined;
       const totals = resumed?.totals ?? noSweepTotals();
       let handled = resumed?.handled ?? 0;

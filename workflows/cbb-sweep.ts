@@ -5,10 +5,18 @@ import {
   setCurrentDetails,
   setHandler,
   sleep,
+  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createSweepActivities } from '../activities/cbb/sweep';
-import { cbbSweepProgress, noSweepTotals, type CbbSweepInput, type CbbSweepTotals } from '../lib/cbb/contract';
+import {
+  cbbSweepProgress,
+  noSweepTotals,
+  type CbbSweepInput,
+  type CbbSweepTotals,
+  type SweepStatus,
+} from '../lib/cbb/contract';
+import { searchAttributes } from '../lib/search-attributes';
 import { describeSweep, type SweepSituation } from '../lib/cbb/sweep-details';
 
 /**
@@ -38,7 +46,16 @@ export async function cbbSweep(input: CbbSweepInput): Promise<CbbSweepTotals> {
   let cursor = input.cursor ?? '0';
   let idleSince = input.idleSince;
   setHandler(cbbSweepProgress, () => ({ ...totals, cursor }));
-  const say = (s: SweepSituation) => setCurrentDetails(describeSweep(s));
+  // Runs its Schedule started carry SyncStatus and keep it current; others (on demand, a
+  // test server without the attribute registered, runs from before) leave it alone.
+  let status = workflowInfo().typedSearchAttributes.get(searchAttributes.syncStatus);
+  const say = (s: SweepSituation) => {
+    setCurrentDetails(describeSweep(s));
+    const next: SweepStatus = s.kind === 'sweeping' ? 'sweeping' : s.kind;
+    if (status === undefined || status === next) return;
+    status = next;
+    upsertSearchAttributes([{ key: searchAttributes.syncStatus, value: next }]);
+  };
 
   for (;;) {
     say({ kind: 'sweeping', after: cursor, totals });

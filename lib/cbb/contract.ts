@@ -85,6 +85,9 @@ export interface CbbSweepInput {
   idleSince?: number;
 }
 
+/** A sweep run's SyncStatus, kept current by a run its Schedule started. */
+export type SweepStatus = 'sweeping' | 'idle' | 'ended';
+
 export type CbbSweepWorkflow = (input: CbbSweepInput) => Promise<CbbSweepTotals>;
 
 export const cbbSweepWorkflowType = 'cbbSweep';
@@ -124,6 +127,8 @@ export function cbbSweepSchedule(opts: { every: string; concurrency: number; tas
       },
     ],
     summary: `Sweep: start the CBB sync of every pending order, every ${opts.every}`,
+    // SyncStatus on a sweep run is the sweep's state (sweeping, idle, ended), the list's column for CBB runs.
+    searchAttributes: [{ key: searchAttributes.syncStatus, value: 'sweeping' }],
     overlap: 'SKIP',
     catchupWindow: '1m',
   };

@@ -29,7 +29,8 @@ import { describeSweep, type SweepSituation } from '../lib/cbb/sweep-details';
  * A run its Schedule started (`every` set) does not end when it finds nothing: it sleeps
  * `every` and sweeps again, so the Schedule's next ticks are skipped and idle minutes add
  * no run to the workflow list. It ends after `idleFor` without work, when the history
- * grows long, or when its Schedule is paused; the Schedule then starts the next.
+ * grows long, when its Schedule is paused, or when the Schedule runs another sweep (a
+ * triggered run is not tracked by the Schedule); the Schedule then starts the next.
  */
 const { runCbbSyncs } = proxyActivities<ReturnType<typeof createSweepActivities>>({
   // A chunk runs as long as its syncs do, which CBB's retries can stretch; a lost worker is noticed by the heartbeat.
@@ -68,8 +69,8 @@ export async function cbbSweep(input: CbbSweepInput): Promise<CbbSweepTotals> {
     });
     for (const k of Object.keys(totals) as (keyof CbbSweepTotals)[]) totals[k] += chunk.totals[k];
     if (!chunk.exhausted) return continueAsNew<typeof cbbSweep>({ ...input, cursor: chunk.cursor, totals, idleSince });
-    if (!input.every || chunk.paused) {
-      say({ kind: 'ended', why: chunk.paused ? 'paused' : 'done', totals });
+    if (!input.every || chunk.stop) {
+      say({ kind: 'ended', why: chunk.stop ?? 'done', totals });
       return totals;
     }
     const now = Date.now();

@@ -15,6 +15,7 @@ import {
   cbbSyncWorkflowType,
   noSweepTotals,
   type CbbSweepTotals,
+  type SweepStop,
   type CbbSyncWorkflow,
 } from '../../lib/cbb/contract';
 
@@ -34,8 +35,8 @@ export interface SweepChunkResult {
   /** False when the chunk stopped at maxOrders and more orders may be pending. */
   exhausted: boolean;
   totals: CbbSweepTotals;
-  /** The chunk's Schedule is paused (or gone): nothing was swept. */
-  paused?: boolean;
+  /** Nothing was swept: the chunk's Schedule is paused (or gone), or runs another sweep now. */
+  stop?: SweepStop;
 }
 
 /** What a heartbeat carries, so a retried chunk resumes where the crashed one was. */
@@ -59,11 +60,19 @@ interface SweepCheckpoint {
  */
 class WorkerStopping extends Error {}
 
-async function schedulePaused(client: Client, scheduleId: string): Promise<boolean> {
+/**
+ * Whether a scheduled run should stop: its Schedule is paused or gone, or the Schedule
+ * runs another sweep. A run started by a trigger is not among the Schedule's running
+ * actions, so the next tick starts a second run; the triggered one then steps aside.
+ */
+async function scheduleStop(client: Client, scheduleId: string, workflowId: string): Promise<SweepStop | undefined> {
   try {
-    return (await client.schedule.getHandle(scheduleId).describe()).state.paused;
+    const d = await client.schedule.getHandle(scheduleId).describe();
+    if (d.state.paused) return 'paused';
+    const running = d.info.runningActions.map((a) => a.workflow.workflowId);
+    return running.length > 0 && !running.includes(workflowId) ? 'superseded' : undefined;
   } catch (err) {
-    if (err instanceof ScheduleNotFoundError) return true;
+    if (err instanceof ScheduleNotFoundError) return 'paused';
     throw err;
   }
 }
@@ -84,8 +93,10 @@ export function createSweepActivities({
       const ctx = Context.current();
       const { taskQueue } = ctx.info;
       // A scheduled run sweeps again every minute while idle; a pause of its Schedule ends it here.
-      if (chunk.schedule && (await schedulePaused(client, chunk.schedule)))
-        return { cursor: chunk.afterId, exhausted: true, totals: noSweepTotals(), paused: true };
+      const verdict = chunk.schedule
+        ? await scheduleStop(client, chunk.schedule, ctx.info.workflowExecution?.workflowId ?? '')
+        : undefined;
+      if (verdict) return { cursor: chunk.afterId, exhausted: true, totals: noSweepTotals(), stop: verdict };
       const resumed = ctx.info.heartbeatDetails as SweepCheckpoint | undefined;
       const totals = resumed?.totals ?? noSweepTotals();
       let handled = resumed?.handled ?? 0;

@@ -85,6 +85,9 @@ export interface CbbSweepInput {
   idleSince?: number;
 }
 
+/** Why a scheduled sweep run stopped before sweeping. */
+export type SweepStop = 'paused' | 'superseded';
+
 /** A sweep run's SyncStatus, kept current by a run its Schedule started. */
 export type SweepStatus = 'sweeping' | 'idle' | 'ended';
 

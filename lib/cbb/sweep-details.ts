@@ -10,7 +10,7 @@ const counts = (t: CbbSweepTotals) =>
 export type SweepSituation =
   | { kind: 'sweeping'; after: string; totals: CbbSweepTotals }
   | { kind: 'idle'; since: number; nextAt: number; endsAt: number; totals: CbbSweepTotals }
-  | { kind: 'ended'; why: 'done' | 'idle' | 'paused' | 'history'; totals: CbbSweepTotals };
+  | { kind: 'ended'; why: 'done' | 'idle' | 'paused' | 'superseded' | 'history'; totals: CbbSweepTotals };
 
 export function describeSweep(s: SweepSituation): string {
   switch (s.kind) {
@@ -27,6 +27,7 @@ export function describeSweep(s: SweepSituation): string {
         done: 'every pending order swept',
         idle: 'idle long enough: the Schedule starts the next run',
         paused: 'the Schedule is paused',
+        superseded: 'another run of the Schedule sweeps now',
         history: 'history long enough: the Schedule starts the next run',
       }[s.why];
       return `ended (${why}); this run: ${counts(s.totals)}`;

@@ -17,6 +17,7 @@ test('a sweeping run says from where, and an ended one why', () => {
   );
   expect(describeSweep({ kind: 'ended', why: 'paused', totals })).toMatch(/^ended \(the Schedule is paused\)/);
   expect(describeSweep({ kind: 'ended', why: 'done', totals })).toMatch(/^ended \(every pending order swept\)/);
+  expect(describeSweep({ kind: 'ended', why: 'superseded', totals })).toMatch(/^ended \(another run of the Schedule/);
 });
 
 test('the Schedule starts runs that loop while idle and stop on its pause', () => {

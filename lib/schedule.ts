@@ -1,3 +1,5 @@
+import type { SearchAttributePair } from '@temporalio/common';
+
 /**
  * What a process declares about one of its Temporal Schedules, as plain data in its
  * contract; lib/infra/schedules.ts applies declarations to the server.
@@ -12,6 +14,8 @@ export interface ScheduleDeclaration {
   args: unknown[];
   /** Shown in the Web UI's schedule list and on every run it starts. */
   summary: string;
+  /** Set on every run it starts, so the Web UI's list can show a state column from the first moment. */
+  searchAttributes?: SearchAttributePair[];
   overlap: 'SKIP' | 'BUFFER_ONE' | 'ALLOW_ALL';
   catchupWindow: string;
 }

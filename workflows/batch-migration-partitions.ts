@@ -12,6 +12,7 @@ import {
   configureMigration,
   pauseMigration,
   resumeMigration,
+  batchMigrationStartOptions,
   batchMigrationWorkflowType,
   type BatchMigrationInput,
   type BatchMigrationWorkflow,
@@ -45,19 +46,17 @@ export async function runPartitions(
   for (const [index, range] of ranges.entries()) {
     handles.push(
       await startChild<BatchMigrationWorkflow>(batchMigrationWorkflowType, {
-        workflowId: `${runId}-p${index}`,
+        ...batchMigrationStartOptions(`${runId}-p${index}`, {
+          ...input,
+          partitions: 1,
+          batchSize: s.batchSize,
+          maxRowsPerSecond: share(s.maxRowsPerSecond),
+          partition: { runId, index, ...range },
+          carry: undefined,
+        }),
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+        // The parent's own: a run started without MigrationName (a test server) keeps its children without too.
         typedSearchAttributes: workflowInfo().typedSearchAttributes,
-        args: [
-          {
-            ...input,
-            partitions: 1,
-            batchSize: s.batchSize,
-            maxRowsPerSecond: share(s.maxRowsPerSecond),
-            partition: { runId, index, ...range },
-            carry: undefined,
-          },
-        ],
       }),
     );
   }

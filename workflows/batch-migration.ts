@@ -10,6 +10,7 @@ import {
   log,
   metricMeter,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -20,13 +21,13 @@ import {
   batchSizeCeiling,
   batchSizeFloor,
   defaultThrottleLimits,
-  etaSeconds,
   nextBatchSize,
   overloadDelayMs,
   overloaded,
   rateDelayMs,
-  rowsPerSecond,
 } from '../lib/batch-migration/batching';
+import { describeMigration, type MigrationWait } from '../lib/batch-migration/details';
+import { initialState, progressOf } from '../lib/batch-migration/progress';
 import {
   cancelMigration,
   configureMigration,
@@ -36,7 +37,6 @@ import {
   setMigrationBatchSize,
   setMigrationRate,
   type BatchMigrationInput,
-  type CarriedState,
   type MigrationResult,
   type MigrationState,
   type Settings,
@@ -75,25 +75,6 @@ function failureMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function initialState(input: BatchMigrationInput): CarriedState {
-  return {
-    state: 'starting',
-    seq: 0,
-    cursor: input.partition?.after,
-    rowsDone: 0,
-    rowsChanged: 0,
-    batchSize: input.batchSize,
-    maxRowsPerSecond: input.maxRowsPerSecond ?? null,
-    adaptive: input.targetBatchMs !== undefined,
-    pauseRequested: false,
-    cancelRequested: false,
-    activeMs: 0,
-    throttledMs: 0,
-    overloads: 0,
-    continuedRuns: 0,
-  };
-}
-
 export async function batchMigration(input: BatchMigrationInput): Promise<MigrationResult> {
   const { workflowId, typedSearchAttributes } = workflowInfo();
   // Runs started by the API and the CLI carry MigrationName; only those keep MigrationState
@@ -113,14 +94,17 @@ export async function batchMigration(input: BatchMigrationInput): Promise<Migrat
 
   setHandler(pauseMigration, async () => {
     s.pauseRequested = true;
+    say();
     await children.forward('pause');
   });
   setHandler(resumeMigration, async () => {
     s.pauseRequested = false;
+    say();
     await children.forward('resume');
   });
   setHandler(cancelMigration, async () => {
     s.cancelRequested = true;
+    say();
     await children.forward('cancel');
   });
   const configure = async (c: { batchSize?: number; maxRowsPerSecond?: number | null }) => {
@@ -129,6 +113,7 @@ export async function batchMigration(input: BatchMigrationInput): Promise<Migrat
       s.adaptive = false;
     }
     if (c.maxRowsPerSecond !== undefined) s.maxRowsPerSecond = c.maxRowsPerSecond || null;
+    say();
     await children.forward('configure');
     if (!isPartition)
       await records.recordMigrationRun(runId, { batchSize: s.batchSize, maxRowsPerSecond: s.maxRowsPerSecond });
@@ -147,35 +132,15 @@ export async function batchMigration(input: BatchMigrationInput): Promise<Migrat
         throw new Error(`rate must be a whole number of rows per second (0 = no limit), got ${n}`);
     },
   });
-  setHandler(migrationProgress, () => {
-    const rate = rowsPerSecond(s.rowsDone, s.activeMs);
-    return {
-      runId,
-      migration: input.migration,
-      kind,
-      dryRun: !!input.dryRun,
-      state: s.state,
-      pauseRequested: s.pauseRequested,
-      cancelRequested: s.cancelRequested,
-      rowsDone: s.rowsDone,
-      rowsChanged: s.rowsChanged,
-      estimatedTotal: s.estimatedTotal ?? null,
-      rowsPerSecond: rate,
-      etaSeconds: etaSeconds(s.estimatedTotal, s.rowsDone, rate),
-      cursor: s.cursor ?? null,
-      ...settings(),
-      batches: s.seq,
-      lastBatchMs: s.lastBatchMs ?? null,
-      throttledMs: s.throttledMs,
-      lastError: s.lastError ?? null,
-      continuedRuns: s.continuedRuns,
-      partitions: input.partitions ?? 1,
-    };
-  });
+  setHandler(migrationProgress, () => progressOf(input, runId, s));
+  // The Web UI's current details say the state in words; they change with every state, batch and request.
+  const say = (wait?: MigrationWait) => setCurrentDetails(describeMigration(progressOf(input, runId, s), wait));
 
   /** Every state change is recorded by the workflow itself, so no worker crash can leave it half-made. */
   async function enter(state: MigrationState, extra: { lastError?: string; verify?: unknown } = {}): Promise<void> {
     s.state = state;
+    if (extra.lastError) s.lastError = extra.lastError;
+    say();
     if (indexed) upsertSearchAttributes([{ key: searchAttributes.migrationState, value: state }]);
     if (isPartition) return;
     const finished = state === 'completed' || state === 'failed' || state === 'cancelled';
@@ -299,6 +264,7 @@ export async function batchMigration(input: BatchMigrationInput): Promise<Migrat
       } else {
         s.overloads = 0;
       }
+      say(s.overloads > 0 ? { throttledUntil: Date.now() + delay, load: r.load } : undefined);
       if (delay > 0) {
         s.throttledMs += delay;
         throttleWaits(metricMeter, input.migration)(delay);

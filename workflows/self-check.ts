@@ -1,4 +1,5 @@
-import { log, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { msToNumber } from '@temporalio/common/lib/time';
+import { log, proxyActivities, setCurrentDetails, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { createSelfCheckActivities } from '../activities/self-check';
 import { correlationFromMemo } from '../lib/correlation';
 import {
@@ -24,9 +25,14 @@ export async function selfCheck({ wait }: SelfCheckInput): Promise<SelfCheckResu
   const correlationId = correlationFromMemo(memo);
   const startedAt = await recordSelfCheckStep(workflowId, 'started', correlationId);
   step = 'waiting';
+  const until = new Date(Date.now() + msToNumber(wait)).toISOString();
+  setCurrentDetails(
+    `waiting on a durable timer of ${wait} until ${until}: a restart of the server or the worker must not lose it`,
+  );
   log.info('self-check waiting on a durable timer', { wait });
   await sleep(wait);
   const finishedAt = await recordSelfCheckStep(workflowId, 'finished', correlationId);
   step = 'finished';
+  setCurrentDetails(`finished: wrote at ${startedAt}, waited ${wait}, wrote again at ${finishedAt}`);
   return { startedAt, finishedAt };
 }

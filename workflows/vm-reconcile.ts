@@ -1,4 +1,4 @@
-import { getExternalWorkflowHandle, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, log, proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import type { VmActivities } from '../activities/vm';
 import { permanentErrorTypes } from '../lib/errors';
 import { driftSignal, vmWorkflowId, type VmReconcileSummary } from '../lib/vm/contract';
@@ -27,6 +27,7 @@ const vm = proxyActivities<VmActivities>({
 
 export async function vmReconcile(): Promise<VmReconcileSummary> {
   const { runId } = workflowInfo();
+  setCurrentDetails('surveying the machines in Postgres and the domains in libvirt');
   const survey = await vm.surveyMachines();
   const events: MachineEvent[] = [];
   const summary: VmReconcileSummary = {
@@ -78,6 +79,11 @@ export async function vmReconcile(): Promise<VmReconcileSummary> {
     });
   }
 
+  setCurrentDetails(
+    `${summary.machines} machines checked: ${summary.drifted} drifted (${summary.signalled} sent to their ` +
+      `workflows, ${summary.unattended} with no workflow running), ${summary.orphans.length} domains no machine names` +
+      (summary.orphans.length ? ` (${summary.orphans.join(', ')})` : ''),
+  );
   if (events.length) await vm.recordReconcile(events);
   if (summary.orphans.length) log.warn('domains with no machine', { orphans: summary.orphans });
   return summary;

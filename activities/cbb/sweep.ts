@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import {
+  ScheduleNotFoundError,
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
   type Client,
@@ -16,6 +17,7 @@ import {
   cbbSyncWorkflowType,
   noSweepTotals,
   type CbbSweepTotals,
+  type SweepStop,
   type CbbSyncWorkflow,
 } from '../../lib/cbb/contract';
 
@@ -25,6 +27,8 @@ export interface SweepChunk {
   maxOrders: number;
   concurrency: number;
   pageSize: number;
+  /** A Schedule whose pause means: sweep nothing and say so. */
+  schedule?: string;
 }
 
 export interface SweepChunkResult {
@@ -33,6 +37,8 @@ export interface SweepChunkResult {
   /** False when the chunk stopped at maxOrders and more orders may be pending. */
   exhausted: boolean;
   totals: CbbSweepTotals;
+  /** Nothing was swept: the chunk's Schedule is paused (or gone), or runs another sweep now. */
+  stop?: SweepStop;
 }
 
 /** What a heartbeat carries, so a retried chunk resumes where the crashed one was. */
@@ -56,6 +62,23 @@ interface SweepCheckpoint {
  */
 class WorkerStopping extends Error {}
 
+/**
+ * Whether a scheduled run should stop: its Schedule is paused or gone, or the Schedule
+ * runs another sweep. A run started by a trigger is not among the Schedule's running
+ * actions, so the next tick starts a second run; the triggered one then steps aside.
+ */
+async function scheduleStop(client: Client, scheduleId: string, workflowId: string): Promise<SweepStop | undefined> {
+  try {
+    const d = await client.schedule.getHandle(scheduleId).describe();
+    if (d.state.paused) return 'paused';
+    const running = d.info.runningActions.map((a) => a.workflow.workflowId);
+    return running.length > 0 && !running.includes(workflowId) ? 'superseded' : undefined;
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) return 'paused';
+    throw err;
+  }
+}
+
 export function createSweepActivities({
   pool,
   client,
@@ -73,6 +96,11 @@ export function createSweepActivities({
     runCbbSyncs: async (chunk: SweepChunk): Promise<SweepChunkResult> => {
       const ctx = Context.current();
       const { taskQueue, workflowExecution } = ctx.info;
+      // A scheduled run sweeps again every minute while idle; a pause of its Schedule ends it here.
+      const verdict = chunk.schedule
+        ? await scheduleStop(client, chunk.schedule, workflowExecution?.workflowId ?? '')
+        : undefined;
+      if (verdict) return { cursor: chunk.afterId, exhausted: true, totals: noSweepTotals(), stop: verdict };
       // The syncs of one sweep share its workflow id as their correlation id, on each of their log lines.
       const correlationId = workflowExecution?.workflowId ?? 'cbb-sweep';
       // Counted as it starts, so a Schedule that fires shows even when a chunk runs long.

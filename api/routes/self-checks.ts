@@ -42,6 +42,7 @@ export function selfCheckRoutes(ctx: ApiContext): Router {
       ...startOptions(ctx, req),
       workflowId,
       args: [{ wait: wait as `${number}s` }],
+      staticSummary: `Self-check: a Postgres write, a ${wait} durable timer, a second write`,
     });
     ctx.metrics.started.inc({ type: 'selfCheck' });
     res

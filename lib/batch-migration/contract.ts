@@ -1,4 +1,6 @@
+import type { SearchAttributePair } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { searchAttributes } from '../search-attributes';
 import type { ThrottleLimits } from './batching';
 
 /**
@@ -96,6 +98,43 @@ export type BatchMigrationWorkflow = (input: BatchMigrationInput) => Promise<Mig
 export const batchMigrationWorkflowType = 'batchMigration';
 /** A run's workflow id: `migration-<name>-<n>`, n counting the runs of that migration. */
 export const batchMigrationWorkflowId = (migration: string, n: number) => `migration-${migration}-${n}`;
+
+/** What the Web UI shows of a run before it says anything itself: the migration and its settings. */
+function describeRun(input: BatchMigrationInput): { summary: string; details: string } {
+  const what = input.reverseOf ? `Reverse of ${input.reverseOf} (${input.migration})` : `Migration ${input.migration}`;
+  const part = input.partition ? `, partition ${input.partition.index} of ${input.partition.runId}` : '';
+  const settings = [
+    `batch size ${input.batchSize}${input.targetBatchMs ? `, adaptive to ${input.targetBatchMs} ms a batch` : ''}`,
+    input.maxRowsPerSecond ? `at most ${input.maxRowsPerSecond} rows/s` : 'no rate limit',
+    (input.partitions ?? 1) > 1 ? `${input.partitions} partitions` : undefined,
+    input.partition
+      ? `keys after ${input.partition.after ?? 'the first'} up to ${input.partition.upTo ?? 'the last'}`
+      : undefined,
+  ].filter(Boolean);
+  return {
+    summary: `${what}${input.dryRun ? ' (dry run)' : ''}${part}`,
+    details: `${settings.join('; ')}. Signals: pause, resume, cancel; updates: setBatchSize, setRate; query: progress.`,
+  };
+}
+
+/**
+ * How a run is started, by the API, the CLI or a partitioned parent: its id, the search
+ * attributes the list filters on (MigrationState kept current by the run itself), and
+ * the summary that names the migration in the Web UI's list.
+ */
+export function batchMigrationStartOptions(workflowId: string, input: BatchMigrationInput) {
+  const { summary, details } = describeRun(input);
+  return {
+    workflowId,
+    args: [input] as [BatchMigrationInput],
+    typedSearchAttributes: [
+      { key: searchAttributes.migrationName, value: input.migration },
+      { key: searchAttributes.migrationState, value: 'starting' },
+    ] as SearchAttributePair[],
+    staticSummary: summary,
+    staticDetails: details,
+  };
+}
 
 export const pauseMigration = defineSignal('pause');
 export const resumeMigration = defineSignal('resume');

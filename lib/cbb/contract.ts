@@ -1,4 +1,4 @@
-import type { SearchAttributePair } from '@temporalio/common';
+import type { Duration, SearchAttributePair } from '@temporalio/common';
 import { defineQuery } from '@temporalio/workflow';
 import type { ScheduleDeclaration } from '../schedule';
 import { searchAttributes } from '../search-attributes';
@@ -72,7 +72,24 @@ export interface CbbSweepInput {
   /** Carried across continue-as-new. */
   cursor?: string;
   totals?: CbbSweepTotals;
+  /**
+   * Set by the Schedule: after a sweep that found nothing, the run sleeps this long and
+   * sweeps again rather than ending, so idle minutes add no run to the workflow list.
+   */
+  every?: Duration;
+  /** How long a run stays idle before it ends and leaves the next start to its Schedule. */
+  idleFor?: Duration;
+  /** The Schedule whose pause ends the run at its next sweep. */
+  schedule?: string;
+  /** When the current idle stretch began (workflow time, ms), carried across continue-as-new. */
+  idleSince?: number;
 }
+
+/** Why a scheduled sweep run stopped before sweeping. */
+export type SweepStop = 'paused' | 'superseded';
+
+/** A sweep run's SyncStatus, kept current by a run its Schedule started. */
+export type SweepStatus = 'sweeping' | 'idle' | 'ended';
 
 export type CbbSweepWorkflow = (input: CbbSweepInput) => Promise<CbbSweepTotals>;
 
@@ -85,9 +102,17 @@ export const cbbSweepOnDemandWorkflowId = 'cbb-sweep-now';
 export const cbbSweepArgs = (concurrency: number): [CbbSweepInput] => [{ concurrency }];
 
 /**
+ * An idle scheduled run ends after this long: 240 empty sweeps a run at one a minute, about
+ * 2,700 history events, so six runs a day in the list instead of 1,440 (docs/cbb-sync.md).
+ */
+export const cbbSweepIdleFor: Duration = '4h';
+
+/**
  * The sweep's Schedule, applied at every worker start: a change to the interval or the
  * concurrency ships with the code. A sweep that outlasts its interval is not doubled;
- * one missed while the server was down runs once.
+ * one missed while the server was down runs once. The run it starts keeps sweeping every
+ * `every` while idle (so overlapping ticks are skipped, adding nothing to the list) and
+ * ends after `cbbSweepIdleFor` idle or when the Schedule is paused.
  */
 export function cbbSweepSchedule(opts: { every: string; concurrency: number; taskQueue: string }): ScheduleDeclaration {
   return {
@@ -96,8 +121,17 @@ export function cbbSweepSchedule(opts: { every: string; concurrency: number; tas
     workflowType: cbbSweepWorkflowType,
     workflowId: cbbSweepScheduleId,
     taskQueue: opts.taskQueue,
-    args: cbbSweepArgs(opts.concurrency),
-    summary: 'Sweep: start the CBB sync of every pending order',
+    args: [
+      {
+        concurrency: opts.concurrency,
+        every: opts.every as Duration,
+        idleFor: cbbSweepIdleFor,
+        schedule: cbbSweepScheduleId,
+      },
+    ],
+    summary: `Sweep: start the CBB sync of every pending order, every ${opts.every}`,
+    // SyncStatus on a sweep run is the sweep's state (sweeping, idle, ended), the list's column for CBB runs.
+    searchAttributes: [{ key: searchAttributes.syncStatus, value: 'sweeping' }],
     overlap: 'SKIP',
     catchupWindow: '1m',
   };

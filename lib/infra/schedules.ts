@@ -14,6 +14,7 @@ function toOptions(d: ScheduleDeclaration): ScheduleOptions {
       taskQueue: d.taskQueue,
       args: d.args,
       staticSummary: d.summary,
+      ...(d.searchAttributes ? { typedSearchAttributes: d.searchAttributes } : {}),
     },
     policies: { overlap: d.overlap, catchupWindow: d.catchupWindow as Duration },
   };

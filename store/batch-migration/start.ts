@@ -2,10 +2,10 @@ import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import type { Pool } from '../../lib/infra/db';
 import { conflict, notFound, validationError } from '../../lib/errors';
-import { searchAttributes } from '../../lib/search-attributes';
 import { batchSizeCeiling, batchSizeFloor } from '../../lib/batch-migration/batching';
 import { getDataMigration } from '../../lib/batch-migration/registry';
 import {
+  batchMigrationStartOptions,
   batchMigrationWorkflowType,
   type BatchMigrationInput,
   type BatchMigrationWorkflow,
@@ -38,14 +38,9 @@ export interface StartContext {
 async function launch(ctx: StartContext, run: RunRecord, input: BatchMigrationInput): Promise<RunRecord> {
   try {
     await ctx.client.workflow.start<BatchMigrationWorkflow>(batchMigrationWorkflowType, {
+      ...batchMigrationStartOptions(run.id, input),
       taskQueue: ctx.taskQueue,
-      workflowId: run.id,
-      args: [input],
       memo: ctx.memo,
-      typedSearchAttributes: [
-        { key: searchAttributes.migrationName, value: input.migration },
-        { key: searchAttributes.migrationState, value: 'starting' },
-      ],
     });
     return run;
   } catch (err) {

@@ -70,3 +70,50 @@ test('the progress query shows the totals and cursor carried into the current ru
     expect(await handle.result()).toEqual(totals(10));
   });
 });
+
+/**
+ * A run as its Schedule starts it, over an activity that finds orders at the given sweeps
+ * (1-based) and nothing otherwise, or says the Schedule is paused at `pausedAt`: its result,
+ * the chunks it asked for, and its current details once it ended (asked while the worker runs).
+ */
+async function scheduledRun(name: string, idleFor: '3m' | '4h', found: Record<number, number>, pausedAt?: number) {
+  const taskQueue = uniqueTaskQueue(name);
+  const chunks: SweepChunk[] = [];
+  const runCbbSyncs = async (chunk: SweepChunk): Promise<SweepChunkResult> => {
+    chunks.push(chunk);
+    if (chunks.length === pausedAt)
+      return { cursor: chunk.afterId, exhausted: true, totals: totals(0), stop: 'paused' };
+    const n = found[chunks.length] ?? 0;
+    return { cursor: String(Number(chunk.afterId) + n), exhausted: true, totals: totals(n) };
+  };
+  const worker = await testWorker(env, { taskQueue, activities: { runCbbSyncs } });
+  const handle = await env.client.workflow.start(cbbSweep, {
+    taskQueue,
+    workflowId: `cbb-sweep-${taskQueue}`,
+    args: [{ concurrency: 2, every: '1m', idleFor, schedule: 'cbb-sweep-test' }],
+  });
+  return worker.runUntil(async () => {
+    const result = await handle.result();
+    const { currentDetails } = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
+    const { runId } = await handle.describe();
+    return { result, chunks, details: currentDetails, oneRun: runId === handle.firstExecutionRunId };
+  });
+}
+
+test('a scheduled run sweeps again every interval while idle, restarts the idle clock on work, and ends after idleFor idle', async () => {
+  // Work at sweeps 1 and 3; idle from sweep 4 on: 4, 5, 6 are idle minutes, and at sweep 7 3m have passed.
+  const { result, chunks, details, oneRun } = await scheduledRun('cbb-sweep-idle', '3m', { 1: 2, 3: 1 });
+  expect(result).toEqual(totals(3));
+  expect(chunks).toHaveLength(7);
+  // Every sweep starts from the first id (failed orders stay pending below any cursor) and names its Schedule.
+  expect(new Set(chunks.map((c) => `${c.afterId} ${c.schedule}`))).toEqual(new Set(['0 cbb-sweep-test']));
+  expect(details).toMatch(/^ended \(idle long enough: the Schedule starts the next run\); this run: 3 syncs started/);
+  expect(oneRun).toBe(true); // one run for all seven sweeps, no continue-as-new
+});
+
+test('a scheduled run ends at the first sweep after its Schedule is paused, saying so', async () => {
+  const { result, chunks, details } = await scheduledRun('cbb-sweep-paused', '4h', {}, 2);
+  expect(result).toEqual(totals(0));
+  expect(chunks).toHaveLength(2);
+  expect(details).toMatch(/^ended \(the Schedule is paused\)/);
+});

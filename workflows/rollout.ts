@@ -29,15 +29,16 @@ import { describeSituation } from '../lib/rollout/details';
 import { durationMs } from '../lib/rollout/duration';
 import { analysisOutcome, type AnalysisOutcome, type MetricRunSummary, type MetricVerdict } from '../lib/rollout/judge';
 import { describeStep, metricsOf, type MetricSpec } from '../lib/rollout/spec';
-import { livePhases, RolloutMachine, type Action, type Transition } from '../lib/rollout/state';
+import { abortSummary, livePhases, type Action, type Transition } from '../lib/rollout/phases';
+import { RolloutMachine } from '../lib/rollout/state';
 import { searchAttributes } from '../lib/search-attributes';
 
 /**
  * canaryRollout (id `rollout-<target>`): walks the spec's steps with durable timers,
  * measures the background analysis every interval through the whole rollout and its
  * post-promotion watch, and takes the controls as updates whose validators are the state
- * machine's refusals. Every transition and measurement is stored; a rollback stores an
- * incident naming the failing metrics.
+ * machine's refusals. Every transition and measurement is stored; an abort, by a person or
+ * by analysis, stores an incident naming who aborted, why and the failing metrics.
  *
  * One rule keeps traffic safe: the weight the router holds follows the machine's weight
  * through one serialised applier. An abort while a step's weight is being set waits for
@@ -122,10 +123,7 @@ export async function canaryRollout(input: RolloutInput): Promise<RolloutResult>
     });
   const waits = () =>
     st.waitingRevision === machine.revision &&
-    (machine.phase === 'watching' ||
-      machine.phase === 'aborted' ||
-      machine.phase === 'rolled-back' ||
-      machine.snapshot().pause?.kind === 'timed');
+    (machine.phase === 'watching' || machine.phase === 'aborted' || machine.snapshot().pause?.kind === 'timed');
 
   const currentStatus = (): RolloutStatus => {
     const s = machine.snapshot();
@@ -143,6 +141,7 @@ export async function canaryRollout(input: RolloutInput): Promise<RolloutResult>
       ...(s.pause ? { pause: s.pause } : {}),
       ...(waits() && st.waitingUntil !== undefined ? { waitingUntil: new Date(st.waitingUntil).toISOString() } : {}),
       ...(s.reason ? { reason: s.reason } : {}),
+      ...(s.abortedBy ? { abortedBy: s.abortedBy } : {}),
       attempt: s.attempt,
       ...(analysis ? { analysis } : {}),
       ...(bg ? { background: bg } : {}),
@@ -188,7 +187,11 @@ export async function canaryRollout(input: RolloutInput): Promise<RolloutResult>
             log.error('could not set weight 0', { target: spec.target, error: message });
           } else {
             // Recorded before the loop goes on to weight 0; awaiting the applier here would wait on itself.
-            await transition(machine.rollback(`setting weight ${weight} % failed: ${message}`), 'traffic', false);
+            await transition(
+              machine.rollback('the traffic controller', `setting weight ${weight} % failed: ${message}`),
+              'traffic',
+              false,
+            );
           }
         }
       }
@@ -212,7 +215,7 @@ export async function canaryRollout(input: RolloutInput): Promise<RolloutResult>
     const weightBefore = st.appliedWeight;
     if (s.pause?.kind === 'timed') startWaiting(durationMs(s.pause.duration));
     else if (s.phase === 'watching') startWaiting(durationMs(spec.rollbackWindow));
-    else if (s.phase === 'aborted' || s.phase === 'rolled-back') startWaiting(retryWindowMs);
+    else if (s.phase === 'aborted') startWaiting(retryWindowMs);
     const failing = t.action === 'abort' || t.action === 'rollback' ? blockingNow() : undefined;
     publish();
     if (sync) await syncWeight();
@@ -255,9 +258,12 @@ export async function canaryRollout(input: RolloutInput): Promise<RolloutResult>
 
   // ---- updates -----------------------------------------------------------------------------------
 
-  const validator = (action: Action) => (reason?: unknown) => {
+  const validator = (action: Action) => (reason?: unknown, by?: unknown) => {
     if (action === 'abort' && typeof reason !== 'string') {
       throw new Error('abort needs a reason, a string (temporal workflow update execute --input \'"why"\')');
+    }
+    if (action === 'abort' && by !== undefined && by !== null && typeof by !== 'string') {
+      throw new Error('abort takes who aborts as its second input, a string (--input \'"alice"\')');
     }
     const refused = machine.refusal(action, reason as string | undefined);
     if (refused) throw new Error(`${action} refused: ${refused}`);
@@ -284,8 +290,8 @@ export async function canaryRollout(input: RolloutInput): Promise<RolloutResult>
   );
   setHandler(
     abort,
-    async (reason) => {
-      await transition(machine.abort(reason), 'manual');
+    async (reason, by) => {
+      await transition(machine.abort(reason, by), 'manual');
       return currentStatus();
     },
     { validator: validator('abort') },
@@ -390,7 +396,7 @@ export async function canaryRollout(input: RolloutInput): Promise<RolloutResult>
       (st.backgroundRuns[metric.name] ??= []).push(compact(verdict));
       const outcome = analysisOutcome(background, st.backgroundRuns);
       if (outcome.outcome === 'fail') {
-        await transition(machine.rollback(`background analysis failed: ${outcome.reason}`), 'analysis');
+        await transition(machine.rollback('the background analysis', outcome.reason), 'analysis');
       } else if (outcome.outcome === 'inconclusive') {
         await transition(machine.holdInconclusive(`background analysis inconclusive: ${outcome.reason}`));
       }
@@ -428,11 +434,11 @@ export async function canaryRollout(input: RolloutInput): Promise<RolloutResult>
     );
     if (st.draining || machine.revision !== revision) return;
     const outcome = analysisOutcome(metrics, st.stepRuns, { ended: true });
-    const where = `step ${machine.stepIndex + 1}`;
+    const step = `step ${machine.stepIndex + 1}`;
     if (outcome.outcome === 'pass') await transition(machine.completeStep(machine.stepIndex));
     else if (outcome.outcome === 'fail')
-      await transition(machine.rollback(`analysis at ${where} failed: ${outcome.reason}`), 'analysis');
-    else await transition(machine.holdInconclusive(`analysis at ${where} inconclusive: ${outcome.reason}`));
+      await transition(machine.rollback(`the analysis of ${step}`, outcome.reason), 'analysis');
+    else await transition(machine.holdInconclusive(`analysis at ${step} inconclusive: ${outcome.reason}`));
   }
 
   // ---- the walk ----------------------------------------------------------------------------------
@@ -506,7 +512,6 @@ export async function canaryRollout(input: RolloutInput): Promise<RolloutResult>
         if (await timedOut()) await transition(machine.endWatch());
         break;
       case 'aborted':
-      case 'rolled-back':
         await syncWeight();
         if (await timedOut()) return finish();
         break;
@@ -527,7 +532,7 @@ export async function canaryRollout(input: RolloutInput): Promise<RolloutResult>
       phase: s.phase,
       weight: st.appliedWeight,
       attempt: s.attempt,
-      ...(s.reason ? { reason: s.reason } : {}),
+      ...(s.phase === 'aborted' ? { reason: abortSummary(s) } : {}),
     };
   }
 }

@@ -1,7 +1,7 @@
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import type { IncidentInput, MeasureInput, TransitionInput, WeightInput } from '../../activities/rollout';
+import type { MeasureInput, TransitionInput, WeightInput } from '../../activities/rollout';
 import {
   abort,
   approve,
@@ -15,8 +15,9 @@ import {
 import type { MetricVerdict, Verdict } from '../../lib/rollout/judge';
 import type { InconclusiveReason } from '../../lib/rollout/measurement';
 import { rolloutSpec, type RolloutSpecInput } from '../../lib/rollout/spec';
-import { livePhases, type Phase } from '../../lib/rollout/state';
+import { livePhases, type Phase } from '../../lib/rollout/phases';
 import { canaryRollout } from '../../workflows';
+import type { IncidentRecord } from '../../store/rollout/records';
 import { testWorker, timeSkippingEnv, uniqueTaskQueue } from '../helpers/time-skipping';
 import { waitUntil } from '../helpers/wait';
 
@@ -37,7 +38,7 @@ type Answer = Verdict | InconclusiveReason | 'throw';
 function fakeRollout(answer: (m: MeasureInput) => Answer = () => 'pass') {
   const weights: number[] = [];
   const transitions: TransitionInput[] = [];
-  const incidents: IncidentInput[] = [];
+  const incidents: IncidentRecord[] = [];
   const measured: MeasureInput[] = [];
   const finished: string[] = [];
   const activities = {
@@ -65,7 +66,7 @@ function fakeRollout(answer: (m: MeasureInput) => Answer = () => 'pass') {
     async recordRolloutTransition(input: TransitionInput) {
       transitions.push(input);
     },
-    async recordRolloutIncident(input: IncidentInput) {
+    async recordRolloutIncident(input: IncidentRecord) {
       incidents.push(input);
     },
     async finishRolloutRecord(id: string) {
@@ -205,14 +206,24 @@ test('abort during a pause takes the weight to 0 in one call, records an inciden
     expect(paused.details).toMatch(/^paused at weight 10 %, step 2 of 3 \(pause 1h\) until /);
 
     expect(await refusal(w.handle.executeUpdate(abort, { args: ['  '] }))).toBe(
-      'abort refused: abort needs a reason: it is recorded with the rollback',
+      'abort refused: abort needs a reason: it is recorded with the abort',
     );
-    const after = await w.handle.executeUpdate(abort, { args: ['p95 regressed in checkout'] });
-    expect(after).toMatchObject({ phase: 'aborted', weight: 0, reason: 'p95 regressed in checkout' });
-    expect(after.details).toMatch(/^aborted at weight 0 because p95 regressed in checkout\. Retry starts again/);
+    const after = await w.handle.executeUpdate(abort, { args: ['p95 regressed in checkout', 'alice'] });
+    expect(after).toMatchObject({
+      phase: 'aborted',
+      weight: 0,
+      reason: 'p95 regressed in checkout',
+      abortedBy: 'alice',
+    });
+    expect(after.details).toMatch(/^aborted at weight 0 by alice: p95 regressed in checkout\. Retry starts again/);
     expect(fake.weights).toEqual([10, 0]);
     expect(fake.incidents).toEqual([
-      expect.objectContaining({ kind: 'abort', reason: 'p95 regressed in checkout', weightBefore: 10, stepIndex: 1 }),
+      expect.objectContaining({
+        kind: 'abort',
+        reason: 'aborted by alice: p95 regressed in checkout',
+        weightBefore: 10,
+        stepIndex: 1,
+      }),
     ]);
     expect(fake.transitions.at(-1)).toMatchObject({
       abortCause: 'manual',
@@ -220,7 +231,7 @@ test('abort during a pause takes the weight to 0 in one call, records an inciden
     });
 
     expect(await refusal(w.handle.executeUpdate(abort, { args: ['again'] }))).toMatch(
-      /^abort refused: the rollout is already aborted at weight 0 \(p95 regressed in checkout\); retry starts it again$/,
+      /^abort refused: the rollout is already aborted by alice: p95 regressed in checkout \(weight 0\); retry starts it again$/,
     );
     expect(await refusal(w.handle.executeUpdate(promote))).toMatch(
       /^promote refused: promote applies to a live rollout; this one is aborted/,
@@ -234,7 +245,7 @@ test('abort during a pause takes the weight to 0 in one call, records an inciden
   }
 });
 
-test('abort after a full promote, during the watch, still rolls back to 0', async () => {
+test('abort after a full promote, during the watch, still takes the weight to 0', async () => {
   const fake = fakeRollout();
   const w = await start(fake, { steps: [{ setWeight: 5 }, { pause: { untilApproved: true } }, { setWeight: 50 }] });
   try {
@@ -244,8 +255,9 @@ test('abort after a full promote, during the watch, still rolls back to 0', asyn
     expect(await refusal(w.handle.executeUpdate(promoteFull))).toBe(
       'promoteFull refused: the rollout is already at weight 100 and watching',
     );
+    // Named by nobody, as from the Temporal CLI with the reason alone.
     const aborted = await w.handle.executeUpdate(abort, { args: ['errors in the logs after promotion'] });
-    expect(aborted).toMatchObject({ phase: 'aborted', weight: 0 });
+    expect(aborted).toMatchObject({ phase: 'aborted', weight: 0, abortedBy: 'an operator' });
     expect(fake.weights).toEqual([5, 100, 0]);
     expect(fake.incidents).toEqual([expect.objectContaining({ kind: 'abort', weightBefore: 100 })]);
   } finally {
@@ -259,7 +271,7 @@ test('retry after an abort starts again from the first step and can then be prom
   try {
     await untilPhase(w.handle, 'paused');
     expect(await refusal(w.handle.executeUpdate(retry))).toMatch(
-      /^retry refused: retry applies only after an abort or a rollback; the rollout is paused at step 2 of 3/,
+      /^retry refused: retry applies only after an abort; the rollout is paused at step 2 of 3/,
     );
     await w.handle.executeUpdate(abort, { args: ['wrong build'] });
     const retried = await w.handle.executeUpdate(retry);
@@ -365,7 +377,7 @@ test('provider errors past consecutiveErrorLimit and failed measurements hold th
   }
 });
 
-test('a failing background metric rolls back to 0 at once, with an incident naming it; retry is possible', async () => {
+test('a failing background metric aborts the rollout to 0 at once, with an incident naming it; retry is possible', async () => {
   let bad = false;
   const fake = fakeRollout(() => (bad ? 'fail' : 'pass'));
   // Measured every second of real time: the test waits for the state, never for skipped time.
@@ -376,16 +388,16 @@ test('a failing background metric rolls back to 0 at once, with an incident nami
   try {
     await untilPhase(w.handle, 'paused', (s) => s.weight === 50);
     bad = true;
-    const rolled = await untilPhase(w.handle, 'rolled-back', (s) => s.weight === 0);
-    expect(rolled.reason).toMatch(
-      /^background analysis failed: error-rate: 1 failed measurements, more than failureLimit 0/,
-    );
-    expect(rolled.details).toMatch(/^rolled back at weight 0 because background analysis failed/);
+    const rolled = await untilPhase(w.handle, 'aborted', (s) => s.weight === 0);
+    expect(rolled).toMatchObject({ abortedBy: 'the background analysis' });
+    expect(rolled.reason).toMatch(/^error-rate: 1 failed measurements, more than failureLimit 0/);
+    expect(rolled.details).toMatch(/^aborted at weight 0 by the background analysis: error-rate: 1 failed/);
     expect(fake.weights).toEqual([10, 50, 0]);
     await waitUntil('the incident to be recorded', () => fake.incidents.length > 0);
     expect(fake.incidents).toEqual([
       expect.objectContaining({
         kind: 'rollback',
+        reason: expect.stringMatching(/^aborted by the background analysis: error-rate: 1 failed measurements/),
         weightBefore: 50,
         failing: [expect.objectContaining({ metric: 'error-rate', outcome: 'fail', failed: 1 })],
         lastVerdicts: [expect.objectContaining({ metric: 'error-rate', verdict: 'fail', canary: 0.2 })],
@@ -403,7 +415,7 @@ test('a failing background metric rolls back to 0 at once, with an incident nami
   }
 });
 
-test('a failing metric during the post-promotion watch rolls back from 100 to 0', async () => {
+test('a failing metric during the post-promotion watch aborts the rollout from 100 to 0', async () => {
   let bad = false;
   const fake = fakeRollout(() => (bad ? 'fail' : 'pass'));
   const w = await start(fake, {
@@ -414,7 +426,7 @@ test('a failing metric during the post-promotion watch rolls back from 100 to 0'
   try {
     await untilPhase(w.handle, 'watching', (s) => s.weight === 100);
     bad = true;
-    await untilPhase(w.handle, 'rolled-back', (s) => s.weight === 0);
+    await untilPhase(w.handle, 'aborted', (s) => s.weight === 0);
     expect(fake.weights).toEqual([50, 100, 0]);
     await waitUntil('the incident to be recorded', () => fake.incidents.length > 0);
     expect(fake.incidents[0]).toMatchObject({ kind: 'rollback', weightBefore: 100 });

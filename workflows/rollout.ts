@@ -27,8 +27,11 @@ import {
 } from '../lib/rollout/contract';
 import { describeSituation } from '../lib/rollout/details';
 import { durationMs } from '../lib/rollout/duration';
-import { analysisOutcome, type AnalysisOutcome, type MetricRunSummary, type MetricVerdict } from '../lib/rollout/judge';
-import { describeStep, metricsOf, type MetricSpec } from '../lib/rollout/spec';
+import { analysisOutcome, type AnalysisOutcome, type MetricRunSummary } from '../lib/rollout/analysis-run';
+import type { MetricVerdict } from '../lib/rollout/verdict';
+import type { MetricSpec } from '../lib/rollout/metric-spec';
+import { metricsOf } from '../lib/rollout/spec';
+import { describeStep } from '../lib/rollout/step-spec';
 import { abortSummary, livePhases, type Action, type Transition } from '../lib/rollout/phases';
 import { RolloutMachine } from '../lib/rollout/state';
 import { searchAttributes } from '../lib/search-attributes';

@@ -1,8 +1,11 @@
 import type { Config } from '../../lib/infra/config';
 import type { Pool } from '../../lib/infra/db';
 import type { Redis } from '../../lib/infra/redis';
-import { judgeMeasurement, type MetricVerdict } from '../../lib/rollout/judge';
-import type { MetricSpec, RolloutSpec, TrafficSpec } from '../../lib/rollout/spec';
+import { judgeMeasurement } from '../../lib/rollout/judge';
+import type { MetricVerdict } from '../../lib/rollout/verdict';
+import type { MetricSpec } from '../../lib/rollout/metric-spec';
+import type { RolloutSpec } from '../../lib/rollout/spec';
+import type { TrafficSpec } from '../../lib/rollout/traffic-spec';
 import {
   insertRollout,
   finishRollout,

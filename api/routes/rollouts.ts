@@ -15,7 +15,8 @@ import {
   type CanaryRolloutWorkflow,
   type RolloutStatus,
 } from '../../lib/rollout/contract';
-import { rolloutSpec, rolloutSpecObject, targetName } from '../../lib/rollout/spec';
+import { rolloutSpec, rolloutSpecObject } from '../../lib/rollout/spec';
+import { targetName } from '../../lib/rollout/spec-fields';
 import { maxNameLength, maxReasonLength, phases } from '../../lib/rollout/phases';
 import { latestRollout, listEvents, listIncidents, listRollouts } from '../../store/rollout/records';
 import type { ApiContext } from '../context';

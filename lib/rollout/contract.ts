@@ -1,8 +1,10 @@
 import type { SearchAttributePair } from '@temporalio/common';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import { searchAttributes } from '../search-attributes';
-import type { AnalysisOutcome, MetricVerdict, RunVerdict } from './judge';
-import { describeStep, type RolloutSpec } from './spec';
+import type { AnalysisOutcome, RunVerdict } from './analysis-run';
+import type { MetricVerdict } from './verdict';
+import type { RolloutSpec } from './spec';
+import { describeStep } from './step-spec';
 import type { Pause, Phase, RolloutSnapshot } from './phases';
 
 /**

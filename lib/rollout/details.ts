@@ -1,4 +1,4 @@
-import { describeStep, type Step } from './spec';
+import { describeStep, type Step } from './step-spec';
 import { abortSummary, unnamedOperator, type RolloutSnapshot } from './phases';
 
 export interface Situation {

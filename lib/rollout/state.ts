@@ -11,7 +11,7 @@ import {
   type RolloutSnapshot,
   type Transition,
 } from './phases';
-import { describeStep, type Step } from './spec';
+import { describeStep, type Step } from './step-spec';
 
 /**
  * The rollout's state machine. The workflow wires its timers, activities and update

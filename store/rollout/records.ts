@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
-import type { MetricRunSummary, MetricVerdict } from '../../lib/rollout/judge';
+import type { MetricRunSummary } from '../../lib/rollout/analysis-run';
+import type { MetricVerdict } from '../../lib/rollout/verdict';
 import type { RolloutSpec } from '../../lib/rollout/spec';
 import type { Phase, Transition } from '../../lib/rollout/phases';
 

@@ -256,11 +256,12 @@ test('a canary that starts failing at 50 % is aborted by analysis to 0 in one st
   await recordHistory(stack.client.workflow.getHandle(id), 'aborted-by-analysis-retried');
 }, 180_000);
 
-const temporalCli = (args: string[]) =>
+/** `temporal workflow update execute` of one update with its inputs (JSON), as an operator types it. */
+const updateByCli = (id: string, update: string, ...inputs: string[]) =>
   promisify(execFile)(join(projectRoot, '.venv', 'bin', 'temporal'), [
-    ...args,
-    '--address',
-    stack.config.temporal.address,
+    ...['workflow', 'update', 'execute', '--workflow-id', id, '--name', update, '--output', 'json'],
+    ...inputs.flatMap((input) => ['--input', input]),
+    ...['--address', stack.config.temporal.address],
   ]);
 
 test('abort through the API and through the Temporal CLI each take the weight to 0 in one step', async () => {
@@ -291,21 +292,7 @@ test('abort through the API and through the Temporal CLI each take the weight to
   expect((await api.post(`/api/v1/rollouts/${id}/retry`)).status).toBe(200);
   await until(id, 'paused at 50 % again', (st) => st.attempt === 2 && st.phase === 'paused' && st.weight === 50);
   const beforeCli = callsFor(target).length;
-  const cli = await temporalCli([
-    'workflow',
-    'update',
-    'execute',
-    '--workflow-id',
-    id,
-    '--name',
-    'abort',
-    '--input',
-    '"p95 regressed (from the CLI)"',
-    '--input',
-    '"carol"',
-    '--output',
-    'json',
-  ]);
+  const cli = await updateByCli(id, 'abort', '"p95 regressed (from the CLI)"', '"carol"');
   expect(JSON.parse(cli.stdout)).toMatchObject({ name: 'abort', result: { phase: 'aborted', weight: 0 } });
   expect(await haproxyWeight()).toBe(0);
   expect(callsFor(target).slice(beforeCli)).toEqual([0]);
@@ -316,15 +303,7 @@ test('abort through the API and through the Temporal CLI each take the weight to
     abortedBy: 'carol',
     attempt: 2,
   });
-  const cliRefused = await temporalCli([
-    'workflow',
-    'update',
-    'execute',
-    '--workflow-id',
-    id,
-    '--name',
-    'approve',
-  ]).catch((err: { stderr: string }) => err);
+  const cliRefused = await updateByCli(id, 'approve').catch((err: { stderr: string }) => err);
   expect((cliRefused as { stderr: string }).stderr).toContain('approve refused: approve applies only at a manual gate');
 
   const { body } = await api.get(`/api/v1/rollouts/${id}`);

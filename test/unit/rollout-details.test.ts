@@ -1,5 +1,5 @@
 import { describeSituation, type Situation } from '../../lib/rollout/details';
-import type { Step } from '../../lib/rollout/spec';
+import type { Step } from '../../lib/rollout/step-spec';
 import { RolloutMachine } from '../../lib/rollout/state';
 
 /** The words the Web UI and the status show for each situation, with what a person can do. */

@@ -1,5 +1,5 @@
 import { AppError } from '../../lib/errors';
-import type { Step } from '../../lib/rollout/spec';
+import type { Step } from '../../lib/rollout/step-spec';
 import type { Action, Phase } from '../../lib/rollout/phases';
 import { RolloutMachine } from '../../lib/rollout/state';
 

@@ -12,7 +12,7 @@ import {
   status,
   type RolloutStatus,
 } from '../../lib/rollout/contract';
-import type { MetricVerdict, Verdict } from '../../lib/rollout/judge';
+import type { MetricVerdict, Verdict } from '../../lib/rollout/verdict';
 import type { InconclusiveReason } from '../../lib/rollout/measurement';
 import { rolloutSpec, type RolloutSpecInput } from '../../lib/rollout/spec';
 import { livePhases, type Phase } from '../../lib/rollout/phases';

@@ -11,50 +11,43 @@ import { answer, metric, withBaseline } from '../helpers/rollout-judge';
  * (statistic = U of the first sample), means and Hodges-Lehmann shifts with numpy:
  *   np.mean(x)/np.mean(y), np.median(np.subtract.outer(x, y)).
  */
+
+/** Samples on each side, and the expected U, ratio of means, shift and p-values (two-sided, greater, less). */
+const vector = (
+  canary: number[],
+  baseline: number[],
+  expected: { u1: number; meanRatio: number; shift: number },
+  [pTwoSided, pGreater, pLess]: [number, number, number],
+) => ({ canary, baseline, ...expected, pTwoSided, pGreater, pLess });
+
 const vectors = {
   // Latency samples (s): the canary about 34 % slower.
-  shift: {
-    canary: [0.21, 0.25, 0.24, 0.3, 0.28, 0.27, 0.35, 0.31, 0.29, 0.33, 0.26, 0.32],
-    baseline: [0.2, 0.22, 0.19, 0.21, 0.23, 0.18, 0.24, 0.2, 0.22, 0.21, 0.19, 0.25],
-    u1: 136,
-    pTwoSided: 0.00023937409710953544,
-    pGreater: 0.00011968704855476772,
-    pLess: 0.9999047213518473,
-    meanRatio: 1.34251968503937,
-    shift: 0.07,
-  },
+  shift: vector(
+    [0.21, 0.25, 0.24, 0.3, 0.28, 0.27, 0.35, 0.31, 0.29, 0.33, 0.26, 0.32],
+    [0.2, 0.22, 0.19, 0.21, 0.23, 0.18, 0.24, 0.2, 0.22, 0.21, 0.19, 0.25],
+    { u1: 136, meanRatio: 1.34251968503937, shift: 0.07 },
+    [0.00023937409710953544, 0.00011968704855476772, 0.9999047213518473],
+  ),
   // Discrete values with many ties: the tie correction matters.
-  ties: {
-    canary: [1, 2, 2, 3, 3, 3, 4, 4, 5, 5, 5, 5],
-    baseline: [1, 1, 2, 2, 2, 3, 3, 3, 3, 4, 4, 5],
-    u1: 95,
-    pTwoSided: 0.18310259953509822,
-    pGreater: 0.09155129976754911,
-    pLess: 0.917800812506537,
-    meanRatio: 1.2727272727272727,
-    shift: 1,
-  },
-  same: {
-    canary: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0],
-    baseline: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0],
-    u1: 50,
-    pTwoSided: 1,
-    pGreater: 0.5151319787899796,
-    pLess: 0.5151319787899796,
-    meanRatio: 1,
-    shift: 0,
-  },
+  ties: vector(
+    [1, 2, 2, 3, 3, 3, 4, 4, 5, 5, 5, 5],
+    [1, 1, 2, 2, 2, 3, 3, 3, 3, 4, 4, 5],
+    { u1: 95, meanRatio: 1.2727272727272727, shift: 1 },
+    [0.18310259953509822, 0.09155129976754911, 0.917800812506537],
+  ),
+  same: vector(
+    [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0],
+    [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0],
+    { u1: 50, meanRatio: 1, shift: 0 },
+    [1, 0.5151319787899796, 0.5151319787899796],
+  ),
   // A satisfaction score that dropped.
-  lower: {
-    canary: [0.9, 0.91, 0.89, 0.92, 0.88, 0.9, 0.87, 0.91, 0.89, 0.9],
-    baseline: [0.97, 0.96, 0.98, 0.95, 0.97, 0.99, 0.96, 0.97, 0.98, 0.96],
-    u1: 0,
-    pTwoSided: 0.00016780051625813787,
-    pGreater: 0.99993826998746,
-    pLess: 8.390025812906893e-5,
-    meanRatio: 0.9256965944272445,
-    shift: -0.07,
-  },
+  lower: vector(
+    [0.9, 0.91, 0.89, 0.92, 0.88, 0.9, 0.87, 0.91, 0.89, 0.9],
+    [0.97, 0.96, 0.98, 0.95, 0.97, 0.99, 0.96, 0.97, 0.98, 0.96],
+    { u1: 0, meanRatio: 0.9256965944272445, shift: -0.07 },
+    [0.00016780051625813787, 0.99993826998746, 8.390025812906893e-5],
+  ),
 };
 
 const relClose = (actual: number, expected: number) =>

@@ -1,5 +1,3 @@
-import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { decode, filtered, regimeFeatures, selectStates, syntheticBars } from '../lib/hmm';
 import {
@@ -10,9 +8,9 @@ import {
   type AnalysisParams,
   type HmmAnalysisWorkflow,
 } from '../lib/hmm/contract';
-import { loadConfig } from '../lib/infra/config';
 import { createPool, type Pool } from '../lib/infra/db';
 import { importBars, readBars } from '../store/hmm/bars';
+import { startIsolatedStack } from './isolated-stack';
 
 /**
  * `npm run bench -- hmm analysis [bars...]`: on an isolated stack of its own (test slot 8
@@ -24,27 +22,13 @@ import { importBars, readBars } from '../store/hmm/bars';
  */
 export async function analysisBench(args: string[]): Promise<void> {
   const sizes = args.length > 0 ? args.map(Number) : [2_500, 10_000];
-  process.env.TEST_STACK_SLOT ??= '8';
-  // Imported after the slot is set: the settings read it.
-  const { appEnv, stackSettings, startAppPart } = await import('../scripts/stack/parts');
-  const { down, up } = await import('../scripts/stack/stack');
-  const s = stackSettings('test');
-  const say = (msg: string) => console.log(`[bench] ${msg}`);
-
-  say('building the hmm worker (tsc and workflow bundle)');
-  execFileSync('npm', ['run', '-s', 'build'], { cwd: s.root, stdio: ['ignore', 'ignore', 'inherit'] });
-  await down(s);
-  rmSync(s.dataDir, { recursive: true, force: true });
-  say(`starting an isolated stack in ${s.dataDir}`);
-  await up(s, { only: ['postgres', 'redis', 'temporal'], fresh: true });
-  Object.assign(process.env, appEnv(s), { LOG_LEVEL: 'warn', LOG_PRETTY: 'false' });
-  const config = loadConfig();
+  const { say, config, startApp, stop } = await startIsolatedStack(8, 'the hmm worker');
   const pool = createPool(config, undefined, 'bench');
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const rows: string[] = [];
   try {
-    await startAppPart(s, 'hmm-worker');
+    await startApp('hmm-worker');
     for (const n of sizes) {
       const symbol = `BENCH${n}`;
       await importBars(pool, symbol, syntheticBars({ n, seed: 42 }).bars);
@@ -66,7 +50,7 @@ export async function analysisBench(args: string[]): Promise<void> {
   } finally {
     await Promise.allSettled([pool.end(), connection.close()]);
     say('stopping the isolated stack');
-    await down(s);
+    await stop();
   }
   console.log(`
 hmm analysis benchmark: a full hmmAnalysis through Temporal against the engine called directly on the same bars

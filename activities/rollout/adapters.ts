@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import { AppError } from '../../lib/errors';
 import { durationMs } from '../../lib/rollout/duration';
-import type { MetricSpec, RolloutSpec } from '../../lib/rollout/spec';
+import type { MetricSpec } from '../../lib/rollout/metric-spec';
+import type { RolloutSpec } from '../../lib/rollout/spec';
 import type { BuiltinMetrics } from './builtin-metrics';
 import { createFlagController } from './flag-controller';
 import { createHaproxyController } from './haproxy-controller';

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { errorMessage } from '../../lib/errors';
 import { durationMs } from '../../lib/rollout/duration';
 import type { ProviderAnswer, Reading, Variant } from '../../lib/rollout/measurement';
-import type { MetricSpec } from '../../lib/rollout/spec';
+import type { MetricSpec } from '../../lib/rollout/metric-spec';
 import { quantile } from '../../lib/rollout/stats';
 import { readOutcomes, recordOutcomes, type Outcome, type OutcomeStoreOptions } from '../../store/rollout/outcomes';
 import type { MeasureContext, MetricsProvider } from './types';

@@ -2,15 +2,19 @@ import { log } from '@temporalio/activity';
 import type { Config } from '../../lib/infra/config';
 import type { Pool } from '../../lib/infra/db';
 import type { Redis } from '../../lib/infra/redis';
-import { judgeMeasurement, type MetricRunSummary, type MetricVerdict } from '../../lib/rollout/judge';
-import type { MetricSpec, RolloutSpec, TrafficSpec } from '../../lib/rollout/spec';
-import type { Transition } from '../../lib/rollout/state';
+import { judgeMeasurement } from '../../lib/rollout/judge';
+import type { MetricVerdict } from '../../lib/rollout/verdict';
+import type { MetricSpec } from '../../lib/rollout/metric-spec';
+import type { RolloutSpec } from '../../lib/rollout/spec';
+import type { TrafficSpec } from '../../lib/rollout/traffic-spec';
 import {
   insertRollout,
   finishRollout,
   recordIncident,
   recordMeasurement,
   recordTransition,
+  type IncidentRecord,
+  type TransitionEvent,
 } from '../../store/rollout/records';
 import { metricsProviderFor, trafficControllerFor, type AdapterDeps } from './adapters';
 import { createBuiltinMetrics } from './builtin-metrics';
@@ -38,29 +42,10 @@ export interface MeasureInput {
   attempt: number;
 }
 
-export interface TransitionInput {
-  rolloutId: string;
-  seq: number;
-  at: number;
+export interface TransitionInput extends TransitionEvent {
   target: string;
-  transition: Transition;
-  attempt: number;
-  finished: boolean;
   /** Set on a transition to weight 0 by abort or rollback: the label of rollout_aborts_total. */
   abortCause?: AbortCause;
-}
-
-export interface IncidentInput {
-  rolloutId: string;
-  seq: number;
-  at: number;
-  kind: 'rollback' | 'abort';
-  reason: string;
-  stepIndex: number;
-  weightBefore: number;
-  attempt: number;
-  failing: MetricRunSummary[];
-  lastVerdicts: MetricVerdict[];
 }
 
 export interface RolloutDeps {
@@ -155,7 +140,7 @@ export function createRolloutActivities(deps: RolloutDeps, opts: RolloutActivity
       metrics.weight(input.target, input.transition.weight);
     },
 
-    async recordRolloutIncident(input: IncidentInput): Promise<void> {
+    async recordRolloutIncident(input: IncidentRecord): Promise<void> {
       await recordIncident(pool, input);
     },
 

@@ -1,7 +1,7 @@
 import { errorMessage } from '../../lib/errors';
 import { durationMs } from '../../lib/rollout/duration';
 import type { ProviderAnswer, Reading, Variant } from '../../lib/rollout/measurement';
-import type { MetricSpec } from '../../lib/rollout/spec';
+import type { MetricSpec } from '../../lib/rollout/metric-spec';
 import { causeOf, isTimeout } from './fetch-errors';
 import type { MeasureContext, MetricsProvider } from './types';
 

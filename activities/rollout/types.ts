@@ -1,5 +1,5 @@
 import type { ProviderAnswer } from '../../lib/rollout/measurement';
-import type { MetricSpec } from '../../lib/rollout/spec';
+import type { MetricSpec } from '../../lib/rollout/metric-spec';
 
 /**
  * What moves traffic. setWeight sets an absolute share, so running it twice leaves the

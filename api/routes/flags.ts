@@ -2,7 +2,7 @@ import express, { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { notFound } from '../../lib/errors';
 import { evaluateFlag, flagRecord, subject } from '../../lib/rollout/bucketing';
-import { flagKey, targetName } from '../../lib/rollout/spec';
+import { flagKey, targetName } from '../../lib/rollout/spec-fields';
 import { listFlags, readFlag, writeFlag } from '../../store/rollout/flags';
 import { recordOutcomes } from '../../store/rollout/outcomes';
 import type { ApiContext } from '../context';

@@ -15,8 +15,9 @@ import {
   type CanaryRolloutWorkflow,
   type RolloutStatus,
 } from '../../lib/rollout/contract';
-import { rolloutSpec, rolloutSpecObject, targetName } from '../../lib/rollout/spec';
-import { maxReasonLength, phases } from '../../lib/rollout/state';
+import { rolloutSpec, rolloutSpecObject } from '../../lib/rollout/spec';
+import { targetName } from '../../lib/rollout/spec-fields';
+import { maxNameLength, maxReasonLength, phases } from '../../lib/rollout/phases';
 import { latestRollout, listEvents, listIncidents, listRollouts } from '../../store/rollout/records';
 import type { ApiContext } from '../context';
 import { anyObject, errorResponses, json, jsonBody, registry } from '../openapi';
@@ -43,17 +44,19 @@ const abortBody = z
     reason: z
       .string()
       .trim()
-      .min(1, 'abort needs a reason: it is recorded with the rollback')
+      .min(1, 'abort needs a reason: it is recorded with the abort')
       .max(maxReasonLength, `the abort reason must be at most ${maxReasonLength} characters`),
   })
   .strict();
-const requestedBy = (req: Request) => req.get('x-requested-by')?.slice(0, 200) || 'api';
+const requestedBy = (req: Request) => req.get('x-requested-by')?.slice(0, maxNameLength) || 'api';
+/** Who aborts, as the records and the Web UI name them. */
+const abortedBy = (req: Request) => req.get('x-requested-by')?.trim().slice(0, maxNameLength) || 'an API caller';
 
 const controls = [
   ['promote', promote, 'Skip the current step: a pause, a manual gate, an analysis or an inconclusive hold'],
   ['promote-full', promoteFull, 'Go straight to weight 100 and the post-promotion watch'],
   ['approve', approve, 'Open a manual gate (a pause until approved)'],
-  ['retry', retry, 'After an abort or a rollback: start again from the first step'],
+  ['retry', retry, 'After an abort (by a person or by analysis): start again from the first step'],
 ] as const;
 
 const rolloutPath = '/api/v1/rollouts/{id}';
@@ -100,7 +103,10 @@ const paths: Parameters<typeof registry.registerPath>[0][] = [
   {
     method: 'post',
     path: `${rolloutPath}/abort`,
-    summary: 'Weight 0 at once, from any live phase including the post-promotion watch; the reason is recorded',
+    summary: 'Weight 0 at once, from any live phase including the post-promotion watch',
+    description:
+      'The rollout ends in phase `aborted`, with the reason and who aborted (the `X-Requested-By` header) ' +
+      'in its records and incident. `retry` starts it again.',
     request: { params: idParams, ...jsonBody(abortBody) },
     responses: {
       200: json(anyObject, 'Aborted: the status with weight 0'),
@@ -202,7 +208,7 @@ export function rolloutRoutes(ctx: ApiContext): Router {
   router.post('/:id/abort', async (req, res) => {
     const { id } = parse(idParams, req.params);
     const { reason } = parse(abortBody, req.body ?? {});
-    res.json(await control(id, (h) => h.executeUpdate(abort, { args: [reason] })));
+    res.json(await control(id, (h) => h.executeUpdate(abort, { args: [reason, abortedBy(req)] })));
   });
 
   return router;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { flagKey } from './spec';
+import { flagKey } from './spec-fields';
 
 /**
  * Feature-flag evaluation for rollouts: which variant a subject (a user, an account)

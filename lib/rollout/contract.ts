@@ -1,9 +1,11 @@
 import type { SearchAttributePair } from '@temporalio/common';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import { searchAttributes } from '../search-attributes';
-import type { AnalysisOutcome, MetricVerdict, RunVerdict } from './judge';
-import { describeStep, type RolloutSpec } from './spec';
-import type { Pause, Phase, RolloutSnapshot } from './state';
+import type { AnalysisOutcome, RunVerdict } from './analysis-run';
+import type { MetricVerdict } from './verdict';
+import type { RolloutSpec } from './spec';
+import { describeStep } from './step-spec';
+import type { Pause, Phase, RolloutSnapshot } from './phases';
 
 /**
  * The canaryRollout workflow's identity, input, status and messages, shared by the
@@ -73,7 +75,7 @@ export interface RolloutResult {
 export type CanaryRolloutWorkflow = (input: RolloutInput) => Promise<RolloutResult>;
 
 /**
- * An aborted or rolled-back rollout waits this long for a retry, then ends, freeing its
+ * An aborted rollout (by a person or by analysis) waits this long for a retry, then ends, freeing its
  * target for the next rollout (its weight is 0 already). Terminating it frees it at once.
  */
 export const retryWindowMs = 24 * 3_600_000;
@@ -90,7 +92,10 @@ export interface RolloutStatus {
   pause?: Pause;
   /** When the current timed pause or the watch ends (ISO 8601). */
   waitingUntil?: string;
+  /** Why the rollout was aborted. */
   reason?: string;
+  /** Who or what aborted it: a person, `the background analysis`, `the analysis of step N`, `the traffic controller`. */
+  abortedBy?: string;
   attempt: number;
   /** The step analysis and the background analysis as they stand. */
   analysis?: AnalysisOutcome;
@@ -108,11 +113,14 @@ export interface RolloutStatus {
 export const promote = defineUpdate<RolloutStatus>('promote');
 /** Straight to weight 100 and the post-promotion watch. */
 export const promoteFull = defineUpdate<RolloutStatus>('promoteFull');
-/** Weight 0 at once, from any live phase including the watch; the reason is recorded. */
-export const abort = defineUpdate<RolloutStatus, [reason: string]>('abort');
+/**
+ * Weight 0 at once, from any live phase including the watch; the reason and who aborted are
+ * recorded (`--input '"why"' --input '"alice"'` from the Temporal CLI; the name is optional).
+ */
+export const abort = defineUpdate<RolloutStatus, [reason: string, by?: string]>('abort');
 /** Opens a manual gate (a pause until approved). */
 export const approve = defineUpdate<RolloutStatus>('approve');
-/** After an abort or a rollback: starts the steps again from the first. */
+/** After an abort (by a person or by analysis): starts the steps again from the first. */
 export const retry = defineUpdate<RolloutStatus>('retry');
 
 export const status = defineQuery<RolloutStatus>('status');

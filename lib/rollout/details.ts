@@ -1,5 +1,5 @@
-import { describeStep, type Step } from './spec';
-import type { RolloutSnapshot } from './state';
+import { describeStep, type Step } from './step-spec';
+import { abortSummary, unnamedOperator, type RolloutSnapshot } from './phases';
 
 export interface Situation {
   snapshot: RolloutSnapshot;
@@ -44,14 +44,12 @@ export function describeSituation(x: Situation): string {
       return `watching at weight 100 %${moving} for the rollback window of ${x.rollbackWindow}${until}`;
     case 'promoted':
       return `promoted at weight 100 %`;
-    case 'aborted':
-    case 'rolled-back': {
-      const verb = s.phase === 'aborted' ? 'aborted' : 'rolled back';
-      if (x.weightError) return `${verb} because ${s.reason}, but weight 0 could not be set (${x.weightError})`;
-      if (x.appliedWeight !== 0) {
-        return `${s.phase === 'aborted' ? 'aborting' : 'rolling back'} because ${s.reason}: taking weight ${x.appliedWeight} % to 0`;
-      }
-      return `${verb} at weight 0 because ${s.reason}. Retry starts again from step 1${until ? ` (possible${until})` : ''}`;
+    case 'aborted': {
+      const summary = abortSummary(s);
+      if (x.weightError) return `${summary}; but weight 0 could not be set (${x.weightError})`;
+      if (x.appliedWeight !== 0) return `${summary}; taking weight ${x.appliedWeight} % to 0`;
+      const settled = `aborted at weight 0 by ${s.abortedBy ?? unnamedOperator}: ${s.reason}`;
+      return `${settled}. Retry starts again from step 1${until ? ` (possible${until})` : ''}`;
     }
   }
 }

@@ -1,5 +1,17 @@
 import { conflict, validationError } from '../errors';
-import { describeStep, type Step } from './spec';
+import {
+  abortSummary,
+  fromEarlierSnapshot,
+  livePhases,
+  maxNameLength,
+  maxReasonLength,
+  unnamedOperator,
+  type Action,
+  type Phase,
+  type RolloutSnapshot,
+  type Transition,
+} from './phases';
+import { describeStep, type Step } from './step-spec';
 
 /**
  * The rollout's state machine. The workflow wires its timers, activities and update
@@ -7,64 +19,11 @@ import { describeStep, type Step } from './spec';
  * refuses a transition that does not apply with a reason a person can act on (the
  * update validators call `refusal`).
  *
- * Abort and rollback go to weight 0 in one transition from any live phase, the
- * post-promotion watch included: walking back through the steps, or ignoring an abort
- * after a full promote, are known failures of other tools.
+ * A person's abort and the judge's rollback both go to weight 0 in one transition from any
+ * live phase, the post-promotion watch included, and both end in the one phase `aborted`,
+ * which records who or what aborted and why: walking back through the steps, or ignoring
+ * an abort after a full promote, are known failures of other tools.
  */
-
-export const phases = [
-  'progressing',
-  'paused',
-  'waiting-for-approval',
-  'analysing',
-  'watching',
-  'promoted',
-  'aborted',
-  'rolled-back',
-] as const;
-export type Phase = (typeof phases)[number];
-
-/** Phases in which the rollout still moves traffic and can be aborted. */
-export const livePhases: ReadonlySet<Phase> = new Set([
-  'progressing',
-  'paused',
-  'waiting-for-approval',
-  'analysing',
-  'watching',
-]);
-/** Phases from which `retry` starts again. */
-export const abortedPhases: ReadonlySet<Phase> = new Set(['aborted', 'rolled-back']);
-
-export type Pause =
-  { kind: 'timed'; duration: string } | { kind: 'approval' } | { kind: 'inconclusive'; reason: string };
-
-export type Action = 'promote' | 'promoteFull' | 'abort' | 'approve' | 'retry';
-
-export interface RolloutSnapshot {
-  phase: Phase;
-  /** The current step; steps.length means past the last step (watching or promoted). */
-  stepIndex: number;
-  /** The canary's share of traffic, 0 to 100, as last decided. */
-  weight: number;
-  pause?: Pause;
-  /** Why the rollout was aborted (by a person) or rolled back (by the judge). */
-  reason?: string;
-  /** 1 for the first run of the steps, +1 per retry. */
-  attempt: number;
-  /** +1 on every transition: lets the workflow wait for "anything changed". */
-  revision: number;
-}
-
-export interface Transition {
-  action: Action | 'start' | 'step' | 'inconclusive' | 'rollback' | 'watchEnded';
-  from: Phase;
-  to: Phase;
-  stepIndex: number;
-  weight: number;
-  reason?: string;
-}
-
-export const maxReasonLength = 500;
 
 export class RolloutMachine {
   private s: RolloutSnapshot;
@@ -74,7 +33,9 @@ export class RolloutMachine {
     snapshot?: RolloutSnapshot,
   ) {
     if (steps.length === 0) throw validationError('a rollout needs at least one step');
-    this.s = snapshot ? { ...snapshot } : { phase: 'progressing', stepIndex: -1, weight: 0, attempt: 1, revision: 0 };
+    this.s = snapshot
+      ? fromEarlierSnapshot(snapshot)
+      : { phase: 'progressing', stepIndex: -1, weight: 0, attempt: 1, revision: 0 };
   }
 
   get phase(): Phase {
@@ -130,10 +91,13 @@ export class RolloutMachine {
     );
   }
 
-  /** An analysis failed: weight 0 at once, from any live phase. */
-  rollback(reason: string): Transition | undefined {
+  /**
+   * An analysis failed, or a traffic controller refused a step: weight 0 at once, from any
+   * live phase. `by` names what aborted (`the background analysis`).
+   */
+  rollback(by: string, reason: string): Transition | undefined {
     if (!livePhases.has(this.s.phase)) return undefined;
-    return this.move('rollback', () => this.stop('rolled-back', reason), reason);
+    return this.move('rollback', () => this.stop(by, reason), abortSummary({ abortedBy: by, reason }));
   }
 
   /** The post-promotion watch ran its whole window without a rollback. */
@@ -163,12 +127,12 @@ export class RolloutMachine {
         if (!livePhases.has(phase)) return `promoteFull applies to a live rollout; this one is ${phase}`;
         return undefined;
       case 'abort': {
-        if (abortedPhases.has(phase))
-          return `the rollout is already ${phase} at weight 0 (${this.s.reason}); retry starts it again`;
+        if (phase === 'aborted')
+          return `the rollout is already ${abortSummary(this.s)} (weight 0); retry starts it again`;
         if (phase === 'promoted')
           return 'the rollout finished at weight 100 and its watch is over; roll the previous version out to go back';
         const text = reason?.trim() ?? '';
-        if (text.length === 0) return 'abort needs a reason: it is recorded with the rollback';
+        if (text.length === 0) return 'abort needs a reason: it is recorded with the abort';
         if (text.length > maxReasonLength)
           return `the abort reason must be at most ${maxReasonLength} characters, got ${text.length}`;
         return undefined;
@@ -183,8 +147,7 @@ export class RolloutMachine {
         }
         return undefined;
       case 'retry':
-        if (!abortedPhases.has(phase))
-          return `retry applies only after an abort or a rollback; the rollout is ${phase}${where}`;
+        if (phase !== 'aborted') return `retry applies only after an abort; the rollout is ${phase}${where}`;
         return undefined;
     }
   }
@@ -208,10 +171,12 @@ export class RolloutMachine {
     return this.move('promoteFull', () => this.enter(this.steps.length));
   }
 
-  abort(reason: string): Transition {
+  /** A person's abort; `by` names them (the API's caller), an unnamed operator when absent. */
+  abort(reason: string, by?: string): Transition {
     this.assert('abort', reason);
     const text = reason.trim();
-    return this.move('abort', () => this.stop('aborted', text), text);
+    const who = by?.trim().slice(0, maxNameLength) || unnamedOperator;
+    return this.move('abort', () => this.stop(who, text), abortSummary({ abortedBy: who, reason: text }));
   }
 
   /** Opens a manual gate. */
@@ -220,11 +185,12 @@ export class RolloutMachine {
     return this.move('approve', () => this.enter(this.s.stepIndex + 1));
   }
 
-  /** Starts the steps again from the first, after an abort or a rollback. */
+  /** Starts the steps again from the first, after an abort. */
   retry(): Transition {
     this.assert('retry');
     return this.move('retry', () => {
       this.s.reason = undefined;
+      this.s.abortedBy = undefined;
       this.s.attempt += 1;
       this.enter(0);
     });
@@ -265,11 +231,12 @@ export class RolloutMachine {
     }
   }
 
-  private stop(phase: 'aborted' | 'rolled-back', reason: string): void {
-    this.s.phase = phase;
+  private stop(by: string, reason: string): void {
+    this.s.phase = 'aborted';
     this.s.weight = 0;
     this.s.pause = undefined;
     this.s.reason = reason;
+    this.s.abortedBy = by;
   }
 
   private move(action: Transition['action'], change: () => void, reason?: string): Transition {

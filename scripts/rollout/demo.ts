@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../lib/infra/config';
 import type { RolloutSpecInput } from '../../lib/rollout/spec';
@@ -21,9 +20,9 @@ import {
  * `npm run demo:rollout -- [--bad errors|latency] [--test-stack]`: a canary rollout through
  * HAProxy, judged on Prometheus figures, told stage by stage.
  *
- * It starts what it needs: the stack's parts that are not running yet (as `npm run up`
- * would, reusing those that are; `--test-stack` uses the test stack of TEST_STACK_SLOT
- * instead, beside a user's stack), then HAProxy in front of a stable and a canary demo
+ * It builds the project and starts what it needs: the stack's parts that are not running
+ * yet (as `npm run up` would, reusing those that are; `--test-stack` uses the test stack of
+ * TEST_STACK_SLOT instead, beside a user's stack), then HAProxy in front of a stable and a canary demo
  * service, both scraped by the stack's Prometheus every second, and a bounded load of
  * 40 requests a second. The rollout is started through the API with short stages. The
  * stack keeps running afterwards (`npm run down` stops it); the demo's own processes stop.
@@ -91,10 +90,9 @@ async function main(): Promise<string> {
       ? { haproxy: 8480, stable: 8481, canary: 8482 }
       : { haproxy: 20_010 + 100 * testSlot(), stable: 20_011 + 100 * testSlot(), canary: 20_012 + 100 * testSlot() };
 
-  if (!existsSync(join(projectRoot, 'dist', 'workers', 'orchestrator.js'))) {
-    say('building (tsc and the workflow bundle)');
-    execFileSync('npm', ['run', '-s', 'build'], { cwd: projectRoot, stdio: 'inherit' });
-  }
+  // Always: a worker started from an earlier build would run the rollout with earlier code.
+  say('building (tsc and the workflow bundle)');
+  execFileSync('npm', ['run', '-s', 'build'], { cwd: projectRoot, stdio: 'inherit' });
   say(`starting the stack parts that are not running (${s.profile} stack in ${s.dataDir})`);
   await up(s, { onStep: (m) => say(`  ${m}`) });
 
@@ -139,6 +137,7 @@ async function main(): Promise<string> {
     say(`rollout ${started.id} started through the API: 20 % → pause 20s → 50 % → pause 20s → 100 %, watch 20s`);
     say(`Web UI: ${started.webUiUrl}`);
     const final = await narrate(api, started.id, headers);
+    if (final.phase === 'aborted') say(`why, in the Web UI (its current details): ${started.webUiUrl}`);
     const served = Object.entries(load.counts)
       .map(([v, c]) => `${v} ${c.ok} ok / ${c.error} errors`)
       .join(', ');
@@ -177,7 +176,13 @@ interface View {
     baseline: number | null;
     reason: string;
   }[];
-  incidents: { kind: string; reason: string; weightBefore: number; failing: { metric: string; reason: string }[] }[];
+  incidents: {
+    kind: string;
+    reason: string;
+    weightBefore: number;
+    failing: { metric: string; measurements: number; failed: number }[];
+    lastVerdicts: { metric: string; verdict: string; reason: string }[];
+  }[];
 }
 
 /** Tells each stage and measurement as the rollout goes, until it settles. */
@@ -198,13 +203,14 @@ async function narrate(api: string, id: string, headers: Record<string, string>)
       const line = view.status?.details ?? `${now.phase} at weight ${now.weight} %`;
       if (line !== lastLine) say(`${now.phase.padEnd(20)} ${line}`);
       lastLine = line;
-      const settled =
-        (now.phase === 'promoted' && now.weight === 100) ||
-        ((now.phase === 'aborted' || now.phase === 'rolled-back') && now.weight === 0);
-      if (settled) {
+      const settled = (now.phase === 'promoted' && now.weight === 100) || (now.phase === 'aborted' && now.weight === 0);
+      // The status answers once the weight is 0; the incident's record follows it.
+      if (settled && (now.phase !== 'aborted' || view.incidents.length > 0)) {
         for (const i of view.incidents) {
-          say(`incident (${i.kind} from weight ${i.weightBefore} %): ${i.reason}`);
-          for (const f of i.failing) say(`  failing: ${f.reason}`);
+          say(`incident (${i.kind}, from weight ${i.weightBefore} %): ${i.reason}`);
+          for (const f of i.failing)
+            say(`  failing: ${f.metric}, ${f.failed} of ${f.measurements} measurements failed`);
+          for (const v of i.lastVerdicts) say(`  last ${v.metric}: ${v.verdict}: ${v.reason}`);
         }
         return now;
       }

@@ -1,7 +1,8 @@
 import type { Pool } from 'pg';
-import type { MetricRunSummary, MetricVerdict } from '../../lib/rollout/judge';
+import type { MetricRunSummary } from '../../lib/rollout/analysis-run';
+import type { MetricVerdict } from '../../lib/rollout/verdict';
 import type { RolloutSpec } from '../../lib/rollout/spec';
-import type { Phase, Transition } from '../../lib/rollout/state';
+import type { Phase, Transition } from '../../lib/rollout/phases';
 
 /**
  * The one module that owns the rollouts, rollout_events and rollout_incidents queries.
@@ -50,7 +51,7 @@ export async function recordTransition(pool: Pool, e: TransitionEvent): Promise<
     );
     await client.query(
       `UPDATE rollouts SET phase = $3, step_index = $4, weight = $5, attempt = $6,
-         reason = CASE WHEN $3 IN ('aborted', 'rolled-back', 'paused') THEN $7 ELSE NULL END,
+         reason = CASE WHEN $3 IN ('aborted', 'paused') THEN $7 ELSE NULL END,
          last_seq = $2, updated_at = now(),
          finished_at = CASE WHEN $8 THEN coalesce(finished_at, now()) ELSE NULL END
        WHERE id = $1 AND last_seq < $2`,
@@ -111,11 +112,13 @@ export async function recordMeasurement(pool: Pool, e: MeasurementEvent): Promis
   );
 }
 
+/** The incident an abort leaves: `abort` when a person aborted, `rollback` when the rollout's analysis or traffic did. */
 export interface IncidentRecord {
   rolloutId: string;
   seq: number;
   at: number;
   kind: 'rollback' | 'abort';
+  /** `aborted by <who>: <why>`. */
   reason: string;
   stepIndex: number;
   weightBefore: number;
@@ -261,17 +264,8 @@ export async function listEvents(
   }));
 }
 
-export interface IncidentView {
-  seq: number;
-  kind: 'rollback' | 'abort';
-  at: string;
-  reason: string;
-  stepIndex: number;
-  weightBefore: number;
-  attempt: number;
-  failing: MetricRunSummary[];
-  lastVerdicts: MetricVerdict[];
-}
+/** An incident as the API shows it: its time in ISO 8601. */
+export type IncidentView = Omit<IncidentRecord, 'rolloutId' | 'at'> & { at: string };
 
 export async function listIncidents(pool: Pool, rolloutId: string): Promise<IncidentView[]> {
   const { rows } = await pool.query(

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createBuiltinMetrics } from '../../activities/rollout/builtin-metrics';
 import { createApp } from '../../api/app';
 import { createMetrics } from '../../api/metrics';
-import { metricSpec } from '../../lib/rollout/spec';
+import { metricSpec } from '../../lib/rollout/metric-spec';
 import { createRolloutClient } from '../../scripts/rollout/sdk';
 import { createFlagCache } from '../../store/rollout/flag-cache';
 import { setFlagWeight, writeFlag } from '../../store/rollout/flags';

@@ -1,8 +1,10 @@
 import type { Server } from 'node:http';
 import { createPrometheusProvider } from '../../activities/rollout/prometheus-provider';
-import { analysisOutcome, judgeMeasurement, type MetricVerdict } from '../../lib/rollout/judge';
+import { analysisOutcome } from '../../lib/rollout/analysis-run';
+import { judgeMeasurement } from '../../lib/rollout/judge';
+import type { MetricVerdict } from '../../lib/rollout/verdict';
 import type { ProviderAnswer } from '../../lib/rollout/measurement';
-import { metricSpec, type MetricSpec } from '../../lib/rollout/spec';
+import { metricSpec, type MetricSpec } from '../../lib/rollout/metric-spec';
 import { eventually } from '../helpers/http';
 import {
   closeServer,

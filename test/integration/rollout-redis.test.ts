@@ -4,7 +4,7 @@ import { createFlagController } from '../../activities/rollout/flag-controller';
 import { listFlags, readFlag, writeFlag } from '../../store/rollout/flags';
 import { evaluateFlag } from '../../lib/rollout/bucketing';
 import { judgeMeasurement } from '../../lib/rollout/judge';
-import { metricSpec } from '../../lib/rollout/spec';
+import { metricSpec } from '../../lib/rollout/metric-spec';
 import { startRolloutRedis, type ServiceHandle } from '../helpers/rollout-services';
 
 /** Feature flags and built-in metrics against a real redis-server started by the test. */

@@ -206,25 +206,27 @@ test('a healthy canary walks 20 → 50 → 100 % through HAProxy, judged on Prom
   await recordHistory(handle, 'promoted');
 }, 180_000);
 
-test('a canary that starts failing at 50 % is rolled back to 0 in one step, with an incident; retry goes again', async () => {
+test('a canary that starts failing at 50 % is aborted by analysis to 0 in one step, with an incident; retry goes again', async () => {
   const target = `bad-${run}`;
   const id = await startRollout(spec(target));
   try {
     await until(id, 'paused at 50 %', (st) => st.phase === 'paused' && st.weight === 50);
     await canary.setKnobs({ errorRate: 0.5 });
-    const rolled = await until(id, 'rolled back', (st) => st.phase === 'rolled-back' && st.weight === 0);
-    expect(rolled.reason).toMatch(/^background analysis failed: error-rate: 1 failed measurements/);
+    const rolled = await until(id, 'aborted by analysis', (st) => st.phase === 'aborted' && st.weight === 0);
+    expect(rolled).toMatchObject({ abortedBy: 'the background analysis' });
+    expect(rolled.reason).toMatch(/^error-rate: 1 failed measurements/);
     expect(await haproxyWeight()).toBe(0);
     expect(callsFor(target)).toEqual([20, 50, 0]);
     // The status answers once the weight is 0; the records follow.
     let view = await api.get(`/api/v1/rollouts/${id}`);
-    await waitUntil('the rollback and its incident to be recorded', async () => {
+    await waitUntil('the abort and its incident to be recorded', async () => {
       view = await api.get(`/api/v1/rollouts/${id}`);
       return view.body.incidents.length > 0;
     });
     expect(view.body.incidents).toEqual([
       expect.objectContaining({
         kind: 'rollback',
+        reason: expect.stringMatching(/^aborted by the background analysis: error-rate: 1 failed measurements/),
         weightBefore: 50,
         failing: [expect.objectContaining({ metric: 'error-rate', outcome: 'fail' })],
         lastVerdicts: [expect.objectContaining({ metric: 'error-rate', verdict: 'fail' })],
@@ -233,7 +235,7 @@ test('a canary that starts failing at 50 % is rolled back to 0 in one step, with
     expect(view.body.transitions.at(-1)).toMatchObject({
       action: 'rollback',
       fromPhase: 'paused',
-      toPhase: 'rolled-back',
+      toPhase: 'aborted',
       weight: 0,
     });
   } finally {
@@ -251,14 +253,15 @@ test('a canary that starts failing at 50 % is rolled back to 0 in one step, with
   expect(retried.body).toMatchObject({ attempt: 2, weight: 20 });
   // Ends here: the next tests share the HAProxy backend.
   expect((await api.post(`/api/v1/rollouts/${id}/abort`, { reason: 'test over' })).body).toMatchObject({ weight: 0 });
-  await recordHistory(stack.client.workflow.getHandle(id), 'rolled-back-retried');
+  await recordHistory(stack.client.workflow.getHandle(id), 'aborted-by-analysis-retried');
 }, 180_000);
 
-const temporalCli = (args: string[]) =>
+/** `temporal workflow update execute` of one update with its inputs (JSON), as an operator types it. */
+const updateByCli = (id: string, update: string, ...inputs: string[]) =>
   promisify(execFile)(join(projectRoot, '.venv', 'bin', 'temporal'), [
-    ...args,
-    '--address',
-    stack.config.temporal.address,
+    ...['workflow', 'update', 'execute', '--workflow-id', id, '--name', update, '--output', 'json'],
+    ...inputs.flatMap((input) => ['--input', input]),
+    ...['--address', stack.config.temporal.address],
   ]);
 
 test('abort through the API and through the Temporal CLI each take the weight to 0 in one step', async () => {
@@ -266,31 +269,30 @@ test('abort through the API and through the Temporal CLI each take the weight to
   const id = await startRollout(spec(target));
   await until(id, 'paused at 50 %', (st) => st.phase === 'paused' && st.weight === 50);
   const before = callsFor(target).length;
-  const aborted = await api.post(`/api/v1/rollouts/${id}/abort`, { reason: 'checkout errors reported by support' });
+  const aborted = await api.post(
+    `/api/v1/rollouts/${id}/abort`,
+    { reason: 'checkout errors reported by support' },
+    { 'x-requested-by': 'support-desk' },
+  );
   expect(aborted.status).toBe(200);
-  expect(aborted.body).toMatchObject({ phase: 'aborted', weight: 0, reason: 'checkout errors reported by support' });
+  expect(aborted.body).toMatchObject({
+    phase: 'aborted',
+    weight: 0,
+    reason: 'checkout errors reported by support',
+    abortedBy: 'support-desk',
+  });
   expect(await haproxyWeight()).toBe(0);
   expect(callsFor(target).slice(before)).toEqual([0]);
   const refused = await api.post(`/api/v1/rollouts/${id}/abort`, { reason: 'again' });
   expect(refused.status).toBe(409);
-  expect(refused.body.detail).toMatch(/^abort refused: the rollout is already aborted at weight 0/);
+  expect(refused.body.detail).toMatch(
+    /^abort refused: the rollout is already aborted by support-desk: checkout errors/,
+  );
 
   expect((await api.post(`/api/v1/rollouts/${id}/retry`)).status).toBe(200);
   await until(id, 'paused at 50 % again', (st) => st.attempt === 2 && st.phase === 'paused' && st.weight === 50);
   const beforeCli = callsFor(target).length;
-  const cli = await temporalCli([
-    'workflow',
-    'update',
-    'execute',
-    '--workflow-id',
-    id,
-    '--name',
-    'abort',
-    '--input',
-    '"p95 regressed (from the CLI)"',
-    '--output',
-    'json',
-  ]);
+  const cli = await updateByCli(id, 'abort', '"p95 regressed (from the CLI)"', '"carol"');
   expect(JSON.parse(cli.stdout)).toMatchObject({ name: 'abort', result: { phase: 'aborted', weight: 0 } });
   expect(await haproxyWeight()).toBe(0);
   expect(callsFor(target).slice(beforeCli)).toEqual([0]);
@@ -298,17 +300,10 @@ test('abort through the API and through the Temporal CLI each take the weight to
     phase: 'aborted',
     weight: 0,
     reason: 'p95 regressed (from the CLI)',
+    abortedBy: 'carol',
     attempt: 2,
   });
-  const cliRefused = await temporalCli([
-    'workflow',
-    'update',
-    'execute',
-    '--workflow-id',
-    id,
-    '--name',
-    'approve',
-  ]).catch((err: { stderr: string }) => err);
+  const cliRefused = await updateByCli(id, 'approve').catch((err: { stderr: string }) => err);
   expect((cliRefused as { stderr: string }).stderr).toContain('approve refused: approve applies only at a manual gate');
 
   const { body } = await api.get(`/api/v1/rollouts/${id}`);
@@ -320,6 +315,10 @@ test('abort through the API and through the Temporal CLI each take the weight to
   expect(body.incidents.map((i: { kind: string; weightBefore: number }) => [i.kind, i.weightBefore])).toEqual([
     ['abort', 50],
     ['abort', 50],
+  ]);
+  expect(body.incidents.map((i: { reason: string }) => i.reason)).toEqual([
+    'aborted by support-desk: checkout errors reported by support',
+    'aborted by carol: p95 regressed (from the CLI)',
   ]);
   await recordHistory(stack.client.workflow.getHandle(id), 'aborted-api-and-cli');
 }, 180_000);

@@ -1,5 +1,5 @@
 import { describeSituation, type Situation } from '../../lib/rollout/details';
-import type { Step } from '../../lib/rollout/spec';
+import type { Step } from '../../lib/rollout/step-spec';
 import { RolloutMachine } from '../../lib/rollout/state';
 
 /** The words the Web UI and the status show for each situation, with what a person can do. */
@@ -37,17 +37,20 @@ test('each phase in words', () => {
   expect(situation(m, { waitingUntil: until })).toBe(
     'watching at weight 100 % for the rollback window of 30m until 2030-01-01T12:30:00Z',
   );
-  m.rollback('error-rate 0.09 breaks ≤ 0.05');
+  m.rollback('the background analysis', 'error-rate 0.09 breaks ≤ 0.05');
   expect(situation(m, { appliedWeight: 100 })).toBe(
-    'rolling back because error-rate 0.09 breaks ≤ 0.05: taking weight 100 % to 0',
+    'aborted by the background analysis: error-rate 0.09 breaks ≤ 0.05; taking weight 100 % to 0',
   );
   expect(situation(m, { weightError: 'HAProxy: No such server.' })).toBe(
-    'rolled back because error-rate 0.09 breaks ≤ 0.05, but weight 0 could not be set (HAProxy: No such server.)',
+    'aborted by the background analysis: error-rate 0.09 breaks ≤ 0.05; but weight 0 could not be set (HAProxy: No such server.)',
   );
   expect(situation(m)).toBe(
-    'rolled back at weight 0 because error-rate 0.09 breaks ≤ 0.05. Retry starts again from step 1',
+    'aborted at weight 0 by the background analysis: error-rate 0.09 breaks ≤ 0.05. Retry starts again from step 1',
   );
   m.retry();
-  m.abort('wrong build');
-  expect(situation(m, { appliedWeight: 25 })).toBe('aborting because wrong build: taking weight 25 % to 0');
+  m.abort('wrong build', 'alice');
+  expect(situation(m, { appliedWeight: 25 })).toBe('aborted by alice: wrong build; taking weight 25 % to 0');
+  expect(situation(m, { waitingUntil: until })).toBe(
+    'aborted at weight 0 by alice: wrong build. Retry starts again from step 1 (possible until 2030-01-01T12:30:00Z)',
+  );
 });

@@ -1,24 +1,15 @@
-import { analysisOutcome, judgeMeasurement, metricRunOutcome, type MetricVerdict } from '../../lib/rollout/judge';
+import { analysisOutcome, metricRunOutcome } from '../../lib/rollout/analysis-run';
+import { judgeMeasurement } from '../../lib/rollout/judge';
+import type { MetricVerdict } from '../../lib/rollout/verdict';
 import type { ProviderAnswer } from '../../lib/rollout/measurement';
-import { metricSpec, type MetricSpec } from '../../lib/rollout/spec';
+import type { MetricSpec } from '../../lib/rollout/metric-spec';
+import { answer, metric, withBaseline } from '../helpers/rollout-judge';
 
 /**
  * The judge at its edges: values exactly on a bound, the reasons an operator reads,
  * and how a run of verdicts is summed up. The Mann-Whitney figures come from the
  * `shift` vector of rollout-judge.test.ts (checked there against SciPy).
  */
-const metric = (m: Partial<Record<keyof MetricSpec, unknown>>): MetricSpec =>
-  metricSpec.parse({ name: 'latency', provider: { type: 'builtin', measure: 'latency' }, ...m });
-const answer = (
-  canary: number | null,
-  baseline?: number | null,
-  samples?: { canary: number[]; baseline: number[] },
-): ProviderAnswer => ({
-  ok: true,
-  canary: { value: canary, samples: samples?.canary },
-  ...(baseline !== undefined ? { baseline: { value: baseline, samples: samples?.baseline } } : {}),
-});
-const withBaseline = { baseline: true };
 const judge = (m: MetricSpec, a: ProviderAnswer) => judgeMeasurement(m, a, withBaseline);
 
 describe('absolute thresholds', () => {

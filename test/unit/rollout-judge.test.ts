@@ -1,7 +1,9 @@
-import { analysisOutcome, judgeMeasurement, metricRunOutcome, type MetricVerdict } from '../../lib/rollout/judge';
+import { analysisOutcome, metricRunOutcome } from '../../lib/rollout/analysis-run';
+import { judgeMeasurement } from '../../lib/rollout/judge';
+import type { MetricVerdict } from '../../lib/rollout/verdict';
 import { mannWhitney, normalSf } from '../../lib/rollout/mann-whitney';
 import type { ProviderAnswer } from '../../lib/rollout/measurement';
-import { metricSpec, type MetricSpec } from '../../lib/rollout/spec';
+import { answer, metric, withBaseline } from '../helpers/rollout-judge';
 
 /*
  * Expected U and p-values below were computed independently with SciPy 1.x:
@@ -9,50 +11,43 @@ import { metricSpec, type MetricSpec } from '../../lib/rollout/spec';
  * (statistic = U of the first sample), means and Hodges-Lehmann shifts with numpy:
  *   np.mean(x)/np.mean(y), np.median(np.subtract.outer(x, y)).
  */
+
+/** Samples on each side, and the expected U, ratio of means, shift and p-values (two-sided, greater, less). */
+const vector = (
+  canary: number[],
+  baseline: number[],
+  expected: { u1: number; meanRatio: number; shift: number },
+  [pTwoSided, pGreater, pLess]: [number, number, number],
+) => ({ canary, baseline, ...expected, pTwoSided, pGreater, pLess });
+
 const vectors = {
   // Latency samples (s): the canary about 34 % slower.
-  shift: {
-    canary: [0.21, 0.25, 0.24, 0.3, 0.28, 0.27, 0.35, 0.31, 0.29, 0.33, 0.26, 0.32],
-    baseline: [0.2, 0.22, 0.19, 0.21, 0.23, 0.18, 0.24, 0.2, 0.22, 0.21, 0.19, 0.25],
-    u1: 136,
-    pTwoSided: 0.00023937409710953544,
-    pGreater: 0.00011968704855476772,
-    pLess: 0.9999047213518473,
-    meanRatio: 1.34251968503937,
-    shift: 0.07,
-  },
+  shift: vector(
+    [0.21, 0.25, 0.24, 0.3, 0.28, 0.27, 0.35, 0.31, 0.29, 0.33, 0.26, 0.32],
+    [0.2, 0.22, 0.19, 0.21, 0.23, 0.18, 0.24, 0.2, 0.22, 0.21, 0.19, 0.25],
+    { u1: 136, meanRatio: 1.34251968503937, shift: 0.07 },
+    [0.00023937409710953544, 0.00011968704855476772, 0.9999047213518473],
+  ),
   // Discrete values with many ties: the tie correction matters.
-  ties: {
-    canary: [1, 2, 2, 3, 3, 3, 4, 4, 5, 5, 5, 5],
-    baseline: [1, 1, 2, 2, 2, 3, 3, 3, 3, 4, 4, 5],
-    u1: 95,
-    pTwoSided: 0.18310259953509822,
-    pGreater: 0.09155129976754911,
-    pLess: 0.917800812506537,
-    meanRatio: 1.2727272727272727,
-    shift: 1,
-  },
-  same: {
-    canary: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0],
-    baseline: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0],
-    u1: 50,
-    pTwoSided: 1,
-    pGreater: 0.5151319787899796,
-    pLess: 0.5151319787899796,
-    meanRatio: 1,
-    shift: 0,
-  },
+  ties: vector(
+    [1, 2, 2, 3, 3, 3, 4, 4, 5, 5, 5, 5],
+    [1, 1, 2, 2, 2, 3, 3, 3, 3, 4, 4, 5],
+    { u1: 95, meanRatio: 1.2727272727272727, shift: 1 },
+    [0.18310259953509822, 0.09155129976754911, 0.917800812506537],
+  ),
+  same: vector(
+    [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0],
+    [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0],
+    { u1: 50, meanRatio: 1, shift: 0 },
+    [1, 0.5151319787899796, 0.5151319787899796],
+  ),
   // A satisfaction score that dropped.
-  lower: {
-    canary: [0.9, 0.91, 0.89, 0.92, 0.88, 0.9, 0.87, 0.91, 0.89, 0.9],
-    baseline: [0.97, 0.96, 0.98, 0.95, 0.97, 0.99, 0.96, 0.97, 0.98, 0.96],
-    u1: 0,
-    pTwoSided: 0.00016780051625813787,
-    pGreater: 0.99993826998746,
-    pLess: 8.390025812906893e-5,
-    meanRatio: 0.9256965944272445,
-    shift: -0.07,
-  },
+  lower: vector(
+    [0.9, 0.91, 0.89, 0.92, 0.88, 0.9, 0.87, 0.91, 0.89, 0.9],
+    [0.97, 0.96, 0.98, 0.95, 0.97, 0.99, 0.96, 0.97, 0.98, 0.96],
+    { u1: 0, meanRatio: 0.9256965944272445, shift: -0.07 },
+    [0.00016780051625813787, 0.99993826998746, 8.390025812906893e-5],
+  ),
 };
 
 const relClose = (actual: number, expected: number) =>
@@ -88,45 +83,32 @@ describe('Mann-Whitney U', () => {
   });
 });
 
-const metric = (m: Partial<Record<keyof MetricSpec, unknown>>): MetricSpec =>
-  metricSpec.parse({ name: 'latency', provider: { type: 'builtin', measure: 'latency' }, ...m });
-const value = (
-  canary: number | null,
-  baseline?: number | null,
-  samples?: { canary: number[]; baseline: number[] },
-): ProviderAnswer => ({
-  ok: true,
-  canary: { value: canary, samples: samples?.canary },
-  ...(baseline !== undefined ? { baseline: { value: baseline, samples: samples?.baseline } } : {}),
-});
-const withBaseline = { baseline: true };
-
 describe('judging one measurement', () => {
   const absolute = metric({ successCondition: { max: 2 } });
 
   it('passes and fails absolute thresholds, with the numbers', () => {
-    const pass = judgeMeasurement(absolute, value(1.5), withBaseline);
+    const pass = judgeMeasurement(absolute, answer(1.5), withBaseline);
     expect(pass).toMatchObject({
       verdict: 'pass',
       canary: 1.5,
       checks: [{ kind: 'absolute', verdict: 'pass', value: 1.5, max: 2 }],
     });
-    const fail = judgeMeasurement(absolute, value(2.5), withBaseline);
+    const fail = judgeMeasurement(absolute, answer(2.5), withBaseline);
     expect(fail).toMatchObject({
       verdict: 'fail',
       checks: [{ kind: 'absolute', verdict: 'fail', value: 2.5, max: 2 }],
     });
     expect(fail.reason).toBe('latency 2.5 breaks ≤ 2');
-    expect(judgeMeasurement(metric({ successCondition: { min: 0.95 } }), value(0.9), withBaseline).verdict).toBe(
+    expect(judgeMeasurement(metric({ successCondition: { min: 0.95 } }), answer(0.9), withBaseline).verdict).toBe(
       'fail',
     );
   });
 
   it.each([
-    ['an empty result', value(null), 'empty', 'latency (canary): the query returned no data'],
-    ['NaN', value(NaN), 'nan', 'latency (canary): the value is NaN'],
-    ['+Inf', value(Infinity), 'infinite', 'latency (canary): the value is +Inf'],
-    ['-Inf', value(-Infinity), 'infinite', 'latency (canary): the value is -Inf'],
+    ['an empty result', answer(null), 'empty', 'latency (canary): the query returned no data'],
+    ['NaN', answer(NaN), 'nan', 'latency (canary): the value is NaN'],
+    ['+Inf', answer(Infinity), 'infinite', 'latency (canary): the value is +Inf'],
+    ['-Inf', answer(-Infinity), 'infinite', 'latency (canary): the value is -Inf'],
     [
       'a provider that is down',
       { ok: false, error: 'connect ECONNREFUSED 127.0.0.1:9090' } as ProviderAnswer,
@@ -143,48 +125,48 @@ describe('judging one measurement', () => {
 
   it('checks relative limits against the baseline and shows the change', () => {
     const rel = metric({ relative: { maxIncrease: 0.5 } });
-    const fail = judgeMeasurement(rel, value(0.04, 0.02), withBaseline);
+    const fail = judgeMeasurement(rel, answer(0.04, 0.02), withBaseline);
     expect(fail.verdict).toBe('fail');
     expect(fail.checks[0]).toMatchObject({ kind: 'relative', canary: 0.04, baseline: 0.02, limit: 0.03 });
     expect((fail.checks[0] as { change: number }).change).toBeCloseTo(1, 10);
-    expect(judgeMeasurement(rel, value(0.029, 0.02), withBaseline).verdict).toBe('pass');
+    expect(judgeMeasurement(rel, answer(0.029, 0.02), withBaseline).verdict).toBe('pass');
     // Below minDelta an increase does not fail, even from a baseline at 0.
     const floored = metric({ relative: { maxIncrease: 0.5, minDelta: 0.01 } });
-    expect(judgeMeasurement(floored, value(0.005, 0), withBaseline).verdict).toBe('pass');
-    expect(judgeMeasurement(floored, value(0.02, 0), withBaseline).verdict).toBe('fail');
+    expect(judgeMeasurement(floored, answer(0.005, 0), withBaseline).verdict).toBe('pass');
+    expect(judgeMeasurement(floored, answer(0.02, 0), withBaseline).verdict).toBe('fail');
     const down = metric({ relative: { maxDecrease: 0.1 } });
-    expect(judgeMeasurement(down, value(0.85, 0.96), withBaseline).verdict).toBe('fail');
-    expect(judgeMeasurement(down, value(0.9, 0.96), withBaseline).verdict).toBe('pass');
+    expect(judgeMeasurement(down, answer(0.85, 0.96), withBaseline).verdict).toBe('fail');
+    expect(judgeMeasurement(down, answer(0.9, 0.96), withBaseline).verdict).toBe('pass');
   });
 
   it('is inconclusive when the baseline is empty or NaN, even if the canary meets its threshold', () => {
     const both = metric({ successCondition: { max: 2 }, relative: { maxIncrease: 0.3 } });
-    expect(judgeMeasurement(both, value(1, null), withBaseline)).toMatchObject({
+    expect(judgeMeasurement(both, answer(1, null), withBaseline)).toMatchObject({
       verdict: 'inconclusive',
       unjudged: 'empty',
       reason: 'latency (baseline): the query returned no data',
     });
-    expect(judgeMeasurement(both, value(1, NaN), withBaseline)).toMatchObject({
+    expect(judgeMeasurement(both, answer(1, NaN), withBaseline)).toMatchObject({
       verdict: 'inconclusive',
       unjudged: 'nan',
     });
     // A failing threshold still fails: the missing baseline cannot save the canary.
-    expect(judgeMeasurement(both, value(3, null), withBaseline).verdict).toBe('fail');
+    expect(judgeMeasurement(both, answer(3, null), withBaseline).verdict).toBe('fail');
   });
 
   it('judges only absolute thresholds when no baseline takes traffic, and nothing-checked is inconclusive', () => {
     const both = metric({ successCondition: { max: 2 }, relative: { maxIncrease: 0.3 } });
-    const v = judgeMeasurement(both, value(1.2), { baseline: false });
+    const v = judgeMeasurement(both, answer(1.2), { baseline: false });
     expect(v.verdict).toBe('pass');
     expect(v.checks.map((c) => c.kind)).toEqual(['absolute']);
-    const relOnly = judgeMeasurement(metric({ relative: { maxIncrease: 0.3 } }), value(1.2), { baseline: false });
+    const relOnly = judgeMeasurement(metric({ relative: { maxIncrease: 0.3 } }), answer(1.2), { baseline: false });
     expect(relOnly).toMatchObject({ verdict: 'inconclusive', unjudged: 'no-check' });
   });
 
   it('fails a significant increase beyond the tolerance, as Kayenta does', () => {
     const v = vectors.shift;
     const samples = { canary: v.canary, baseline: v.baseline };
-    const strict = judgeMeasurement(metric({ compare: { tolerance: 0.3 } }), value(0.3, 0.22, samples), withBaseline);
+    const strict = judgeMeasurement(metric({ compare: { tolerance: 0.3 } }), answer(0.3, 0.22, samples), withBaseline);
     expect(strict.verdict).toBe('fail');
     const check = strict.checks[0] as unknown as Record<string, number>;
     expect(check.u1).toBe(v.u1);
@@ -193,13 +175,13 @@ describe('judging one measurement', () => {
     expect(check.alpha).toBeCloseTo(0.05, 12);
     // Significant, but within a 40 % tolerance: the effect is too small to fail.
     expect(
-      judgeMeasurement(metric({ compare: { tolerance: 0.4 } }), value(0.3, 0.22, samples), withBaseline).verdict,
+      judgeMeasurement(metric({ compare: { tolerance: 0.4 } }), answer(0.3, 0.22, samples), withBaseline).verdict,
     ).toBe('pass');
     // Not significant (p ≈ 0.092 one-sided) although the means differ by 27 %.
     expect(
       judgeMeasurement(
         metric({ compare: {} }),
-        value(3, 3, { canary: vectors.ties.canary, baseline: vectors.ties.baseline }),
+        answer(3, 3, { canary: vectors.ties.canary, baseline: vectors.ties.baseline }),
         withBaseline,
       ).verdict,
     ).toBe('pass');
@@ -208,23 +190,23 @@ describe('judging one measurement', () => {
     expect(
       judgeMeasurement(
         metric({ compare: { direction: 'decrease', tolerance: 0.05 } }),
-        value(0.9, 0.97, lower),
+        answer(0.9, 0.97, lower),
         withBaseline,
       ).verdict,
     ).toBe('fail');
     expect(
-      judgeMeasurement(metric({ compare: { direction: 'increase' } }), value(0.9, 0.97, lower), withBaseline).verdict,
+      judgeMeasurement(metric({ compare: { direction: 'increase' } }), answer(0.9, 0.97, lower), withBaseline).verdict,
     ).toBe('pass');
   });
 
   it('skips the comparison below minSamples, drops non-finite samples, and does not pass on a skipped check alone', () => {
     const few = { canary: [1, 2, NaN, Infinity], baseline: [1, 2, 3] };
-    const v = judgeMeasurement(metric({ compare: { minSamples: 3 } }), value(1, 1, few), withBaseline);
+    const v = judgeMeasurement(metric({ compare: { minSamples: 3 } }), answer(1, 1, few), withBaseline);
     expect(v.checks[0]).toMatchObject({ kind: 'mann-whitney', verdict: 'skipped', n1: 2, n2: 3 });
     expect(v).toMatchObject({ verdict: 'inconclusive', unjudged: 'no-check' });
     const withThreshold = judgeMeasurement(
       metric({ compare: { minSamples: 3 }, successCondition: { max: 2 } }),
-      value(1, 1, few),
+      answer(1, 1, few),
       withBaseline,
     );
     expect(withThreshold.verdict).toBe('pass');

@@ -1,5 +1,7 @@
 import { durationMs, formatDuration, parseDuration } from '../../lib/rollout/duration';
-import { defaultTemplateName, describeStep, metricsOf, rolloutSpec } from '../../lib/rollout/spec';
+import { metricsOf, rolloutSpec } from '../../lib/rollout/spec';
+import { defaultTemplateName } from '../../lib/rollout/spec-defaults';
+import { describeStep } from '../../lib/rollout/step-spec';
 
 const messages = (input: unknown) => {
   const parsed = rolloutSpec.safeParse(input);
@@ -10,15 +12,9 @@ const messages = (input: unknown) => {
 describe('rollout spec', () => {
   it('defaults reproduce the origin: 5/25/50/100 %, 10 min each, < 5 % errors, p95 < 2 s, +50 % / +30 % relative, 30 min watch', () => {
     const spec = rolloutSpec.parse({ target: 'checkout-api' });
-    expect(spec.steps).toEqual([
-      { setWeight: 5 },
-      { pause: { duration: '10m' } },
-      { setWeight: 25 },
-      { pause: { duration: '10m' } },
-      { setWeight: 50 },
-      { pause: { duration: '10m' } },
-      { setWeight: 100 },
-    ]);
+    expect(spec.steps.map(describeStep).join(', ')).toBe(
+      'set weight 5 %, pause 10m, set weight 25 %, pause 10m, set weight 50 %, pause 10m, set weight 100 %',
+    );
     expect(spec.rollbackWindow).toBe('30m');
     expect(spec.traffic).toEqual({ controller: 'flag' });
     expect(spec.backgroundAnalysis).toEqual({ templates: [defaultTemplateName] });

@@ -1,6 +1,7 @@
 import { AppError } from '../../lib/errors';
-import type { Step } from '../../lib/rollout/spec';
-import { RolloutMachine, type Action, type Phase } from '../../lib/rollout/state';
+import type { Step } from '../../lib/rollout/step-spec';
+import type { Action, Phase } from '../../lib/rollout/phases';
+import { RolloutMachine } from '../../lib/rollout/state';
 
 const steps: Step[] = [
   { setWeight: 5 },
@@ -26,12 +27,12 @@ const at = (index: number) => {
 const watching = () => at(steps.length);
 const aborted = () => {
   const m = at(1);
-  m.abort('p95 regressed');
+  m.abort('p95 regressed', 'alice');
   return m;
 };
-const rolledBack = () => {
+const abortedByAnalysis = () => {
   const m = at(3);
-  m.rollback('error-rate 0.09 breaks ≤ 0.05');
+  m.rollback('the analysis of step 4', 'error-rate 0.09 breaks ≤ 0.05');
   return m;
 };
 const promoted = () => {
@@ -89,14 +90,31 @@ describe('rollout state machine: the workflow walks the steps', () => {
     expect(m.phase).toBe('paused');
   });
 
-  it('rolls back to weight 0 in one transition from any live phase, the watch included', () => {
+  it('a failing analysis aborts to weight 0 in one transition from any live phase, the watch included, naming itself', () => {
     for (const m of [at(0), at(1), at(2), at(3), heldInconclusive(), watching()]) {
-      const t = m.rollback('error-rate breaks ≤ 0.05');
-      expect(t).toMatchObject({ action: 'rollback', to: 'rolled-back', weight: 0, reason: 'error-rate breaks ≤ 0.05' });
-      expect(m.weight).toBe(0);
+      const t = m.rollback('the background analysis', 'error-rate breaks ≤ 0.05');
+      expect(t).toMatchObject({
+        action: 'rollback',
+        to: 'aborted',
+        weight: 0,
+        reason: 'aborted by the background analysis: error-rate breaks ≤ 0.05',
+      });
+      expect(m.snapshot()).toMatchObject({
+        phase: 'aborted',
+        weight: 0,
+        reason: 'error-rate breaks ≤ 0.05',
+        abortedBy: 'the background analysis',
+      });
     }
-    expect(promoted().rollback('late')).toBeUndefined();
-    expect(aborted().rollback('twice')).toBeUndefined();
+    expect(promoted().rollback('the background analysis', 'late')).toBeUndefined();
+    expect(aborted().rollback('the background analysis', 'twice')).toBeUndefined();
+  });
+
+  it('reads a snapshot of an earlier version, whose rollback ended in rolled-back, as aborted by analysis', () => {
+    const earlier = { ...abortedByAnalysis().snapshot(), abortedBy: undefined, phase: 'rolled-back' } as never;
+    const m = new RolloutMachine(steps, earlier);
+    expect(m.snapshot()).toMatchObject({ phase: 'aborted', abortedBy: 'analysis', weight: 0 });
+    expect(m.retry()).toMatchObject({ action: 'retry', to: 'progressing', weight: 5 });
   });
 
   it('restores from a snapshot (continue-as-new) with the same state', () => {
@@ -165,24 +183,30 @@ describe('rollout state machine: updates from people', () => {
       });
     }
     expectRefused(watching(), 'promoteFull', /already at weight 100/);
-    expectRefused(rolledBack(), 'promoteFull', /this one is rolled-back/);
+    expectRefused(abortedByAnalysis(), 'promoteFull', /this one is aborted/);
   });
 
   it('abort sets weight 0 in one step from every live phase, also after a full promote', () => {
     const fullyPromoted = at(1);
     fullyPromoted.promoteFull();
     for (const m of [at(0), at(1), at(2), at(3), at(4), heldInconclusive(), watching(), fullyPromoted]) {
-      const t = m.abort('  checkout errors  ');
-      expect(t).toMatchObject({ action: 'abort', to: 'aborted', weight: 0, reason: 'checkout errors' });
-      expect(m.snapshot()).toMatchObject({ phase: 'aborted', weight: 0, reason: 'checkout errors' });
+      const t = m.abort('  checkout errors  ', ' bob ');
+      expect(t).toMatchObject({ action: 'abort', to: 'aborted', weight: 0, reason: 'aborted by bob: checkout errors' });
+      expect(m.snapshot()).toMatchObject({ phase: 'aborted', weight: 0, reason: 'checkout errors', abortedBy: 'bob' });
     }
+    expect(at(1).abort('checkout errors').reason).toBe('aborted by an operator: checkout errors');
   });
 
   it('abort needs a reason and is refused when there is nothing to abort', () => {
     expectRefused(at(1), 'abort', /abort needs a reason/, '   ');
     expectRefused(at(1), 'abort', /at most 500 characters, got 501/, 'x'.repeat(501));
-    expectRefused(aborted(), 'abort', /already aborted at weight 0 \(p95 regressed\); retry starts it again/, 'again');
-    expectRefused(rolledBack(), 'abort', /already rolled-back/, 'again');
+    expectRefused(
+      aborted(),
+      'abort',
+      /already aborted by alice: p95 regressed \(weight 0\); retry starts it again/,
+      'again',
+    );
+    expectRefused(abortedByAnalysis(), 'abort', /already aborted by the analysis of step 4: error-rate/, 'again');
     expectRefused(promoted(), 'abort', /finished at weight 100 and its watch is over/, 'too late');
   });
 
@@ -195,17 +219,13 @@ describe('rollout state machine: updates from people', () => {
     expectRefused(aborted(), 'approve', /the rollout is aborted/);
   });
 
-  it('retry starts again from the first step after an abort or a rollback, and only then', () => {
-    for (const m of [aborted(), rolledBack()]) {
+  it('retry starts again from the first step after an abort by a person or by analysis, and only then', () => {
+    for (const m of [aborted(), abortedByAnalysis()]) {
       const t = m.retry();
       expect(t).toMatchObject({ action: 'retry', to: 'progressing', stepIndex: 0, weight: 5 });
-      expect(m.snapshot()).toMatchObject({ attempt: 2, reason: undefined });
+      expect(m.snapshot()).toMatchObject({ attempt: 2, reason: undefined, abortedBy: undefined });
     }
-    expectRefused(
-      at(1),
-      'retry',
-      /retry applies only after an abort or a rollback; the rollout is paused at step 2 of 5/,
-    );
+    expectRefused(at(1), 'retry', /retry applies only after an abort; the rollout is paused at step 2 of 5/);
     expectRefused(watching(), 'retry', /the rollout is watching/);
     expectRefused(promoted(), 'retry', /the rollout is promoted/);
   });

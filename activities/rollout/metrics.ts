@@ -1,6 +1,6 @@
 import type { MetricMeter } from '@temporalio/common';
-import type { Verdict } from '../../lib/rollout/judge';
-import type { Transition } from '../../lib/rollout/state';
+import type { Verdict } from '../../lib/rollout/verdict';
+import type { Transition } from '../../lib/rollout/phases';
 import { labelSets, onRuntimeMeter } from '../meter';
 
 /** Why a rollout went to weight 0: a person, the judge, or a traffic controller that refused a step. */

@@ -44,16 +44,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
-  // In this order, so that of two settings wrong together the same one is named first.
-  return {
-    ...coreConfig(e),
-    ...apiConfig(e),
-    ...workerConfig(e),
-    ...cbbConfig(e),
-    ...hmmConfig(e),
-    ...vmConfig(e),
-    ...rolloutConfig(e),
-  };
+  // In this order, so that of two settings wrong together the same one is named first,
+  // and the sections keep their order (core, api, access, worker, cbb, hmm, libvirt, vm, rollout).
+  const processes = { ...apiConfig(e), ...workerConfig(e), ...cbbConfig(e), ...hmmConfig(e) };
+  return { ...coreConfig(e), ...processes, ...vmConfig(e), ...rolloutConfig(e) };
 }
 
 function isSecretName(name: string): boolean {

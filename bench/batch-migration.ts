@@ -1,13 +1,11 @@
-import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
-import { loadConfig } from '../lib/infra/config';
 import { createPool, type Pool } from '../lib/infra/db';
 import { seedTrades } from '../store/batch-migration/seed-trades';
 import { startRun } from '../store/batch-migration/start';
 import { riskScoreSql } from '../lib/batch-migration/trades-risk-score';
 import { runningPid, sleep } from '../scripts/stack/proc';
-import { startAppPart } from '../scripts/stack/parts';
+import { isolatedStack } from './support/isolated-stack';
 
 /**
  * `npm run bench -- batch-migration [rows]`: on an isolated stack of its own (test slot
@@ -18,21 +16,9 @@ import { startAppPart } from '../scripts/stack/parts';
  */
 export default async function bench(args: string[]): Promise<void> {
   const rows = Number(args[0] ?? 1_000_000);
-  process.env.TEST_STACK_SLOT ??= '6';
-  // Imported after the slot is set: the settings read it.
-  const { appEnv, stackSettings } = await import('../scripts/stack/parts');
-  const { down, up } = await import('../scripts/stack/stack');
-  const s = stackSettings('test');
   const say = (msg: string) => console.log(`[bench] ${msg}`);
-
-  say(`building the worker (tsc and workflow bundle)`);
-  execFileSync('npm', ['run', '-s', 'build'], { cwd: s.root, stdio: ['ignore', 'ignore', 'inherit'] });
-  await down(s);
-  rmSync(s.dataDir, { recursive: true, force: true });
-  say(`starting an isolated stack in ${s.dataDir}`);
-  await up(s, { only: ['postgres', 'redis', 'temporal'], fresh: true });
-  Object.assign(process.env, appEnv(s), { LOG_LEVEL: 'warn', LOG_PRETTY: 'false' });
-  const config = loadConfig();
+  const stack = await isolatedStack({ slot: 6, only: ['postgres', 'redis', 'temporal'], build: 'the worker', say });
+  const { s, config } = stack;
   const pool = createPool(config, undefined, 'bench');
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
@@ -46,7 +32,7 @@ export default async function bench(args: string[]): Promise<void> {
     const offset = await offsetBatching(pool, rows);
     say(`OFFSET batching (sampled): ${fmt(offset)} rows/s`);
 
-    const pid = await startAppPart(s, 'worker');
+    const pid = await stack.startApp('worker');
     const runs = [];
     for (const partitions of [1, 2]) {
       await seedTrades(pool, rows);
@@ -71,8 +57,7 @@ batch-migration benchmark: ${rows} trades, trades-risk-score, batch size from 50
     console.log(`  worker peak RSS                  ${peakRss} MB  (target < 300)`);
   } finally {
     await Promise.allSettled([pool.end(), connection.close()]);
-    say('stopping the isolated stack');
-    await down(s);
+    await stack.stop();
   }
 }
 

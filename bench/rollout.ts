@@ -1,9 +1,7 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { Client, Connection } from '@temporalio/client';
-import { loadConfig } from '../lib/infra/config';
 import { createPool } from '../lib/infra/db';
 import { createRedis } from '../lib/infra/redis';
 import { status } from '../lib/rollout/contract';
@@ -12,6 +10,7 @@ import { quantile } from '../lib/rollout/stats';
 import { createRolloutClient } from '../scripts/rollout/sdk';
 import { sleep } from '../scripts/stack/proc';
 import { readFlag } from '../store/rollout/flags';
+import { isolatedStack } from './support/isolated-stack';
 
 /**
  * `npm run bench -- rollout [rounds]`: on an isolated stack of its own (test slot 7 unless
@@ -30,22 +29,16 @@ const intervalMs = 2000;
 
 export default async function bench(args: string[]): Promise<void> {
   const rounds = Number(args[0] ?? 5);
-  process.env.TEST_STACK_SLOT ??= '7';
-  const { appEnv, stackSettings, startAppPart } = await import('../scripts/stack/parts');
-  const { down, up } = await import('../scripts/stack/stack');
-  const s = stackSettings('test');
   const say = (msg: string) => console.log(`[bench] ${msg}`);
-
-  say('building the worker and the API (tsc and workflow bundle)');
-  execFileSync('npm', ['run', '-s', 'build'], { cwd: s.root, stdio: ['ignore', 'ignore', 'inherit'] });
-  await down(s);
-  rmSync(s.dataDir, { recursive: true, force: true });
-  say(`starting an isolated stack in ${s.dataDir}`);
-  await up(s, { only: ['postgres', 'redis', 'temporal'], fresh: true });
-  Object.assign(process.env, appEnv(s), { LOG_LEVEL: 'warn', LOG_PRETTY: 'false' });
-  const config = loadConfig();
-  await startAppPart(s, 'worker');
-  await startAppPart(s, 'api');
+  const stack = await isolatedStack({
+    slot: 7,
+    only: ['postgres', 'redis', 'temporal'],
+    build: 'the worker and the API',
+    say,
+  });
+  const { s, config } = stack;
+  await stack.startApp('worker');
+  await stack.startApp('api');
   const apiUrl = `http://127.0.0.1:${s.ports.api}`;
   const pool = createPool(config, undefined, 'bench');
   const redis = createRedis(config);
@@ -95,8 +88,7 @@ rollout benchmark (${rounds} rollouts; analysis interval ${intervalMs / 1000} s;
   } finally {
     bare.kill('SIGTERM');
     await Promise.allSettled([pool.end(), redis.quit(), connection.close()]);
-    say('stopping the isolated stack');
-    await down(s);
+    await stack.stop();
   }
 
   /** One rollout turned bad at 50 %: how long until the flag is at 0. */

@@ -38,6 +38,13 @@ const scaled: Case[] = [
 
 const logSpace: Case[] = [
   {
+    // The one observation is e^-800 from the only state that can start: no later step would notice.
+    name: 'a single observation that underflows',
+    pi: [1, 0],
+    A: m('0.5 0.5 | 0.5 0.5'),
+    logB: m('-800 0'),
+  },
+  {
     // State 0 must start the chain, and its emissions are e^-800 below the others' at t = 0.
     name: 'the first normaliser underflows',
     pi: [1, 0, 0],

@@ -16,6 +16,7 @@ export function bruteForce(logB: number[][], pi: number[], A: number[][]) {
     joints.push({ path, prefixes, lp: prefixes[n - 1] });
   }
   const ll = logSumExp(joints.map((j) => j.lp));
+  const best = joints.reduce((a, j) => (j.lp > a.lp ? j : a));
   const gamma = Array.from({ length: n }, () => Array<number>(k).fill(0));
   const xi = Array.from({ length: k }, () => Array<number>(k).fill(0));
   for (const { path, lp } of joints) {
@@ -31,7 +32,7 @@ export function bruteForce(logB: number[][], pi: number[], A: number[][]) {
     const z = logSumExp(byState);
     return byState.map((v) => Math.exp(v - z));
   });
-  return { ll, gamma, xi, filtered };
+  return { ll, gamma, xi, filtered, best: { path: best.path, logProb: best.lp } };
 }
 
 export function logSumExp(values: number[]): number {

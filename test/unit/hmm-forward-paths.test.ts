@@ -1,6 +1,7 @@
 import { AppError } from '../../lib/errors';
 import { createWorkspace } from '../../lib/hmm/forward-backward';
 import { createRng } from '../../lib/hmm/prng';
+import { viterbi } from '../../lib/hmm/viterbi';
 import { matrix as m } from '../helpers/hmm';
 import { bruteForce, eStep, expectClose, forwardOnly, logSumExp } from '../helpers/hmm-paths';
 
@@ -8,7 +9,8 @@ import { bruteForce, eStep, expectClose, forwardOnly, logSumExp } from '../helpe
  * Forward-backward against brute force over every state path, on small models chosen to
  * take each of its routes: the scaled passes, the log-space redo after the forward
  * normaliser underflows (at the first step or a later one) or the backward overflows,
- * and data the model cannot emit. Then the invariants of a long sequence.
+ * and data the model cannot emit; Viterbi on the same models. Then the invariants of a
+ * long sequence.
  */
 type Case = { name: string; pi: number[]; A: number[][]; logB: number[][] };
 
@@ -87,6 +89,27 @@ describe.each([
     expect(got.ll).toBeCloseTo(want.ll, 9);
     expectClose(got.filtered, want.filtered, 9);
   });
+
+  test('Viterbi finds the likeliest path and its log-probability', () => {
+    const got = viterbi(
+      Float64Array.from(logB.flat()),
+      logB.length,
+      pi.length,
+      Float64Array.from(pi),
+      Float64Array.from(A.flat()),
+    );
+    expect(Array.from(got.path)).toEqual(want.best.path);
+    expect(got.logProb).toBeCloseTo(want.best.logProb, 9);
+  });
+});
+
+test('Viterbi breaks ties towards the lower state index, so equal inputs give equal paths', () => {
+  // Every path of states 1 and 2 ties, and state 0 cannot emit: the lower index wins at each step.
+  const logB = m('-Infinity -1 -1 | -Infinity -1 -1 | -Infinity -1 -1');
+  const A = Float64Array.from(m('0.2 0.4 0.4 | 0.2 0.4 0.4 | 0.2 0.4 0.4').flat());
+  const got = viterbi(Float64Array.from(logB.flat()), 3, 3, Float64Array.from([0.2, 0.4, 0.4]), A);
+  expect(Array.from(got.path)).toEqual([1, 1, 1]);
+  expect(got.logProb).toBeCloseTo(3 * Math.log(0.4) - 3, 12);
 });
 
 test('a workspace reused across routes keeps nothing of the previous call', () => {

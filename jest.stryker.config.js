@@ -3,7 +3,7 @@
  * (stryker.config.json). Left out: tests that shell out (the HMM command line, the
  * hmmlearn parity run), where each mutant would start Python again, and the whole-fit
  * tests of hmm-fit.test.ts, seconds each once instrumented and run for every HMM mutant;
- * hmm-baum-welch.test.ts checks the E-step and EM exactly on small inputs instead.
+ * hmm-baum-welch.test.ts checks EM, and hmm-forward-paths.test.ts the E-step, exactly on small inputs instead.
  */
 const base = require('./jest.config.js').projects.find((p) => p.displayName === 'unit');
 
@@ -19,6 +19,7 @@ module.exports = {
     '<rootDir>/test/unit/rollout-judge-edges.test.ts',
     '<rootDir>/test/unit/rollout-mann-whitney.test.ts',
     '<rootDir>/test/unit/hmm-forward.test.ts',
+    '<rootDir>/test/unit/hmm-forward-paths.test.ts',
     '<rootDir>/test/unit/hmm-baum-welch.test.ts',
     '<rootDir>/test/unit/hmm-validation.test.ts',
   ],

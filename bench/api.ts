@@ -1,9 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import autocannon from 'autocannon';
 import express from 'express';
 import { orderFixture } from '../test/helpers/cbb';
+import { isolatedStack } from './support/isolated-stack';
 
 /**
  * `npm run bench -- api [seconds]`: on an isolated stack of its own (test slot 7 unless
@@ -57,21 +56,11 @@ const row = (f: Figures) =>
 
 export default async function bench(args: string[]): Promise<void> {
   const seconds = Number(args[0] ?? 20);
-  process.env.TEST_STACK_SLOT ??= '7';
-  const { appEnv, stackSettings, startAppPart, infrastructure } = await import('../scripts/stack/parts');
-  const { down, up } = await import('../scripts/stack/stack');
-  const s = stackSettings('test');
   const say = (msg: string) => console.log(`[bench] ${msg}`);
-
-  say('building (tsc and the workflow bundle)');
-  execFileSync('npm', ['run', '-s', 'build'], { cwd: s.root, stdio: ['ignore', 'ignore', 'inherit'] });
-  await down(s);
-  rmSync(s.dataDir, { recursive: true, force: true });
-  say(`starting an isolated stack in ${s.dataDir}`);
-  await up(s, { only: infrastructure, fresh: true });
-  Object.assign(process.env, appEnv(s), { LOG_LEVEL: 'warn' });
-  await startAppPart(s, 'worker', { LOG_LEVEL: 'warn' });
-  await startAppPart(s, 'api', { LOG_LEVEL: 'warn' });
+  const stack = await isolatedStack({ slot: 7, only: 'infrastructure', build: 'the worker and the API', say });
+  const { s } = stack;
+  await stack.startApp('worker', { LOG_LEVEL: 'warn' });
+  await stack.startApp('api', { LOG_LEVEL: 'warn' });
   const api = `http://127.0.0.1:${s.ports.api}`;
 
   const bare = express();
@@ -122,6 +111,6 @@ export default async function bench(args: string[]): Promise<void> {
     );
   } finally {
     server.close();
-    if (!process.env.KEEP_BENCH_STACK) await down(s);
+    await stack.stop();
   }
 }

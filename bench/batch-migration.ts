@@ -5,7 +5,7 @@ import { seedTrades } from '../store/batch-migration/seed-trades';
 import { startRun } from '../store/batch-migration/start';
 import { riskScoreSql } from '../lib/batch-migration/trades-risk-score';
 import { runningPid, sleep } from '../scripts/stack/proc';
-import { startIsolatedStack } from './isolated-stack';
+import { isolatedStack } from './support/isolated-stack';
 
 /**
  * `npm run bench -- batch-migration [rows]`: on an isolated stack of its own (test slot
@@ -16,7 +16,9 @@ import { startIsolatedStack } from './isolated-stack';
  */
 export default async function bench(args: string[]): Promise<void> {
   const rows = Number(args[0] ?? 1_000_000);
-  const { s, say, config, startApp, stop } = await startIsolatedStack(6, 'the worker');
+  const say = (msg: string) => console.log(`[bench] ${msg}`);
+  const stack = await isolatedStack({ slot: 6, only: ['postgres', 'redis', 'temporal'], build: 'the worker', say });
+  const { s, config } = stack;
   const pool = createPool(config, undefined, 'bench');
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
@@ -30,7 +32,7 @@ export default async function bench(args: string[]): Promise<void> {
     const offset = await offsetBatching(pool, rows);
     say(`OFFSET batching (sampled): ${fmt(offset)} rows/s`);
 
-    const pid = await startApp('worker');
+    const pid = await stack.startApp('worker');
     const runs = [];
     for (const partitions of [1, 2]) {
       await seedTrades(pool, rows);
@@ -55,8 +57,7 @@ batch-migration benchmark: ${rows} trades, trades-risk-score, batch size from 50
     console.log(`  worker peak RSS                  ${peakRss} MB  (target < 300)`);
   } finally {
     await Promise.allSettled([pool.end(), connection.close()]);
-    say('stopping the isolated stack');
-    await stop();
+    await stack.stop();
   }
 }
 

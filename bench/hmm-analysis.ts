@@ -1,16 +1,16 @@
 import { Client, Connection } from '@temporalio/client';
-import { decode, filtered, regimeFeatures, selectStates, syntheticBars } from '../lib/hmm';
+import { fitLocally } from '../activities/hmm/local-engine';
+import { decode, filtered, regimeFeatures, syntheticBars } from '../lib/hmm';
 import {
   analysisRequestSchema,
   hmmAnalysisStartOptions,
   hmmAnalysisWorkflowType,
-  stateCounts,
   type AnalysisParams,
   type HmmAnalysisWorkflow,
 } from '../lib/hmm/contract';
 import { createPool, type Pool } from '../lib/infra/db';
 import { importBars, readBars } from '../store/hmm/bars';
-import { startIsolatedStack } from './isolated-stack';
+import { isolatedStack } from './support/isolated-stack';
 
 /**
  * `npm run bench -- hmm analysis [bars...]`: on an isolated stack of its own (test slot 8
@@ -22,13 +22,15 @@ import { startIsolatedStack } from './isolated-stack';
  */
 export async function analysisBench(args: string[]): Promise<void> {
   const sizes = args.length > 0 ? args.map(Number) : [2_500, 10_000];
-  const { say, config, startApp, stop } = await startIsolatedStack(8, 'the hmm worker');
+  const say = (msg: string) => console.log(`[bench] ${msg}`);
+  const stack = await isolatedStack({ slot: 8, only: ['postgres', 'redis', 'temporal'], build: 'the hmm worker', say });
+  const { config } = stack;
   const pool = createPool(config, undefined, 'bench');
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const rows: string[] = [];
   try {
-    await startApp('hmm-worker');
+    await stack.startApp('hmm-worker');
     for (const n of sizes) {
       const symbol = `BENCH${n}`;
       await importBars(pool, symbol, syntheticBars({ n, seed: 42 }).bars);
@@ -49,8 +51,7 @@ export async function analysisBench(args: string[]): Promise<void> {
     }
   } finally {
     await Promise.allSettled([pool.end(), connection.close()]);
-    say('stopping the isolated stack');
-    await stop();
+    await stack.stop();
   }
   console.log(`
 hmm analysis benchmark: a full hmmAnalysis through Temporal against the engine called directly on the same bars
@@ -62,14 +63,8 @@ ${rows.join('\n')}`);
 async function direct(pool: Pool, params: AnalysisParams): Promise<number> {
   const bars = await readBars(pool, params.symbol);
   const { obs } = regimeFeatures(bars);
-  const { best: fit } = selectStates(obs, stateCounts(params), {
-    covarianceType: params.covariance,
-    seed: params.seed,
-    restarts: params.restarts,
-    nIter: params.nIter,
-    tol: params.tol,
-    criterion: params.criterion,
-  });
+  // The engine as the worker's activity runs it, without its heartbeats.
+  const { best: fit } = await fitLocally(obs, params, { onStep: () => {}, checkStop: () => {} });
   decode(fit.model, obs);
   filtered(fit.model, obs);
   return fit.logLikelihood;

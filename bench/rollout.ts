@@ -8,9 +8,9 @@ import { status } from '../lib/rollout/contract';
 import type { RolloutSpecInput } from '../lib/rollout/spec';
 import { quantile } from '../lib/rollout/stats';
 import { createRolloutClient } from '../scripts/rollout/sdk';
-import { startIsolatedStack } from './isolated-stack';
 import { sleep } from '../scripts/stack/proc';
 import { readFlag } from '../store/rollout/flags';
+import { isolatedStack } from './support/isolated-stack';
 
 /**
  * `npm run bench -- rollout [rounds]`: on an isolated stack of its own (test slot 7 unless
@@ -29,9 +29,16 @@ const intervalMs = 2000;
 
 export default async function bench(args: string[]): Promise<void> {
   const rounds = Number(args[0] ?? 5);
-  const { s, say, config, startApp, stop } = await startIsolatedStack(7, 'the worker and the API');
-  await startApp('worker');
-  await startApp('api');
+  const say = (msg: string) => console.log(`[bench] ${msg}`);
+  const stack = await isolatedStack({
+    slot: 7,
+    only: ['postgres', 'redis', 'temporal'],
+    build: 'the worker and the API',
+    say,
+  });
+  const { s, config } = stack;
+  await stack.startApp('worker');
+  await stack.startApp('api');
   const apiUrl = `http://127.0.0.1:${s.ports.api}`;
   const pool = createPool(config, undefined, 'bench');
   const redis = createRedis(config);
@@ -81,8 +88,7 @@ rollout benchmark (${rounds} rollouts; analysis interval ${intervalMs / 1000} s;
   } finally {
     bare.kill('SIGTERM');
     await Promise.allSettled([pool.end(), redis.quit(), connection.close()]);
-    say('stopping the isolated stack');
-    await stop();
+    await stack.stop();
   }
 
   /** One rollout turned bad at 50 %: how long until the flag is at 0. */

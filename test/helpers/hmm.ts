@@ -62,3 +62,6 @@ function permutations(k: number): number[][] {
 }
 
 export const relDiff = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b));
+
+/** A matrix written row by row on one line: `matrix('0.7 0.3 | 0.4 0.6')`. */
+export const matrix = (rows: string): number[][] => rows.split('|').map((r) => r.trim().split(/\s+/).map(Number));

@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { duration, durationMs, optional, port } from './shared';
+
+/** The API process, and the access keys' usage it counts. */
+export const apiEnv = z.object({
+  API_HOST: z.string().min(1).default('127.0.0.1'),
+  API_PORT: port.default(3000),
+  API_TOKEN: optional,
+  // Every request's calls to Temporal and Postgres share this bound: a dependency that is down is a 503 within it.
+  API_DEADLINE: duration.default('2s'),
+  // A statement slower than this is logged and counted; their share over 5 minutes is /readyz's query health.
+  API_SLOW_QUERY: duration.default('100ms'),
+  // open: a key's requests go through unlimited while Redis is down; closed: they get 503.
+  API_RATE_LIMIT_ON_REDIS_DOWN: z.enum(['open', 'closed']).default('open'),
+  // How often the keys' usage counted in Redis is written to Postgres; `off` leaves the schedule alone.
+  ACCESS_USAGE_FLUSH_EVERY: z.union([duration, z.literal('off')]).default('5m'),
+});
+
+export interface ApiConfig {
+  api: {
+    host: string;
+    port: number;
+    token?: string;
+    deadlineMs: number;
+    slowQueryMs: number;
+    rateLimitOnRedisDown: 'open' | 'closed';
+  };
+  access: { usageFlushEvery: string };
+}
+
+export function apiConfig(e: z.infer<typeof apiEnv>): ApiConfig {
+  return {
+    api: {
+      host: e.API_HOST,
+      port: e.API_PORT,
+      token: e.API_TOKEN,
+      deadlineMs: durationMs(e.API_DEADLINE),
+      slowQueryMs: durationMs(e.API_SLOW_QUERY),
+      rateLimitOnRedisDown: e.API_RATE_LIMIT_ON_REDIS_DOWN,
+    },
+    access: { usageFlushEvery: e.ACCESS_USAGE_FLUSH_EVERY },
+  };
+}

@@ -17,7 +17,7 @@ import {
 } from './demo-services';
 
 /**
- * `npm run demo:rollout -- [--bad errors|latency] [--test-stack]`: a canary rollout through
+ * `npm run demo:rollout -- [--bad errors|latency] [--test-stack] [--no-build]`: a canary rollout through
  * HAProxy, judged on Prometheus figures, told stage by stage.
  *
  * It builds the project and starts what it needs: the stack's parts that are not running
@@ -77,7 +77,9 @@ function demoSpec(target: string): RolloutSpecInput {
 const say = (msg: string) => console.log(`[demo] ${msg}`);
 
 async function main(): Promise<string> {
-  const { values } = parseArgs({ options: { bad: { type: 'string' }, 'test-stack': { type: 'boolean' } } });
+  const { values } = parseArgs({
+    options: { bad: { type: 'string' }, 'test-stack': { type: 'boolean' }, 'no-build': { type: 'boolean' } },
+  });
   if (values.bad !== undefined && values.bad !== 'errors' && values.bad !== 'latency') {
     throw new Error(`--bad takes errors or latency, got ${values.bad}`);
   }
@@ -90,9 +92,12 @@ async function main(): Promise<string> {
       ? { haproxy: 8480, stable: 8481, canary: 8482 }
       : { haproxy: 20_010 + 100 * testSlot(), stable: 20_011 + 100 * testSlot(), canary: 20_012 + 100 * testSlot() };
 
-  // Always: a worker started from an earlier build would run the rollout with earlier code.
-  say('building (tsc and the workflow bundle)');
-  execFileSync('npm', ['run', '-s', 'build'], { cwd: projectRoot, stdio: 'inherit' });
+  // By default: a worker started from an earlier build would run the rollout with earlier
+  // code. `--no-build` is for a caller that has just built (the tests).
+  if (!values['no-build']) {
+    say('building (tsc and the workflow bundle)');
+    execFileSync('npm', ['run', '-s', 'build'], { cwd: projectRoot, stdio: 'inherit' });
+  }
   say(`starting the stack parts that are not running (${s.profile} stack in ${s.dataDir})`);
   await up(s, { onStep: (m) => say(`  ${m}`) });
 

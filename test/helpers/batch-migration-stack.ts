@@ -1,4 +1,3 @@
-import { WorkflowFailedError } from '@temporalio/client';
 import { getRun } from '../../store/batch-migration/runs';
 import { seedTrades } from '../../store/batch-migration/seed-trades';
 import type { StartContext } from '../../store/batch-migration/start';
@@ -46,6 +45,3 @@ export function migrationTestFile(opts: { seedRows?: number } = {}) {
   afterAll(() => file.stack?.close());
   return file;
 }
-
-/** The cause of a workflow's failure (undefined for anything else). */
-export const failureOf = (err: unknown) => (err instanceof WorkflowFailedError ? err.cause : undefined);

@@ -1,11 +1,12 @@
 import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure, CancelledFailure, defaultPayloadConverter } from '@temporalio/common';
+import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import { syntheticBars } from '../../lib/hmm';
 import { analysisRequestSchema, hmmAnalysisStartOptions } from '../../lib/hmm/contract';
 import { importBars } from '../../store/hmm/bars';
 import { hmmAnalysis } from '../../workflows/hmm';
 import { recordHistory } from '../helpers/histories';
 import { hmmTestFile, symbolTag } from '../helpers/hmm-stack';
+import { expectCancelled } from '../helpers/outcome';
 import { waitUntil } from '../helpers/wait';
 
 /**
@@ -48,12 +49,7 @@ test('the same request while one runs joins it; cancelling mid-fit stops the fit
   expect(live.body.workflow.fitProgress.iteration).toBeGreaterThanOrEqual(1);
 
   await handle.cancel();
-  const err = await handle.result().then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(WorkflowFailedError);
-  expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+  await expectCancelled(handle);
   const { rows } = await file.stack.pool.query('SELECT status, error FROM hmm_runs WHERE id = $1', [handle.workflowId]);
   expect(rows[0]).toEqual({ status: 'cancelled', error: 'cancelled' });
   await recordHistory(handle, 'cancelled');

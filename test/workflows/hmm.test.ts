@@ -17,6 +17,7 @@ import { searchAttributes } from '../../lib/search-attributes';
 import { activityInterceptors } from '../../workers/interceptors';
 import { hmmAnalysis } from '../../workflows/hmm';
 import { hmmRefit } from '../../workflows/hmm-refit';
+import { expectCancelled } from '../helpers/outcome';
 import { testWorker, timeSkippingEnv, uniqueTaskQueue } from '../helpers/time-skipping';
 
 let env: TestWorkflowEnvironment;
@@ -237,12 +238,7 @@ test('cancellation mid-fit stops the fit, records the run as cancelled and skips
     const handle = await env.client.workflow.start(hmmAnalysis, { ...hmmAnalysisStartOptions(params), taskQueue });
     await firstHeartbeat;
     await handle.cancel();
-    const err = await handle.result().then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(WorkflowFailedError);
-    expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    await expectCancelled(handle);
     expect((await handle.query(hmmAnalysisProgress)).state).toBe('cancelled');
   });
   expect(stoppedBy).toBeInstanceOf(CancelledFailure);

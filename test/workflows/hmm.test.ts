@@ -1,7 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { HmmActivities } from '../../activities/hmm';
 import { AppError, validationError } from '../../lib/errors';
@@ -18,18 +17,12 @@ import { activityInterceptors } from '../../workers/interceptors';
 import { hmmAnalysis } from '../../workflows/hmm';
 import { hmmRefit } from '../../workflows/hmm-refit';
 import { expectCancelled } from '../helpers/outcome';
-import { testWorker, timeSkippingEnv, uniqueTaskQueue } from '../helpers/time-skipping';
+import { addKeywordAttributes, testWorker, timeSkippingEnv, uniqueTaskQueue } from '../helpers/time-skipping';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
   env = await timeSkippingEnv();
-  const KEYWORD = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: env.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(
-      [searchAttributes.symbol, searchAttributes.analysisState].map((k) => [k.name, KEYWORD]),
-    ),
-  });
+  await addKeywordAttributes(env, [searchAttributes.symbol, searchAttributes.analysisState]);
 });
 afterAll(() => env?.teardown());
 

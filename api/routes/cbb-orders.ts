@@ -14,7 +14,7 @@ import {
 } from '../../lib/cbb/contract';
 import type { ApiContext } from '../context';
 import { anyObject, errorResponses, json, jsonBody, registry } from '../openapi';
-import { startOptions } from '../start-options';
+import { startWorkflow } from '../start-options';
 import { parse } from '../validate';
 
 /** Orders: create one (and start its CBB sync), read it with its sync state, sync it again. */
@@ -73,12 +73,10 @@ registry.registerPath({
 export async function startOrderSync(ctx: ApiContext, req: Request, orderId: string) {
   const options = cbbSyncStartOptions(orderId, 'api');
   const { workflowId } = options;
-  const handle = await ctx.client.workflow.start<CbbSyncWorkflow>(cbbSyncWorkflowType, {
-    ...startOptions(ctx, req),
+  const handle = await startWorkflow<CbbSyncWorkflow>(ctx, req, cbbSyncWorkflowType, {
     ...options,
     workflowIdConflictPolicy: 'USE_EXISTING',
   });
-  ctx.metrics.started.inc({ type: 'cbbSyncOrder' });
   return {
     workflowId,
     runId: handle.firstExecutionRunId,

@@ -8,7 +8,7 @@ import {
 import { workflowUiUrl } from '../../lib/infra/temporal';
 import type { ApiContext } from '../context';
 import { anyObject, json, registry } from '../openapi';
-import { startOptions } from '../start-options';
+import { startWorkflow } from '../start-options';
 
 registry.registerPath({
   method: 'post',
@@ -22,14 +22,12 @@ export function cbbRoutes(ctx: ApiContext): Router {
   const router = Router();
   router.post('/sweep', async (req, res) => {
     const workflowId = cbbSweepOnDemandWorkflowId;
-    const handle = await ctx.client.workflow.start<CbbSweepWorkflow>(cbbSweepWorkflowType, {
-      ...startOptions(ctx, req),
+    const handle = await startWorkflow<CbbSweepWorkflow>(ctx, req, cbbSweepWorkflowType, {
       workflowId,
       workflowIdConflictPolicy: 'USE_EXISTING',
       args: cbbSweepArgs(ctx.config.cbb.sweepConcurrency),
       staticSummary: 'Sweep on demand: start the CBB sync of every pending order',
     });
-    ctx.metrics.started.inc({ type: 'cbbSweep' });
     res.status(202).json({
       workflowId,
       runId: handle.firstExecutionRunId,

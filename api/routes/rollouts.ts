@@ -21,7 +21,7 @@ import { maxNameLength, maxReasonLength, phases } from '../../lib/rollout/phases
 import { latestRollout, listEvents, listIncidents, listRollouts } from '../../store/rollout/records';
 import type { ApiContext } from '../context';
 import { anyObject, errorResponses, json, jsonBody, registry } from '../openapi';
-import { startOptions } from '../start-options';
+import { startWorkflow } from '../start-options';
 import { parse } from '../validate';
 
 /** Canary rollouts: start one per target, list them, read one with its records, and control it. */
@@ -135,11 +135,7 @@ export function rolloutRoutes(ctx: ApiContext): Router {
     const spec = parse(rolloutSpec, req.body ?? {});
     const options = rolloutStartOptions(spec, requestedBy(req));
     try {
-      const handle = await ctx.client.workflow.start<CanaryRolloutWorkflow>(rolloutWorkflowType, {
-        ...startOptions(ctx, req),
-        ...options,
-      });
-      ctx.metrics.started.inc({ type: rolloutWorkflowType });
+      const handle = await startWorkflow<CanaryRolloutWorkflow>(ctx, req, rolloutWorkflowType, options);
       res
         .status(201)
         .location(`/api/v1/rollouts/${handle.workflowId}`)

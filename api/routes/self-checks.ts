@@ -5,7 +5,7 @@ import { workflowUiUrl } from '../../lib/infra/temporal';
 import { selfCheckWorkflowType, type SelfCheckWorkflow } from '../../lib/self-check/contract';
 import type { ApiContext } from '../context';
 import { anyObject, errorResponses, json, jsonBody, registry } from '../openapi';
-import { startOptions } from '../start-options';
+import { startWorkflow } from '../start-options';
 import { parse } from '../validate';
 
 /**
@@ -38,13 +38,11 @@ export function selfCheckRoutes(ctx: ApiContext): Router {
   router.post('/', async (req, res) => {
     const { wait } = parse(body, req.body ?? {});
     const workflowId = `self-check-${randomUUID()}`;
-    const handle = await ctx.client.workflow.start<SelfCheckWorkflow>(selfCheckWorkflowType, {
-      ...startOptions(ctx, req),
+    const handle = await startWorkflow<SelfCheckWorkflow>(ctx, req, selfCheckWorkflowType, {
       workflowId,
       args: [{ wait: wait as `${number}s` }],
       staticSummary: `Self-check: a Postgres write, a ${wait} durable timer, a second write`,
     });
-    ctx.metrics.started.inc({ type: 'selfCheck' });
     res
       .status(201)
       .location(`/api/v1/workflows/${workflowId}`)

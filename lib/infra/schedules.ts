@@ -3,7 +3,8 @@ import type { Duration } from '@temporalio/common';
 import type { ScheduleDeclaration } from '../schedule';
 import type { Logger } from './logger';
 
-function toOptions(d: ScheduleDeclaration): ScheduleOptions {
+/** The Schedule a declaration describes, as the client creates it. */
+export function scheduleOptions(d: ScheduleDeclaration): ScheduleOptions {
   return {
     scheduleId: d.scheduleId,
     spec: { intervals: [{ every: d.every as Duration }] },
@@ -29,7 +30,7 @@ export async function applySchedule(
   declaration: ScheduleDeclaration,
   log: Logger,
 ): Promise<'created' | 'updated'> {
-  const { scheduleId, ...wanted } = toOptions(declaration);
+  const { scheduleId, ...wanted } = scheduleOptions(declaration);
   try {
     await client.schedule.create({ scheduleId, ...wanted });
     log.info({ scheduleId, every: declaration.every }, 'schedule created');

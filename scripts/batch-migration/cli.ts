@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { Client, Connection, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { SingleBar } from 'cli-progress';
-import { loadConfig } from '../../lib/infra/config';
+import { loadConfig, type Config } from '../../lib/infra/config';
 import { createPool, type Pool } from '../../lib/infra/db';
 import { dataMigrations } from '../../lib/batch-migration/registry';
 import { migrationProgress, type MigrationProgress, type MigrationResult } from '../../lib/batch-migration/contract';
@@ -52,19 +52,12 @@ async function main(argv: string[]): Promise<number> {
     console.error(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n'));
     return 2;
   }
-  const config = loadConfig();
-  const pool = createPool(config);
-  const connection = await Connection.connect(temporalConnectionOptions(config));
-  const client = new Client({ connection, namespace: config.temporal.namespace });
-  try {
-    const run = await startRun({ client, pool, taskQueue: config.temporal.taskQueue }, name, parsed.data);
-    console.log(
-      `started ${run.id}${parsed.data.dryRun ? ' (dry run)' : ''}\n  Web UI: ${workflowUiUrl(config, run.id)}`,
-    );
-    return await follow(client, pool, run.id);
-  } finally {
-    await Promise.allSettled([pool.end(), connection.close()]);
-  }
+  const settings = parsed.data;
+  return withConnections(async ({ config, pool, client }) => {
+    const run = await startRun({ client, pool, taskQueue: config.temporal.taskQueue }, name, settings);
+    console.log(`started ${run.id}${settings.dryRun ? ' (dry run)' : ''}\n  Web UI: ${workflowUiUrl(config, run.id)}`);
+    return follow(client, pool, run.id);
+  });
 }
 
 /** `attach <run id>`: follows a run started earlier (by the API, or by a run of this command that was detached). */
@@ -73,17 +66,26 @@ async function attach(id: string | undefined): Promise<number> {
     console.error(`usage: npm run batch-migration -- attach <run id such as migration-trades-risk-score-1>`);
     return 2;
   }
-  const config = loadConfig();
-  const pool = createPool(config);
-  const connection = await Connection.connect(temporalConnectionOptions(config));
-  const client = new Client({ connection, namespace: config.temporal.namespace });
-  try {
+  return withConnections(async ({ config, pool, client }) => {
     if (!(await getRun(pool, id))) {
       console.error(`no migration run ${id}`);
       return 1;
     }
     console.log(`following ${id}\n  Web UI: ${workflowUiUrl(config, id)}`);
-    return await follow(client, pool, id);
+    return follow(client, pool, id);
+  });
+}
+
+/** Postgres and Temporal for one command, both closed when it returns, however it ends. */
+async function withConnections(
+  command: (c: { config: Config; pool: Pool; client: Client }) => Promise<number>,
+): Promise<number> {
+  const config = loadConfig();
+  const pool = createPool(config);
+  const connection = await Connection.connect(temporalConnectionOptions(config));
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  try {
+    return await command({ config, pool, client });
   } finally {
     await Promise.allSettled([pool.end(), connection.close()]);
   }

@@ -89,6 +89,16 @@ export interface NewRun {
  */
 const activeStates = `('starting', 'running', 'paused', 'verifying')`;
 
+/** A new run's values for the columns kind … max_rows_per_second, in the order both INSERTs name them. */
+const newRunValues = (run: NewRun) => [
+  run.kind,
+  run.reverses ?? null,
+  run.dryRun,
+  run.params,
+  run.params.batchSize ?? null,
+  run.params.maxRowsPerSecond ?? null,
+];
+
 /**
  * Reserves the next run number. `exclusive` refuses while a real forward run of the same
  * migration is active; two starts at once compute the same number, one loses on the
@@ -104,16 +114,7 @@ export async function createRun(pool: Pool, run: NewRun, opts: { exclusive?: boo
          WHERE NOT $8::boolean OR NOT EXISTS (
            SELECT 1 FROM migration_runs WHERE migration = $1 AND kind = 'forward' AND NOT dry_run AND state IN ${activeStates})
          RETURNING ${runColumns}`,
-        [
-          run.migration,
-          run.kind,
-          run.reverses ?? null,
-          run.dryRun,
-          run.params,
-          run.params.batchSize ?? null,
-          run.params.maxRowsPerSecond ?? null,
-          opts.exclusive ?? false,
-        ],
+        [run.migration, ...newRunValues(run), opts.exclusive ?? false],
       );
       if (!rows[0]) {
         const active = await pool.query<{ id: string; state: string }>(
@@ -142,17 +143,7 @@ export async function ensureRun(pool: Pool, id: string, run: NewRun): Promise<vo
        ELSE (SELECT coalesce(max(seq), 0) + 1 FROM migration_runs WHERE migration = $2) END,
        $4, $5, $6, 'starting', $7, $8, $9)
      ON CONFLICT (id) DO NOTHING`,
-    [
-      id,
-      run.migration,
-      seq,
-      run.kind,
-      run.reverses ?? null,
-      run.dryRun,
-      run.params,
-      run.params.batchSize ?? null,
-      run.params.maxRowsPerSecond ?? null,
-    ],
+    [id, run.migration, seq, ...newRunValues(run)],
   );
 }
 

@@ -1,6 +1,7 @@
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import { cbbSweepSchedule, cbbSweepScheduleId } from '../../lib/cbb/contract';
 import { loadConfig } from '../../lib/infra/config';
+import { scheduleOptions } from '../../lib/infra/schedules';
 import { startAppPart, stackSettings, type AppName } from '../../scripts/stack/parts';
 import { stopProcess } from '../../scripts/stack/proc';
 
@@ -27,19 +28,7 @@ export async function pauseSweepSchedule(client: Client): Promise<void> {
     concurrency: config.cbb.sweepConcurrency,
     taskQueue: config.temporal.taskQueue,
   });
-  await client.schedule.create({
-    scheduleId: d.scheduleId,
-    spec: { intervals: [{ every: d.every as '1m' }] },
-    action: {
-      type: 'startWorkflow',
-      workflowType: d.workflowType,
-      workflowId: d.workflowId,
-      taskQueue: d.taskQueue,
-      args: d.args,
-    },
-    policies: { overlap: d.overlap },
-    state: { paused: true, note: 'paused by the tests' },
-  });
+  await client.schedule.create({ ...scheduleOptions(d), state: { paused: true, note: 'paused by the tests' } });
 }
 
 /** Starts the compiled worker with its sweep Schedule paused; returns its pid. */

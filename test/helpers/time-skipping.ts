@@ -1,3 +1,4 @@
+import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Runtime, Worker, makeTelemetryFilterString, type WorkerOptions } from '@temporalio/worker';
 import { testBundlePath, testServerPath } from './paths';
@@ -23,6 +24,15 @@ export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
   return TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: testServerPath } },
+  });
+}
+
+/** Adds keyword search attributes the workflows set: the time-skipping server cannot list them, but it can add them. */
+export async function addKeywordAttributes(env: TestWorkflowEnvironment, keys: { name: string }[]): Promise<void> {
+  const KEYWORD = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(keys.map((k) => [k.name, KEYWORD])),
   });
 }
 

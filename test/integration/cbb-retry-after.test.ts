@@ -1,5 +1,4 @@
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { CancelledFailure } from '@temporalio/common';
+import { type WorkflowHandle } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time';
 import type { temporal } from '@temporalio/proto';
 import type { Worker } from '@temporalio/worker';
@@ -9,6 +8,7 @@ import { cbbSyncOrder } from '../../workflows/cbb-sync';
 import { cbbTrafficOf } from '../helpers/cbb';
 import { cbbTestFile } from '../helpers/cbb-file';
 import { recordHistory } from '../helpers/histories';
+import { expectCancelled } from '../helpers/outcome';
 import { stackWorker } from '../helpers/stack';
 import { uniqueTaskQueue } from '../helpers/time-skipping';
 import { waitUntil } from '../helpers/wait';
@@ -78,9 +78,7 @@ test("an hour's Retry-After: a durable one-hour timer, still pending after a wor
     expect(requests.map((r) => r.status)).toEqual([429]);
 
     await handle.cancel();
-    const err = await handle.result().catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(WorkflowFailedError);
-    expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    await expectCancelled(handle);
     const final = await events(handle);
     expect(final.some((e) => e.timerCanceledEventAttributes)).toBe(true);
     const lastTask = final.filter((e) => e.workflowTaskCompletedEventAttributes).at(-1);

@@ -2,24 +2,16 @@ import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { SettleOutcome, SyncPlan } from '../../activities/cbb';
-import { temporal } from '@temporalio/proto';
 import type { CbbFieldValue } from '../../lib/cbb/fields';
 import { searchAttributes } from '../../lib/search-attributes';
 import { cbbSyncProgress } from '../../lib/cbb/contract';
 import { cbbSyncOrder } from '../../workflows/cbb-sync';
-import { testWorker, timeSkippingEnv, uniqueTaskQueue } from '../helpers/time-skipping';
+import { addKeywordAttributes, testWorker, timeSkippingEnv, uniqueTaskQueue } from '../helpers/time-skipping';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
   env = await timeSkippingEnv();
-  // The time-skipping server cannot list search attributes, but it can add them.
-  const KEYWORD = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: env.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(
-      [searchAttributes.orderId, searchAttributes.syncStatus].map((k) => [k.name, KEYWORD]),
-    ),
-  });
+  await addKeywordAttributes(env, [searchAttributes.orderId, searchAttributes.syncStatus]);
 });
 afterAll(() => env?.teardown());
 

@@ -1,7 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { HmmActivities } from '../../activities/hmm';
 import { AppError, validationError } from '../../lib/errors';
@@ -17,18 +16,13 @@ import { searchAttributes } from '../../lib/search-attributes';
 import { activityInterceptors } from '../../workers/interceptors';
 import { hmmAnalysis } from '../../workflows/hmm';
 import { hmmRefit } from '../../workflows/hmm-refit';
-import { testWorker, timeSkippingEnv, uniqueTaskQueue } from '../helpers/time-skipping';
+import { expectCancelled } from '../helpers/outcome';
+import { addKeywordAttributes, testWorker, timeSkippingEnv, uniqueTaskQueue } from '../helpers/time-skipping';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
   env = await timeSkippingEnv();
-  const KEYWORD = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: env.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(
-      [searchAttributes.symbol, searchAttributes.analysisState].map((k) => [k.name, KEYWORD]),
-    ),
-  });
+  await addKeywordAttributes(env, [searchAttributes.symbol, searchAttributes.analysisState]);
 });
 afterAll(() => env?.teardown());
 
@@ -237,12 +231,7 @@ test('cancellation mid-fit stops the fit, records the run as cancelled and skips
     const handle = await env.client.workflow.start(hmmAnalysis, { ...hmmAnalysisStartOptions(params), taskQueue });
     await firstHeartbeat;
     await handle.cancel();
-    const err = await handle.result().then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(WorkflowFailedError);
-    expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    await expectCancelled(handle);
     expect((await handle.query(hmmAnalysisProgress)).state).toBe('cancelled');
   });
   expect(stoppedBy).toBeInstanceOf(CancelledFailure);

@@ -36,7 +36,7 @@ import { vm } from './vm-activities';
  */
 type MachineEvent = Parameters<VmActivities['recordReconcile']>[0][number];
 
-// Reads the Schedule only; a server that does not answer for a while fails the pass, and the Schedule starts the next run.
+// Reads the Schedule only; a server that does not answer for a while fails the run, and the Schedule starts the next.
 const schedules = proxyActivities<ScheduleActivities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 4 },

@@ -11,6 +11,7 @@ import { createSelfCheckActivities } from './self-check';
 import { createVmActivities } from './vm';
 import type { VmResources } from './vm/resources';
 import { createAccessActivities } from './access';
+import { createScheduleActivities } from './schedules';
 
 /** What the worker builds once and hands to every activity factory. */
 export interface ActivityDeps {
@@ -35,6 +36,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createVmActivities(deps),
     ...createAccessActivities(deps),
     ...createRolloutActivities(deps),
+    ...createScheduleActivities(deps),
   };
 }
 

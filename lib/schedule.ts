@@ -19,3 +19,9 @@ export interface ScheduleDeclaration {
   overlap: 'SKIP' | 'BUFFER_ONE' | 'ALLOW_ALL';
   catchupWindow: string;
 }
+
+/**
+ * Why a run its Schedule started should end rather than go on: the Schedule is paused (or
+ * gone), or the Schedule runs another run (the one asking was started by a trigger).
+ */
+export type ScheduleStop = 'paused' | 'superseded';

@@ -1,35 +1,87 @@
-import { getExternalWorkflowHandle, log, proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
+import { msToNumber } from '@temporalio/common/lib/time';
+import {
+  getExternalWorkflowHandle,
+  log,
+  patched,
+  proxyActivities,
+  setCurrentDetails,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { ScheduleActivities } from '../activities/schedules';
 import type { VmActivities } from '../activities/vm';
-import { permanentErrorTypes } from '../lib/errors';
-import { driftSignal, vmWorkflowId, type VmReconcileSummary } from '../lib/vm/contract';
+import {
+  driftSignal,
+  vmWorkflowId,
+  type VmReconcileEnd,
+  type VmReconcileInput,
+  type VmReconcileSummary,
+} from '../lib/vm/contract';
 import { reconcile } from '../lib/vm/reconcile';
+import { describePass, describeReconcile } from '../lib/vm/reconcile-details';
+import { vm } from './vm-activities';
 
 /**
- * One pass of the reconciler (a Schedule starts one a minute): every machine in
- * Postgres beside what libvirt reports. Drift is recorded and sent to the machine's own
- * workflow, which looks again and corrects it by its run strategy, in turn with the
- * user's operations. A domain that no machine row names is recorded and logged, never
- * touched: it may be someone else's.
+ * The reconciler: every machine in Postgres beside what libvirt reports. Drift is
+ * recorded and sent to the machine's own workflow, which looks again and corrects it by
+ * its run strategy, in turn with the user's operations. A domain that no machine row
+ * names is recorded and logged, never touched: it may be someone else's.
+ *
+ * A run its Schedule started (`every` set) does not end after its pass: it sleeps `every`
+ * and reconciles again, so the Schedule's next ticks are skipped and a pass a minute adds
+ * no run to the workflow list. It ends once `runFor` has passed, when its history grows
+ * long, or before a pass once its Schedule is paused, deleted or running another run. Its
+ * first pass is never held back: a run started by a trigger (not tracked by the Schedule)
+ * makes the pass its operator asked for, then sees the Schedule's own run and ends.
  */
 type MachineEvent = Parameters<VmActivities['recordReconcile']>[0][number];
 
-const vm = proxyActivities<VmActivities>({
-  startToCloseTimeout: '2m',
-  heartbeatTimeout: '10s',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '30s',
-    maximumAttempts: 4,
-    nonRetryableErrorTypes: [...permanentErrorTypes],
-  },
+// Reads the Schedule only; a server that does not answer for a while fails the run, and the Schedule starts the next.
+const schedules = proxyActivities<ScheduleActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 4 },
 });
 
-export async function vmReconcile(): Promise<VmReconcileSummary> {
+/** Each idle pass adds about 15 events (4 h at one a minute: about 3,600); the run ends well before the server's limits. */
+const maxHistoryEvents = 10_000;
+/** Marks the runs that loop, so that a run recorded by a one-pass worker replays as one pass. */
+const loopPatch = 'vm-reconcile-loop';
+
+export async function vmReconcile(input: VmReconcileInput = {}): Promise<VmReconcileSummary> {
+  const { every, schedule } = input;
+  // Runs without a Schedule's input (on demand, or recorded before the loop) make one pass, as they always did.
+  if (every === undefined || schedule === undefined || !patched(loopPatch)) {
+    const { summary, words } = await reconcilePass(1);
+    setCurrentDetails(describeReconcile({ kind: 'ended', last: words, passes: 1 }));
+    return summary;
+  }
+  const endsAt = Date.now() + msToNumber(input.runFor ?? '0s');
+  let last = await reconcilePass(1);
+  let passes = 1;
+  // The first pass is never held back; a triggered run, once it has made it, sees the Schedule's own run and ends.
+  let why: VmReconcileEnd | null = await schedules.checkSchedule(schedule);
+  while (!why) {
+    const nextAt = Date.now() + msToNumber(every);
+    if (nextAt > endsAt) why = 'time';
+    else if (workflowInfo().historyLength > maxHistoryEvents) why = 'history';
+    else {
+      setCurrentDetails(describeReconcile({ kind: 'waiting', last: last.words, nextAt, endsAt }));
+      await sleep(every);
+      why = await schedules.checkSchedule(schedule);
+      if (!why) last = await reconcilePass(++passes);
+    }
+  }
+  setCurrentDetails(describeReconcile({ kind: 'ended', last: last.words, passes, why }));
+  return { ...last.summary, passes, ended: why };
+}
+
+/** One pass over every machine; its events' keys name the run and the pass, so each pass records its own. */
+async function reconcilePass(pass: number): Promise<{ summary: VmReconcileSummary; words: string }> {
   const { runId } = workflowInfo();
-  setCurrentDetails('surveying the machines in Postgres and the domains in libvirt');
+  setCurrentDetails(describeReconcile({ kind: 'passing', pass }));
   const survey = await vm.surveyMachines();
   const events: MachineEvent[] = [];
+  const sentTo: string[] = [];
   const summary: VmReconcileSummary = {
     machines: survey.machines.length,
     drifted: 0,
@@ -49,6 +101,7 @@ export async function vmReconcile(): Promise<VmReconcileSummary> {
         drift: decision.drift,
       });
       summary.signalled++;
+      sentTo.push(vmWorkflowId(m.machineId));
       handled = "sent to the machine's workflow to correct";
     } catch (err) {
       summary.unattended++;
@@ -61,7 +114,7 @@ export async function vmReconcile(): Promise<VmReconcileSummary> {
       severity: 'medium',
       message: `reconcile: ${decision.drift}; ${handled}`,
       details: { desired: m.desired, observed: m.observed, runStrategy: m.runStrategy },
-      dedupeKey: `reconcile/${runId}/${m.machineId}`,
+      dedupeKey: `reconcile/${runId}/${pass}/${m.machineId}`,
     });
   }
 
@@ -79,12 +132,9 @@ export async function vmReconcile(): Promise<VmReconcileSummary> {
     });
   }
 
-  setCurrentDetails(
-    `${summary.machines} machines checked: ${summary.drifted} drifted (${summary.signalled} sent to their ` +
-      `workflows, ${summary.unattended} with no workflow running), ${summary.orphans.length} domains no machine names` +
-      (summary.orphans.length ? ` (${summary.orphans.join(', ')})` : ''),
-  );
+  const words = describePass(summary, sentTo, Date.now());
+  setCurrentDetails(words);
   if (events.length) await vm.recordReconcile(events);
   if (summary.orphans.length) log.warn('domains with no machine', { orphans: summary.orphans });
-  return summary;
+  return { summary, words };
 }

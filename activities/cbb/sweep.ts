@@ -1,6 +1,5 @@
 import { Context } from '@temporalio/activity';
 import {
-  ScheduleNotFoundError,
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
   type Client,
@@ -8,6 +7,7 @@ import {
 } from '@temporalio/client';
 import { correlationMemoKey } from '../../lib/correlation';
 import type { Pool } from '../../lib/infra/db';
+import { scheduleStop } from '../../lib/infra/schedules';
 import { errorMessage } from '../../lib/errors';
 import type { Logger } from '../../lib/infra/logger';
 import * as store from '../../store/cbb/orders';
@@ -61,23 +61,6 @@ interface SweepCheckpoint {
  * is joined, not started twice.
  */
 class WorkerStopping extends Error {}
-
-/**
- * Whether a scheduled run should stop: its Schedule is paused or gone, or the Schedule
- * runs another sweep. A run started by a trigger is not among the Schedule's running
- * actions, so the next tick starts a second run; the triggered one then steps aside.
- */
-async function scheduleStop(client: Client, scheduleId: string, workflowId: string): Promise<SweepStop | undefined> {
-  try {
-    const d = await client.schedule.getHandle(scheduleId).describe();
-    if (d.state.paused) return 'paused';
-    const running = d.info.runningActions.map((a) => a.workflow.workflowId);
-    return running.length > 0 && !running.includes(workflowId) ? 'superseded' : undefined;
-  } catch (err) {
-    if (err instanceof ScheduleNotFoundError) return 'paused';
-    throw err;
-  }
-}
 
 export function createSweepActivities({
   pool,

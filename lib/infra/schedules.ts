@@ -1,6 +1,6 @@
-import { ScheduleAlreadyRunning, type Client, type ScheduleOptions } from '@temporalio/client';
+import { ScheduleAlreadyRunning, ScheduleNotFoundError, type Client, type ScheduleOptions } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
-import type { ScheduleDeclaration } from '../schedule';
+import type { ScheduleDeclaration, ScheduleStop } from '../schedule';
 import type { Logger } from './logger';
 
 /** The Schedule a declaration describes, as the client creates it. */
@@ -41,4 +41,26 @@ export async function applySchedule(
   await client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, ...wanted, state: previous.state }));
   log.info({ scheduleId, every: declaration.every }, 'schedule brought up to date');
   return 'updated';
+}
+
+/**
+ * Whether a run its Schedule started should stop: its Schedule is paused or gone, or the
+ * Schedule runs another run. A run started by a trigger is not among the Schedule's
+ * running actions (a trigger's overlap policy is its own), so the next tick starts a
+ * second run; the triggered one then steps aside.
+ */
+export async function scheduleStop(
+  client: Client,
+  scheduleId: string,
+  workflowId: string,
+): Promise<ScheduleStop | undefined> {
+  try {
+    const d = await client.schedule.getHandle(scheduleId).describe();
+    if (d.state.paused) return 'paused';
+    const running = d.info.runningActions.map((a) => a.workflow.workflowId);
+    return running.length > 0 && !running.includes(workflowId) ? 'superseded' : undefined;
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) return 'paused';
+    throw err;
+  }
 }

@@ -1,7 +1,7 @@
-import type { SearchAttributePair, UpdateDefinition } from '@temporalio/common';
+import type { Duration, SearchAttributePair, UpdateDefinition } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { z } from 'zod';
-import type { ScheduleDeclaration } from '../schedule';
+import type { ScheduleDeclaration, ScheduleStop } from '../schedule';
 import { searchAttributes } from '../search-attributes';
 import type { VmErrorCode } from './errors';
 import type { ObservedState, StateReason } from './states';
@@ -150,16 +150,39 @@ export interface VmReconcileSummary {
   /** Drift whose machine has no running workflow to correct it: reported only. */
   unattended: number;
   orphans: string[];
+  /** A run its Schedule started: the passes it made (this summary is the last one's) and why it ended. */
+  passes?: number;
+  ended?: VmReconcileEnd;
 }
 
-export type VmReconcileWorkflow = () => Promise<VmReconcileSummary>;
+/** Why a run its Schedule started ended: its Schedule's word, or its bounds (time, history). */
+export type VmReconcileEnd = ScheduleStop | 'time' | 'history';
+
+export interface VmReconcileInput {
+  /**
+   * Set by the Schedule: after a pass the run sleeps this long and reconciles again rather
+   * than ending, so a pass a minute adds no run to the workflow list.
+   */
+  every?: Duration;
+  /** How long such a run goes on before it ends and leaves the next start to its Schedule. */
+  runFor?: Duration;
+  /** The Schedule whose pause (or deletion, or another run) ends the run at its next pass. */
+  schedule?: string;
+}
+
+/** Runs started without input (on demand, or before the Schedule passed one) make one pass. */
+export type VmReconcileWorkflow = (input?: VmReconcileInput) => Promise<VmReconcileSummary>;
 
 export const vmReconcileWorkflowType = 'vmReconcile';
 export const vmReconcileScheduleId = 'vm-reconcile';
 
+/** A scheduled run ends after this long: six runs a day in the list instead of 1,440 (docs/vm.md). */
+export const vmReconcileRunFor: Duration = '4h';
+
 /**
- * The reconciler's Schedule, applied at every worker start. A pass that outlasts its
- * interval is not doubled; one missed while the server was down runs once.
+ * The reconciler's Schedule, applied at every worker start. The run it starts reconciles
+ * every `every` until `vmReconcileRunFor` has passed (so the overlapping ticks are
+ * skipped, adding nothing to the list); one missed while the server was down runs once.
  */
 export function vmReconcileSchedule(opts: { every: string; taskQueue: string }): ScheduleDeclaration {
   return {
@@ -168,8 +191,10 @@ export function vmReconcileSchedule(opts: { every: string; taskQueue: string }):
     workflowType: vmReconcileWorkflowType,
     workflowId: vmReconcileScheduleId,
     taskQueue: opts.taskQueue,
-    args: [],
-    summary: 'Reconcile: compare every machine with libvirt and have its workflow correct the drift',
+    args: [
+      { every: opts.every as Duration, runFor: vmReconcileRunFor, schedule: vmReconcileScheduleId },
+    ] satisfies VmReconcileInput[],
+    summary: `Reconcile: compare every machine with libvirt every ${opts.every} and have its workflow correct the drift`,
     overlap: 'SKIP',
     catchupWindow: '1m',
   };

@@ -22,13 +22,18 @@ export interface VmTestBed {
   taskQueue: string;
 }
 
-export async function vmTestBed(env: TestWorkflowEnvironment, machines: MachineRow[] = []): Promise<VmTestBed> {
+/** `extra` adds or replaces activities (a Schedule's answers for the reconciler, say). */
+export async function vmTestBed(
+  env: TestWorkflowEnvironment,
+  machines: MachineRow[] = [],
+  extra: object = {},
+): Promise<VmTestBed> {
   const hv = fakeHypervisor();
   const store = fakeMachineStore(machines);
   const taskQueue = uniqueTaskQueue('vm');
   const worker = await testWorker(env, {
     taskQueue,
-    activities: fakeVmActivities(hv, store),
+    activities: { ...fakeVmActivities(hv, store), ...extra },
     interceptors: { activity: [activityInterceptors] },
   });
   return { env, hv, store, worker, taskQueue };

@@ -82,3 +82,69 @@ test('the reconciler signals drifted machines, reports unattended drift and orph
     /^reconcile: expected running, libvirt reports shutoff; left as it is: the machine's workflow is not running/,
   );
 });
+
+/**
+ * A run as its Schedule starts it, over one machine whose drift no workflow corrects (so
+ * every pass finds it) and a Schedule that answers `stops[i]` at its i-th look (0-based):
+ * the run's result, how many looks it made, its drift events (one per pass) and its final details.
+ */
+async function scheduledRun(runFor: '5m' | '4h', stops: Record<number, 'paused' | 'superseded'> = {}) {
+  const b = input('Always');
+  const row: MachineRow = {
+    id: b.spec.machineId,
+    name: b.spec.name,
+    status: 'ready',
+    run_strategy: 'Always',
+    desired_state: 'running',
+  };
+  let looks = 0;
+  const t = await vmTestBed(env(), [row], {
+    async checkSchedule(scheduleId: string) {
+      expect(scheduleId).toBe('vm-reconcile-test');
+      return stops[looks++] ?? null;
+    },
+  });
+  await t.hv.adapter.define(`<domain><name>${b.spec.name}</name><uuid>${b.uuid}</uuid></domain>`);
+  const handle = await env().client.workflow.start(vmReconcile, {
+    taskQueue: t.taskQueue,
+    workflowId: `vm-reconcile-loop-${b.spec.machineId}`,
+    args: [{ every: '1m', runFor, schedule: 'vm-reconcile-test' }],
+  });
+  return t.worker.runUntil(async () => {
+    const result = await handle.result();
+    const { currentDetails } = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
+    const { runId } = await handle.describe();
+    const drift = t.store.events.filter((e) => e.machineId === b.spec.machineId && e.type === 'drift');
+    return { result, looks, drift, details: currentDetails, oneRun: runId === handle.firstExecutionRunId };
+  });
+}
+
+test("a scheduled run reconciles every interval in one run, a pass's events keyed apart, and ends once runFor has passed", async () => {
+  // Passes at 0, 1, ..., 4 minutes (and the few milliseconds each pass takes): a sixth would start past 5 minutes.
+  const { result, looks, drift, details, oneRun } = await scheduledRun('5m');
+  expect(result).toMatchObject({ machines: 1, drifted: 1, unattended: 1, passes: 5, ended: 'time' });
+  expect(oneRun).toBe(true);
+  // After the first pass, then before each of the four others.
+  expect(looks).toBe(5);
+  // One drift event a pass: a key the passes shared would have kept only the first.
+  expect(drift).toHaveLength(5);
+  expect(details).toMatch(
+    /^1 machine checked, 1 drift reported only \(no workflow running\) at \d\d:\d\d:\d\d UTC; ended after 5 passes \(ran its time/,
+  );
+});
+
+test('a paused Schedule ends the run before its next pass, saying so', async () => {
+  const { result, looks, drift, details } = await scheduledRun('4h', { 2: 'paused' });
+  expect(result).toMatchObject({ passes: 2, ended: 'paused' });
+  expect(looks).toBe(3);
+  expect(drift).toHaveLength(2);
+  expect(details).toMatch(/; ended after 2 passes \(the Schedule is paused or gone\)$/);
+});
+
+test('a triggered run makes its pass at once, then ends when it sees the Schedule run another', async () => {
+  const { result, looks, drift, details } = await scheduledRun('4h', { 0: 'superseded' });
+  expect(result).toMatchObject({ passes: 1, ended: 'superseded' });
+  expect(looks).toBe(1);
+  expect(drift).toHaveLength(1);
+  expect(details).toMatch(/ended after 1 pass \(another run of the Schedule reconciles\)$/);
+});

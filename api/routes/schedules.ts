@@ -39,7 +39,8 @@ for (const action of ['pause', 'unpause'] as const)
 registry.registerPath({
   method: 'post',
   path: `${basePath}/{id}/trigger`,
-  summary: 'Run the Schedule’s action now (its overlap policy applies: a sweep already running is not doubled)',
+  summary:
+    'Run the Schedule’s action now, whatever its overlap policy; a run that finds the Schedule’s looping run open steps aside (the CBB sweep at once, the reconciler after its one pass)',
   request: { params: idParams },
   responses: { 202: json(anyObject, 'Requested'), 404: errorResponses[404] },
 });

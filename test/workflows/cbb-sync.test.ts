@@ -76,7 +76,7 @@ const retryable = (message: string, nextRetryDelay?: `${number}s`) =>
 
 test('syncs the contact, sets the fields, then sends the confirmation', async () => {
   const f = fakes();
-  const { outcome, progress } = await run(f.activities);
+  const { outcome, progress, handle } = await run(f.activities);
   expect(outcome).toEqual({
     ok: true,
     r: { orderId: '1', status: 'confirmed', contactId: '100001', confirmation: 'sent' },
@@ -84,6 +84,9 @@ test('syncs the contact, sets the fields, then sends the confirmation', async ()
   expect(f.names()).toEqual(['loadOrderForSync', 'upsertCbbContact', 'setCbbContactFields', 'sendOrderConfirmation']);
   expect(f.calls[2].args).toEqual(['1', '100001', fields]);
   expect(progress).toMatchObject({ step: 'done', status: 'confirmed', contactId: '100001' });
+  // The 429 path's patch is taken only at a 429: a sync without one records the same commands as before it.
+  const markers = (await historyEvents(handle)).map((e) => e.markerRecordedEventAttributes?.markerName);
+  expect(markers).not.toContain('core_patch');
 });
 
 test('transient CBB failures are retried until they pass', async () => {

@@ -25,6 +25,8 @@ const statusOf: Record<ErrorType, number> = {
   Conflict: 409,
   Upstream: 502,
   Unavailable: 503,
+  // A partner's rate limit, not the caller's: the API itself is unavailable for now.
+  RateLimited: 503,
   Internal: 500,
 };
 
@@ -116,7 +118,14 @@ export function toProblem(err: unknown): Problem {
     });
   }
   if (err instanceof AppError) {
-    const retryAfter = err.type === 'Unavailable' ? outageRetryAfter : undefined;
+    // A partner's rate limit passes its own Retry-After on to the caller.
+    const partnerWait = Number(err.details?.retryAfterSeconds);
+    const retryAfter =
+      err.type === 'RateLimited' && partnerWait > 0
+        ? Math.ceil(partnerWait)
+        : err.type === 'Unavailable' || err.type === 'RateLimited'
+          ? outageRetryAfter
+          : undefined;
     return { ...problem(statusOf[err.type], err.type, err.message, { retryAfter }), ...err.details };
   }
   if (err instanceof WorkflowNotFoundError) return problem(404, 'NotFound', `workflow ${err.workflowId} not found`);

@@ -4,7 +4,14 @@
  * not once (activities/failure.ts).
  */
 export type ErrorType =
-  'ValidationError' | 'NotFound' | 'Conflict' | 'Unauthorized' | 'Unavailable' | 'Upstream' | 'Internal';
+  | 'ValidationError'
+  | 'NotFound'
+  | 'Conflict'
+  | 'Unauthorized'
+  | 'Unavailable'
+  | 'RateLimited'
+  | 'Upstream'
+  | 'Internal';
 
 export class AppError extends Error {
   constructor(
@@ -30,6 +37,13 @@ export const unavailable = (message: string, cause?: unknown) =>
  * `nonRetryableErrorTypes` and the worker's error interceptor.
  */
 export const permanentErrorTypes: readonly ErrorType[] = ['ValidationError', 'NotFound', 'Conflict', 'Unauthorized'];
+
+/**
+ * A partner answered 429 with a Retry-After (`details.retryAfterSeconds`): transient, but
+ * with a known wait. Its own type lets a workflow take the wait over from the retry
+ * policy and say in its current details what it is waiting for.
+ */
+export const rateLimitedType: ErrorType = 'RateLimited';
 
 export const isPermanent = (type: string | undefined): boolean => permanentErrorTypes.includes(type as ErrorType);
 

@@ -4,9 +4,11 @@ import {
   TemporalFailure,
   isCancellation,
   log,
+  patched,
   proxyLocalActivities,
   setCurrentDetails,
   setHandler,
+  sleep,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { createCbbActivities } from '../activities/cbb';
@@ -18,7 +20,8 @@ import {
   type SyncStatus,
   type SyncStep,
 } from '../lib/cbb/contract';
-import { isPermanent, permanentErrorTypes } from '../lib/errors';
+import { describeRateLimitWait, retryAfterOf } from '../lib/cbb/rate-limit';
+import { isPermanent, permanentErrorTypes, rateLimitedType } from '../lib/errors';
 import { searchAttributes } from '../lib/search-attributes';
 
 /**
@@ -32,9 +35,14 @@ import { searchAttributes } from '../lib/search-attributes';
  * activities cost the server a task, a dispatch and a completion per step, and the
  * server, not CBB, bounded the throughput. Every step is safe to run twice, which a
  * local activity needs: a worker lost mid-task makes the next one run the steps again
- * from the last recorded marker. Backoffs longer than a few seconds (a 429's
- * Retry-After) become durable timers in the history.
+ * from the last recorded marker. Backoffs longer than a few seconds become durable
+ * timers in the history.
+ *
+ * A 429 with a Retry-After (RateLimited) is not retried by the policy, whose timer the
+ * workflow never sees: the workflow waits it out on its own timer, so the run's current
+ * details can say until when, then runs the step again.
  */
+const maximumAttempts = 12;
 const cbb = proxyLocalActivities<ReturnType<typeof createCbbActivities>>({
   // Each CBB call has its own 10 s timeout; a few run per activity.
   startToCloseTimeout: '45s',
@@ -43,10 +51,23 @@ const cbb = proxyLocalActivities<ReturnType<typeof createCbbActivities>>({
     initialInterval: '1s',
     backoffCoefficient: 2,
     maximumInterval: '1m',
-    maximumAttempts: 12,
-    nonRetryableErrorTypes: [...permanentErrorTypes],
+    maximumAttempts,
+    nonRetryableErrorTypes: [...permanentErrorTypes, rateLimitedType],
   },
 });
+
+/**
+ * Set before the first wait a run takes itself: runs recorded before it retried a 429
+ * inside the local activity's retry policy (the failure was then typed Unavailable).
+ */
+const rateLimitWaitPatch = 'cbb-sync-waits-out-429-in-workflow';
+
+/** The Retry-After of a RateLimited failure of a step, in seconds. */
+function rateLimitedFor(err: unknown): number | undefined {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (!(cause instanceof ApplicationFailure) || cause.type !== rateLimitedType) return undefined;
+  return retryAfterOf(cause.details as unknown[] | undefined);
+}
 
 export async function cbbSyncOrder({ orderId }: CbbSyncInput): Promise<CbbSyncResult> {
   const progress: CbbSyncProgress = { orderId, step: 'loading', status: 'syncing' };
@@ -62,9 +83,27 @@ export async function cbbSyncOrder({ orderId }: CbbSyncInput): Promise<CbbSyncRe
   const status = (s: SyncStatus) => {
     progress.status = s;
   };
+  let stepDetails = '';
   const step = (s: SyncStep, details: string) => {
     progress.step = s;
+    stepDetails = details;
     setCurrentDetails(details);
+  };
+  // Runs a CBB step, waiting out each 429 on a durable timer (cancelled with the run) and
+  // saying so; as many waits as the policy has attempts, then the 429 fails the step.
+  const withRateLimitWaits = async <T>(call: () => Promise<T>): Promise<T> => {
+    for (let waits = 0; ; waits++) {
+      try {
+        return await call();
+      } catch (err) {
+        const seconds = rateLimitedFor(err);
+        if (seconds === undefined || waits >= maximumAttempts - 1 || !patched(rateLimitWaitPatch)) throw err;
+        const ms = Math.ceil(seconds * 1000);
+        setCurrentDetails(describeRateLimitWait(progress.step, Date.now() + ms, seconds));
+        await sleep(ms);
+        setCurrentDetails(stepDetails);
+      }
+    }
   };
   step('loading', `loading order ${orderId}`);
 
@@ -80,11 +119,13 @@ export async function cbbSyncOrder({ orderId }: CbbSyncInput): Promise<CbbSyncRe
       result = { orderId, status: progress.status, reason: plan.reason };
     } else {
       step('contact', `finding or creating the CBB contact for ${plan.contact.phone}`);
-      const { contactId } = await cbb.upsertCbbContact(orderId, plan.contact);
+      const { contactId } = await withRateLimitWaits(() => cbb.upsertCbbContact(orderId, plan.contact));
       progress.contactId = contactId;
 
       step('fields', `setting ${plan.contact.fields.length} custom fields on contact ${contactId}`);
-      const { hasWhatsapp } = await cbb.setCbbContactFields(orderId, contactId, plan.contact.fields);
+      const { hasWhatsapp } = await withRateLimitWaits(() =>
+        cbb.setCbbContactFields(orderId, contactId, plan.contact.fields),
+      );
       status('synced');
 
       step('confirmation', 'WhatsApp order confirmation');
@@ -95,7 +136,10 @@ export async function cbbSyncOrder({ orderId }: CbbSyncInput): Promise<CbbSyncRe
           ? 'the contact has no WhatsApp'
           : undefined;
       if (skip) await cbb.settleOrder(orderId, { kind: 'whatsapp-skipped', reason: skip });
-      else confirmation = await cbb.sendOrderConfirmation(orderId, contactId, plan.externalId, plan.contact.firstName);
+      else
+        confirmation = await withRateLimitWaits(() =>
+          cbb.sendOrderConfirmation(orderId, contactId, plan.externalId, plan.contact.firstName),
+        );
       if (confirmation === 'sent' || confirmation === 'already-sent') status('confirmed');
       step('done', `synced; confirmation ${confirmation}`);
       result = { orderId, status: progress.status, contactId, confirmation, reason: skip };

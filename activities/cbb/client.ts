@@ -4,7 +4,8 @@ import { AppError } from '../../lib/errors';
  * The CBB HTTP API, the part the sync uses. Every failure leaves as an AppError whose
  * type says whether a retry can help: CBB's `{success: false}` bodies (sent with HTTP
  * 200), 4xx other than 408/429 are permanent; 429, 408, 5xx, timeouts and refused
- * connections are transient, and a 429's Retry-After travels as retryAfterSeconds.
+ * connections are transient. A 429 with a Retry-After is RateLimited, its wait in
+ * retryAfterSeconds, so the sync can say what it waits for; one without is Unavailable.
  * The access token is only ever a request header: it is in no error and no log line.
  */
 
@@ -51,7 +52,7 @@ export type Delivery = 'not-sent' | 'unknown';
 
 export class CbbError extends AppError {
   constructor(
-    type: 'ValidationError' | 'NotFound' | 'Unauthorized' | 'Upstream' | 'Unavailable',
+    type: 'ValidationError' | 'NotFound' | 'Unauthorized' | 'Upstream' | 'Unavailable' | 'RateLimited',
     message: string,
     readonly delivery: Delivery,
     details: Record<string, unknown> = {},
@@ -72,7 +73,7 @@ function statusError(op: string, status: number, body: string, retryAfter: numbe
   const text = body.slice(0, 300);
   const details = { upstreamStatus: status };
   if (status === 429) {
-    return new CbbError('Unavailable', `CBB ${op}: rate limited (429)`, 'not-sent', {
+    return new CbbError(retryAfter ? 'RateLimited' : 'Unavailable', `CBB ${op}: rate limited (429)`, 'not-sent', {
       ...details,
       retryAfterSeconds: retryAfter,
     });

@@ -213,7 +213,8 @@ function fieldFailure(failures: { field: string; err: unknown }[], tried: number
     0,
     ...failures.map((f) => (f.err instanceof CbbError ? Number(f.err.details?.retryAfterSeconds ?? 0) : 0)),
   );
-  return new AppError('Upstream', message, {
+  // One 429 among them makes the set rate limited: the step runs again after the longest wait anyway.
+  return new AppError(retryAfter > 0 ? 'RateLimited' : 'Upstream', message, {
     fields: failures.map((f) => f.field),
     ...(retryAfter > 0 ? { retryAfterSeconds: retryAfter } : {}),
   });

@@ -15,6 +15,7 @@ const errorKinds: Record<string, string> = {
   Conflict: 'conflict',
   Upstream: 'upstream_error',
   Unavailable: 'unavailable',
+  RateLimited: 'rate_limited',
   TimeoutFailure: 'timeout',
 };
 export const errorKind = (type: string | undefined): string => (type && errorKinds[type]) || 'other';

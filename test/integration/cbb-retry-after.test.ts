@@ -1,6 +1,5 @@
 import { type WorkflowHandle } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time';
-import type { temporal } from '@temporalio/proto';
 import type { Worker } from '@temporalio/worker';
 import { cbbSyncProgress, cbbSyncWorkflowId } from '../../lib/cbb/contract';
 import { getOrder } from '../../store/cbb/orders';
@@ -9,22 +8,36 @@ import { cbbTrafficOf } from '../helpers/cbb';
 import { cbbTestFile } from '../helpers/cbb-file';
 import { recordHistory } from '../helpers/histories';
 import { expectCancelled } from '../helpers/outcome';
+import { currentDetails, historyEvents as events, timerStarts, type HistoryEvent as Event } from '../helpers/run-state';
 import { stackWorker } from '../helpers/stack';
 import { uniqueTaskQueue } from '../helpers/time-skipping';
 import { waitUntil } from '../helpers/wait';
 
 /**
- * A CBB 429 whose Retry-After is longer than the sync's local retry threshold (5 s) is
- * waited out on a durable timer in the workflow's history, not by an activity sleeping
- * in a worker: the wait survives the worker, and the next attempt runs when the timer
- * fires. Real dev server, Postgres and local CBB server; the worker is stopped and a new
- * one (another identity) started while the timer is pending.
+ * A CBB 429's Retry-After is waited out on a durable timer in the workflow's history,
+ * not by an activity sleeping in a worker: the wait survives the worker, the run's
+ * current details say until when, and the step runs again when the timer fires. Real
+ * dev server, Postgres and local CBB server; the worker is stopped and a new one
+ * (another identity) started while the timer is pending.
  */
 const file = cbbTestFile();
 
-type Event = temporal.api.history.v1.IHistoryEvent;
-const events = async (handle: WorkflowHandle): Promise<Event[]> => (await handle.fetchHistory()).events ?? [];
-const timerStarts = (history: Event[]) => history.filter((e) => e.timerStartedEventAttributes);
+/**
+ * The run's current details while it waits, as the Web UI shows them: the step CBB
+ * refused, the time the wait ends (workflow time of the 429 plus the Retry-After, so
+ * between the run's start and the timer's start plus the wait), and the wait.
+ */
+async function expectWaitDetails(handle: WorkflowHandle, history: Event[], seconds: number) {
+  const details = await currentDetails(handle);
+  const words = new RegExp(
+    `^CBB answered 429 \\(rate limited\\) on finding or creating the contact: retrying at (\\S+), after its Retry-After of ${seconds} s$`,
+  );
+  expect(details).toMatch(words);
+  const retryAt = Date.parse(words.exec(details!)![1]);
+  const at = (e: Event) => tsToMs(e.eventTime);
+  expect(retryAt).toBeGreaterThanOrEqual(at(history[0]) + seconds * 1000);
+  expect(retryAt).toBeLessThanOrEqual(at(timerStarts(history)[0]) + seconds * 1000);
+}
 
 /** A worker of its own identity on the file's task queue, running until stopped. */
 async function startWorker(taskQueue: string, identity: string) {
@@ -67,8 +80,9 @@ test("an hour's Retry-After: a durable one-hour timer, still pending after a wor
   await worker.stop();
   const next = await startWorker(taskQueue, 'retry-after-worker-2');
   try {
-    // The new worker answers the query by replaying the history: the sync is at the contact step, waiting.
+    // The new worker answers the queries by replaying the history: the sync is at the contact step, waiting.
     expect(await handle.query(cbbSyncProgress)).toMatchObject({ orderId, step: 'contact', status: 'syncing' });
+    await expectWaitDetails(handle, history, 3600);
     const after = await events(handle);
     expect(timerStarts(after)).toHaveLength(1);
     expect(after.some((e) => e.timerFiredEventAttributes)).toBe(false);
@@ -84,6 +98,7 @@ test("an hour's Retry-After: a durable one-hour timer, still pending after a wor
     const lastTask = final.filter((e) => e.workflowTaskCompletedEventAttributes).at(-1);
     expect(lastTask?.workflowTaskCompletedEventAttributes?.identity).toBe('retry-after-worker-2');
     expect((await getOrder(file.stack.pool, orderId))?.cbbSynced).toBe(false);
+    await recordHistory(handle, 'retry-after-cancelled');
   } finally {
     await next.stop();
   }
@@ -92,6 +107,7 @@ test("an hour's Retry-After: a durable one-hour timer, still pending after a wor
 test('a Retry-After of 15 s: the timer outlives the worker, and when it fires the new worker finishes the sync', async () => {
   const { taskQueue, orderId, phone, worker, handle, history } = await startSync(15, 'retry-after-worker-3');
   expect(tsToMs(timerStarts(history)[0].timerStartedEventAttributes!.startToFireTimeout)).toBe(15_000);
+  await expectWaitDetails(handle, history, 15);
   // 15 s leaves the stop (well under a second) a wide margin; this says so if it ever was not enough.
   await worker.stop();
   expect((await events(handle)).some((e) => e.timerFiredEventAttributes)).toBe(false);
@@ -115,7 +131,7 @@ test('a Retry-After of 15 s: the timer outlives the worker, and when it fires th
     expect(contacts).toHaveLength(1);
     expect(messages).toHaveLength(1);
     expect(await getOrder(file.stack.pool, orderId)).toMatchObject({ cbbSynced: true, whatsappStatus: 'sent' });
-    await recordHistory(handle, 'retry-after-timer');
+    await recordHistory(handle, 'retry-after-wait');
   } finally {
     await next.stop();
   }

@@ -56,17 +56,25 @@ test('creates, finds, reads and updates a contact', async () => {
   expect(store.messages()).toHaveLength(1);
 });
 
-test('a 429 is retryable and carries Retry-After to Temporal as the next retry delay', async () => {
+test('a 429 is RateLimited, retryable, and carries Retry-After to Temporal as the next retry delay', async () => {
   store.setFaults({ rateLimitRate: 1, retryAfterSeconds: 7 });
   const err = await failure(client().findContactsByPhone('+972501234567'));
   expect(err).toMatchObject({
-    type: 'Unavailable',
+    type: 'RateLimited',
     delivery: 'not-sent',
     details: { retryAfterSeconds: 7, upstreamStatus: 429 },
   });
   const f = toFailure(err) as ApplicationFailure;
   expect(f.nonRetryable).toBe(false);
   expect(f.nextRetryDelay).toBe('7000ms');
+  expect(f.details).toEqual([{ retryAfterSeconds: 7, upstreamStatus: 429 }]);
+});
+
+test("a 429 without a wait (Retry-After: 0) is Unavailable, retried on the policy's own backoff", async () => {
+  store.setFaults({ rateLimitRate: 1, retryAfterSeconds: 0 });
+  const err = await failure(client().findContactsByPhone('+972501234567'));
+  expect(err).toMatchObject({ type: 'Unavailable', details: { upstreamStatus: 429 } });
+  expect((toFailure(err) as ApplicationFailure).nextRetryDelay).toBeUndefined();
 });
 
 test('a 5xx is retryable', async () => {

@@ -19,10 +19,16 @@ describe('toProblem', () => {
     [new AppError('Conflict', 'twice'), 409],
     [new AppError('Unauthorized', 'who'), 401],
     [new AppError('Unavailable', 'later'), 503],
+    [new AppError('RateLimited', 'CBB find contact: rate limited (429)', { retryAfterSeconds: 30 }), 503],
     [new WorkflowNotFoundError('no such workflow', 'wf-1', undefined), 404],
     [new WorkflowExecutionAlreadyStartedError('started', 'wf-1', 'T'), 409],
   ])('%p maps to %i', (err, status) => {
     expect(toProblem(err).status).toBe(status);
+  });
+
+  test("a partner's rate limit passes its Retry-After on, rounded up to whole seconds", () => {
+    const err = new AppError('RateLimited', 'CBB find contact: rate limited (429)', { retryAfterSeconds: 29.2 });
+    expect(toProblem(err).retryAfter).toBe(30);
   });
 
   test('an unknown error says nothing of its internals', () => {

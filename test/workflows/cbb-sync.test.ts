@@ -1,12 +1,15 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailedError } from '@temporalio/client';
+import { tsToMs } from '@temporalio/common/lib/time';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { SettleOutcome, SyncPlan } from '../../activities/cbb';
 import type { CbbFieldValue } from '../../lib/cbb/fields';
 import { searchAttributes } from '../../lib/search-attributes';
 import { cbbSyncProgress } from '../../lib/cbb/contract';
 import { cbbSyncOrder } from '../../workflows/cbb-sync';
+import { currentDetails, historyEvents, timerStarts } from '../helpers/run-state';
 import { addKeywordAttributes, testWorker, timeSkippingEnv, uniqueTaskQueue } from '../helpers/time-skipping';
+import { waitUntil } from '../helpers/wait';
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
@@ -73,7 +76,7 @@ const retryable = (message: string, nextRetryDelay?: `${number}s`) =>
 
 test('syncs the contact, sets the fields, then sends the confirmation', async () => {
   const f = fakes();
-  const { outcome, progress } = await run(f.activities);
+  const { outcome, progress, handle } = await run(f.activities);
   expect(outcome).toEqual({
     ok: true,
     r: { orderId: '1', status: 'confirmed', contactId: '100001', confirmation: 'sent' },
@@ -81,6 +84,9 @@ test('syncs the contact, sets the fields, then sends the confirmation', async ()
   expect(f.names()).toEqual(['loadOrderForSync', 'upsertCbbContact', 'setCbbContactFields', 'sendOrderConfirmation']);
   expect(f.calls[2].args).toEqual(['1', '100001', fields]);
   expect(progress).toMatchObject({ step: 'done', status: 'confirmed', contactId: '100001' });
+  // The 429 path's patch is taken only at a 429: a sync without one records the same commands as before it.
+  const markers = (await historyEvents(handle)).map((e) => e.markerRecordedEventAttributes?.markerName);
+  expect(markers).not.toContain('core_patch');
 });
 
 test('transient CBB failures are retried until they pass', async () => {
@@ -96,7 +102,7 @@ test('transient CBB failures are retried until they pass', async () => {
   expect(attempts).toBe(4);
 });
 
-test("a 429's Retry-After is the delay before the next attempt", async () => {
+test('a next retry delay the failure asks for (a Retry-After) replaces the policy interval', async () => {
   let attempts = 0;
   const f = fakes({
     setCbbContactFields: async () => {
@@ -111,6 +117,74 @@ test("a 429's Retry-After is the delay before the next attempt", async () => {
   expect(tries).toHaveLength(2);
   // The policy's own first interval is 1 s; the server asked for 90.
   expect(tries[1].at - tries[0].at).toBeGreaterThanOrEqual(90_000);
+});
+
+const rateLimited = (seconds: number) =>
+  ApplicationFailure.create({
+    type: 'RateLimited',
+    message: 'CBB find contact: rate limited (429)',
+    details: [{ upstreamStatus: 429, retryAfterSeconds: seconds }],
+    nextRetryDelay: `${seconds}s`,
+  });
+
+test("a 429 is waited out on the workflow's own timer while the details say until when, then the step runs again", async () => {
+  let attempts = 0;
+  const f = fakes({
+    upsertCbbContact: async () => {
+      if (++attempts === 1) throw rateLimited(90);
+      // A retry the policy waits out (longer than the local threshold) after the 429's wait.
+      if (attempts === 2) throw retryable('CBB find contact: HTTP 503', '30s');
+      return { contactId: '100002', created: false };
+    },
+  });
+  const taskQueue = uniqueTaskQueue('cbb-sync');
+  const worker = await testWorker(env, { taskQueue, activities: f.activities });
+  const handle = await env.client.workflow.start(cbbSyncOrder, {
+    taskQueue,
+    workflowId: `cbb-sync-order-1-${taskQueue}`,
+    args: [{ orderId: '1' }],
+  });
+  const result = await worker.runUntil(async () => {
+    await waitUntil('a timer for the Retry-After', async () => timerStarts(await historyEvents(handle)).length === 1);
+    const history = await historyEvents(handle);
+    const [timer] = timerStarts(history);
+    expect(Number(timer.timerStartedEventAttributes?.startToFireTimeout?.seconds)).toBe(90);
+    const details = await currentDetails(handle);
+    const at =
+      /^CBB answered 429 \(rate limited\) on finding or creating the contact: retrying at (\S+), after its Retry-After of 90 s$/.exec(
+        details ?? '',
+      );
+    expect(at).not.toBeNull();
+    // Workflow time when the 429 arrived, plus 90 s: after the run started, not after the timer did.
+    const retryAt = Date.parse(at![1]);
+    expect(retryAt).toBeGreaterThanOrEqual(tsToMs(history[0].eventTime) + 90_000);
+    expect(retryAt).toBeLessThanOrEqual(tsToMs(timer.eventTime) + 90_000);
+
+    await env.sleep(90_000);
+    await waitUntil('the retry after the wait', async () => timerStarts(await historyEvents(handle)).length === 2);
+    expect(await currentDetails(handle)).toBe('finding or creating the CBB contact for +972501234567');
+    return handle.result();
+  });
+  expect(result.status).toBe('confirmed');
+  expect(attempts).toBe(3);
+  // Failures are counted where an order is settled in error: a 429 waited out is none.
+  expect(f.names()).not.toContain('settleOrder');
+});
+
+test('a 429 on every attempt leaves the order pending after as many waits as the policy has attempts', async () => {
+  const f = fakes({
+    upsertCbbContact: async () => {
+      throw rateLimited(2);
+    },
+  });
+  const { outcome, handle } = await run(f.activities);
+  expect(outcome.ok).toBe(false);
+  expect(f.calls.filter((c) => c.name === 'upsertCbbContact')).toHaveLength(12);
+  expect(timerStarts(await historyEvents(handle))).toHaveLength(11);
+  expect(f.calls.at(-1)).toMatchObject({
+    name: 'settleOrder',
+    args: ['1', { kind: 'error', reason: expect.stringContaining('429'), errorType: 'RateLimited' }],
+  });
 });
 
 test('an invalid order fails at once, non-retryable, and is marked failed with its reason', async () => {

@@ -60,9 +60,11 @@ export class RolloutMachine {
 
   // ---- driven by the workflow --------------------------------------------------------------
 
-  /** Enters the first step. */
-  start(): Transition {
+  /** Enters the first step, unless the rollout was aborted before it. */
+  start(): Transition | undefined {
     if (this.s.stepIndex !== -1) throw conflict('the rollout has already started');
+    // An abort that came while the rollout recorded its start holds: the first step never begins.
+    if (this.s.phase === 'aborted') return undefined;
     return this.move('start', () => this.enter(0));
   }
 

@@ -238,3 +238,11 @@ describe('rollout state machine: updates from people', () => {
     expect(m.revision).toBe(rev + 2);
   });
 });
+
+it('an abort before the first step holds: the start that follows does not walk over it, and retry begins the steps', () => {
+  const m = new RolloutMachine(steps);
+  m.abort('wrong build', 'alice');
+  expect(m.start()).toBeUndefined();
+  expect(m.snapshot()).toMatchObject({ phase: 'aborted', weight: 0, abortedBy: 'alice', reason: 'wrong build' });
+  expect(m.retry()).toMatchObject({ action: 'retry', to: 'progressing', weight: 5 });
+});

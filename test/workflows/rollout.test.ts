@@ -181,3 +181,22 @@ test('a manual gate waits for approve, however long, and approve refuses anywher
     await stop(w);
   }
 });
+
+test('an abort while the rollout records its start holds: the first step never begins, and retry begins it', async () => {
+  const fake = fakeRollout();
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  fake.activities.recordRolloutStart = () => gate;
+  const w = await start(env, fake, { steps: [{ setWeight: 20 }, { pause: { duration: '10m' } }] });
+  const afterAbort = await w.handle.executeUpdate(abort, { args: ['wrong build', 'alice'] });
+  expect(afterAbort).toMatchObject({ phase: 'aborted', weight: 0 });
+  open();
+  await untilPhase(w.handle, 'aborted', () => fake.transitions.length >= 1);
+  expect(await statusOf(w.handle)).toMatchObject({ phase: 'aborted', weight: 0, abortedBy: 'alice' });
+  expect(fake.weights.every((weight) => weight === 0)).toBe(true);
+  expect(actions(fake)).toEqual(['abort:aborted@0']);
+  await w.handle.executeUpdate(retry);
+  await untilPhase(w.handle, 'paused');
+  expect(fake.weights.at(-1)).toBe(20);
+  await end(w);
+});

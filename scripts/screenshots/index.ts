@@ -11,8 +11,8 @@ import { openPage } from './chromium';
 
 /**
  * `npm run screenshots`: against a running stack (`npm run up`), starts what an operator
- * should be able to read in the Web UI — a paused data migration, a CBB sync and the
- * running sweep — and takes PNGs of the workflow list and of each run's page into
+ * should be able to read in the Web UI — a paused data migration, a CBB sync, the running
+ * sweep and a rollout a person aborted — and takes PNGs of the workflow list and of each run's page into
  * docs/img/. Needs rows in `trades` (`npm run seed:trades`) and the `cbb-sweep`
  * Schedule unpaused (as `npm run up` leaves it).
  */
@@ -20,12 +20,18 @@ const config = loadConfig({ ...appEnv(stackSettings('local')), ...process.env })
 const apiBase = `http://127.0.0.1:${config.api.port}`;
 const outDir = join(projectRoot, 'docs', 'img');
 
-async function api<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+async function api<T>(
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<T> {
   const res = await fetch(`${apiBase}${path}`, {
     method,
     headers: {
       'content-type': 'application/json',
       ...(config.api.token ? { authorization: `Bearer ${config.api.token}` } : {}),
+      ...headers,
     },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
@@ -55,7 +61,7 @@ async function runningSweep(client: Client): Promise<WorkflowHandle> {
       `the ${cbbSweepScheduleId} Schedule is paused (${d.state.note ?? 'no note'}): unpause it with ` +
         `.venv/bin/temporal schedule toggle --schedule-id ${cbbSweepScheduleId} --unpause --reason screenshots`,
     );
-  if (d.info.runningActions.length === 0) await schedule.trigger();
+  // Its next tick starts a run (within a minute): a triggered one would only step aside for it.
   const id = await until('the sweep Schedule to start a run', async () => {
     return (await schedule.describe()).info.runningActions[0]?.workflow.workflowId;
   });
@@ -105,6 +111,27 @@ async function pausedMigration(client: Client): Promise<WorkflowHandle> {
   return handle;
 }
 
+/** A rollout a person aborted: the page says who and why, and that retry starts it again. */
+async function abortedRollout(client: Client): Promise<WorkflowHandle> {
+  const target = `checkout-${Date.now().toString(36)}`;
+  const started = await api<{ id: string }>('POST', '/api/v1/rollouts', { target, version: '2.4.0' });
+  const handle = client.workflow.getHandle(started.id);
+  await until('the rollout to set its first weight', async () => {
+    const view = await api<{ status?: { weight: number } }>('GET', `/api/v1/rollouts/${started.id}`);
+    return (view.status?.weight ?? 0) > 0 ? true : undefined;
+  });
+  await api(
+    'POST',
+    `/api/v1/rollouts/${started.id}/abort`,
+    { reason: 'p95 up since 2.4.0' },
+    { 'x-requested-by': 'alice' },
+  );
+  await until('the rollout to say aborted', async () =>
+    (await detailsOf(handle)).startsWith('aborted') ? true : undefined,
+  );
+  return handle;
+}
+
 /** The list's columns, as the Web UI stores a user's choice: each process's state beside its type. */
 const listColumns = ['Status', 'Workflow ID', 'Type', 'MigrationState', 'SyncStatus', 'RolloutPhase', 'VmState']
   .concat(['AnalysisState', 'Start', 'End'])
@@ -118,7 +145,7 @@ async function shoot(runs: Record<string, WorkflowHandle>): Promise<void> {
     await page.setLocalStorage(config.temporal.uiUrl, {
       'namespace-workflow-table-columns': { [namespace]: listColumns },
     });
-    await page.shoot(ui, join(outDir, 'workflow-list.png'), ['paused', 'cbbSweep', 'cbbSyncOrder']);
+    await page.shoot(ui, join(outDir, 'workflow-list.png'), ['paused', 'cbbSweep', 'cbbSyncOrder', 'aborted']);
     console.log(`docs/img/workflow-list.png  ${ui}`);
     for (const [name, handle] of Object.entries(runs)) {
       const d = await handle.describe();
@@ -140,9 +167,10 @@ async function main(): Promise<void> {
     const sweep = await runningSweep(client);
     const sync = await syncedOrder(client);
     const migration = await pausedMigration(client);
+    const rollout = await abortedRollout(client);
     try {
       mkdirSync(outDir, { recursive: true });
-      await shoot({ 'cbb-sweep': sweep, 'cbb-sync': sync, 'migration-paused': migration });
+      await shoot({ 'cbb-sweep': sweep, 'cbb-sync': sync, 'migration-paused': migration, 'rollout-aborted': rollout });
     } finally {
       // The paused run would block the next start of the same migration: it ends here, cancelled.
       await api('POST', `/api/v1/migrations/runs/${migration.workflowId}/cancel`, {});

@@ -92,6 +92,10 @@ export async function batchMigration(input: BatchMigrationInput): Promise<Migrat
     adaptive: s.adaptive,
   });
 
+  // The Web UI's current details say the state in words; they change with every state, batch and request.
+  // Defined before the handlers: a signal buffered before the run began is delivered as its handler is set.
+  const say = (wait?: MigrationWait) => setCurrentDetails(describeMigration(progressOf(input, runId, s), wait));
+
   setHandler(pauseMigration, async () => {
     s.pauseRequested = true;
     say();
@@ -133,8 +137,6 @@ export async function batchMigration(input: BatchMigrationInput): Promise<Migrat
     },
   });
   setHandler(migrationProgress, () => progressOf(input, runId, s));
-  // The Web UI's current details say the state in words; they change with every state, batch and request.
-  const say = (wait?: MigrationWait) => setCurrentDetails(describeMigration(progressOf(input, runId, s), wait));
 
   /** Every state change is recorded by the workflow itself, so no worker crash can leave it half-made. */
   async function enter(state: MigrationState, extra: { lastError?: string; verify?: unknown } = {}): Promise<void> {

@@ -159,3 +159,22 @@ test('a pause that arrives while the run waits to continue as new is carried int
   });
   expect(db.states).toEqual(['running', 'paused', 'running', 'verifying', 'completed']);
 });
+
+test('a pause sent with the start, before the run has begun, holds it before its first batch', async () => {
+  const taskQueue = uniqueTaskQueue('migration');
+  const db = fakeDb(500);
+  const worker = await testWorker(env(), { taskQueue, activities: db.activities });
+  await worker.runUntil(async () => {
+    // Delivered as the handler is set, before any other line of the run has run.
+    const handle = await env().client.workflow.signalWithStart(batchMigration, {
+      taskQueue,
+      workflowId: 'migration-t-9',
+      args: [{ migration: 't', batchSize: 100 }],
+      signal: pauseMigration,
+    });
+    await waitUntil('the run to be paused', async () => (await handle.query(migrationProgress)).state === 'paused');
+    expect(db.applied).toHaveLength(0);
+    await handle.signal(resumeMigration);
+    expect(await handle.result()).toMatchObject({ state: 'completed', rowsDone: 500 });
+  });
+});

@@ -46,10 +46,18 @@ test('a worker stopped with SIGTERM while an activity runs lets it finish, then 
   const workflowId = `self-check-shutdown-${Date.now()}`;
   const handle = await stack.client.workflow.start(selfCheck, { taskQueue, workflowId, args: [{ wait: '1s' }] });
 
-  await waitUntil('the gated activity to start', async () => {
-    const d = await handle.describe();
-    return d.raw.pendingActivities?.some((a) => a.state === 2 /* STARTED */) ?? false;
-  });
+  // The worker runs from source through tsx and bundles its workflows as it starts: beside a
+  // CPU hog that alone can take a minute, so the bound is wide; a worker that died fails at once.
+  await waitUntil(
+    'the gated activity to start',
+    async () => {
+      if (child && (child.exitCode !== null || child.signalCode !== null))
+        throw new Error(`the worker exited (${child.exitCode ?? child.signalCode}) before the activity started`);
+      const d = await handle.describe();
+      return d.raw.pendingActivities?.some((a) => a.state === 2 /* STARTED */) ?? false;
+    },
+    { timeoutMs: 180_000 },
+  );
   child.kill('SIGTERM');
   expect(await exited).toBe(0);
   // The activity writes only after the worker was told to stop: the row shows the worker let it finish.
@@ -63,4 +71,4 @@ test('a worker stopped with SIGTERM while an activity runs lets it finish, then 
     workflowId,
   ]);
   expect(after.rows.map((r) => r.step)).toEqual(['started', 'finished']);
-}, 90_000);
+}, 300_000);

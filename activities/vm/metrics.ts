@@ -1,22 +1,15 @@
 import type { MetricMeter } from '@temporalio/common';
+import { operationNames, type OperationName } from '../../lib/vm/contract';
 import { vmErrorCodes, type VmErrorCode } from '../../lib/vm/errors';
 import { labelSets, onRuntimeMeter } from '../meter';
 
-/** The libvirt operations the VM activities run: the `op` label is one of these. */
-export const vmOperations = [
+/** The libvirt operations the VM activities run: define, the user's operations, and undefine (a delete's second half). */
+export type VmOperation = 'define' | Exclude<OperationName, 'delete'> | 'undefine';
+export const vmOperations: readonly VmOperation[] = [
   'define',
-  'start',
-  'shutdown',
-  'destroy',
-  'reboot',
-  'suspend',
-  'resume',
-  'snapshot',
-  'revert',
-  'resize',
+  ...operationNames.filter((n): n is Exclude<OperationName, 'delete'> => n !== 'delete'),
   'undefine',
-] as const;
-export type VmOperation = (typeof vmOperations)[number];
+];
 
 export const vmHistograms = ['vm_operation_duration_seconds'];
 

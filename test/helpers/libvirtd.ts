@@ -27,16 +27,33 @@ export async function virsh(uri: string, ...args: string[]): Promise<string> {
   return stdout.trim();
 }
 
-/** How many clients the test libvirtd has, from its admin socket. */
-export async function libvirtdClients(): Promise<number> {
-  const admin = libvirtdPaths(stackSettings('test')).adminSocket;
-  const { stdout } = await run('virt-admin', [
-    '-c',
-    `libvirtd:///system?socket=${admin}`,
-    'srv-clients-info',
-    'libvirtd',
-  ]);
-  return Number(/^nclients\s*:\s*(\d+)/m.exec(stdout)?.[1] ?? NaN);
+/**
+ * The test libvirtd's clients, each id with the process it belongs to, from its admin
+ * socket. Other processes of the run (the keeper, a worker, virsh) come and go, so a
+ * test judges its own connections by id, never by the total.
+ */
+export async function libvirtdClients(): Promise<Map<number, number>> {
+  const admin = ['-c', `libvirtd:///system?socket=${libvirtdPaths(stackSettings('test')).adminSocket}`];
+  const { stdout } = await run('virt-admin', [...admin, 'srv-clients-list', 'libvirtd']);
+  const ids = [...stdout.matchAll(/^\s*(\d+)\s+\S+\s+\d{4}-/gm)].map((m) => Number(m[1]));
+  const clients = new Map<number, number>();
+  await Promise.all(
+    ids.map(async (id) => {
+      try {
+        const info = await run('virt-admin', [...admin, 'client-info', 'libvirtd', String(id)]);
+        clients.set(id, Number(/^unix_process_id\s*:\s*(\d+)/m.exec(info.stdout)?.[1] ?? NaN));
+      } catch {
+        // It left between the list and the question: it is not a client any more.
+      }
+    }),
+  );
+  return clients;
+}
+
+/** The ids of the clients this process holds open. */
+export async function ownLibvirtdClients(): Promise<Set<number>> {
+  const clients = await libvirtdClients();
+  return new Set([...clients].filter(([, pid]) => pid === process.pid).map(([id]) => id));
 }
 
 /** Polls until `probe` holds; fails with what it waited for after `timeoutMs`. */

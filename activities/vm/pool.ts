@@ -99,6 +99,8 @@ export function createLibvirtPool(options: LibvirtPoolOptions): LibvirtPool {
       },
       async destroy(conn) {
         counts.destroyed += 1;
+        // libvirt holds the socket open until the Domains of this connection are freed too, which
+        // the garbage collector does: the adapter keeps no Domain past its call, so that is soon.
         await conn.hypervisor.connectClose().catch(() => undefined);
       },
       async validate(conn) {

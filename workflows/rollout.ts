@@ -27,6 +27,7 @@ import { createAnalysis } from './rollout-analysis';
 import { initialState, nonRetryableErrorTypes, type AbortCause, type Run } from './rollout-run';
 import { createStatusView } from './rollout-status';
 import { createWeightApplier } from './rollout-traffic';
+import { controlCharacters } from '../lib/text';
 
 /**
  * canaryRollout (id `rollout-<target>`): walks the spec's steps with durable timers,
@@ -119,6 +120,9 @@ export async function canaryRollout(input: RolloutInput): Promise<RolloutResult>
     }
     if (action === 'abort' && by !== undefined && by !== null && typeof by !== 'string') {
       throw new Error('abort takes who aborts as its second input, a string (--input \'"alice"\')');
+    }
+    if (action === 'abort' && typeof by === 'string' && controlCharacters.test(by)) {
+      throw new Error('who aborts must not contain control characters');
     }
     const refused = machine.refusal(action, reason as string | undefined);
     if (refused) throw new Error(`${action} refused: ${refused}`);

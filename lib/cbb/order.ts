@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { controlCharacters } from '../text';
 
 /**
  * An order as the visa-order backend hands it over. The API validates the shape with
@@ -14,7 +15,7 @@ const text = (max: number) =>
     .trim()
     .min(1)
     .max(max)
-    .refine((v) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(v), 'must not contain control characters');
+    .refine((v) => !controlCharacters.test(v), 'must not contain control characters');
 
 /** A calendar date that exists: 2026-02-31 is refused rather than left for the database to reject. */
 const isoDate = z

@@ -12,6 +12,7 @@ import {
   type Transition,
 } from './phases';
 import { describeStep, type Step } from './step-spec';
+import { controlCharacters } from '../text';
 
 /**
  * The rollout's state machine. The workflow wires its timers, activities and update
@@ -137,6 +138,7 @@ export class RolloutMachine {
         if (text.length === 0) return 'abort needs a reason: it is recorded with the abort';
         if (text.length > maxReasonLength)
           return `the abort reason must be at most ${maxReasonLength} characters, got ${text.length}`;
+        if (controlCharacters.test(text)) return 'the abort reason must not contain control characters';
         return undefined;
       }
       case 'approve':

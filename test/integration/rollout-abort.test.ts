@@ -25,6 +25,11 @@ test('abort through the API and through the Temporal CLI each take the weight to
   const id = await startRollout(spec(target));
   await until(id, 'paused at 50 %', (st) => st.phase === 'paused' && st.weight === 50);
   const before = callsFor(target).length;
+  // A NUL byte cannot be stored with the abort's records: refused at the door, the rollout untouched.
+  const bad = await file.api.post(`/api/v1/rollouts/${id}/abort`, { reason: 'errors\u0000up' });
+  expect(bad.status).toBe(400);
+  expect(JSON.stringify(bad.body)).toMatch(/reason.*must not contain control characters/);
+  expect(await statusOf(id)).toMatchObject({ phase: 'paused', weight: 50 });
   const aborted = await file.api.post(
     `/api/v1/rollouts/${id}/abort`,
     { reason: 'checkout errors reported by support' },

@@ -200,6 +200,9 @@ describe('rollout state machine: updates from people', () => {
   it('abort needs a reason and is refused when there is nothing to abort', () => {
     expectRefused(at(1), 'abort', /abort needs a reason/, '   ');
     expectRefused(at(1), 'abort', /at most 500 characters, got 501/, 'x'.repeat(501));
+    // A NUL byte cannot be stored: the abort's records would fail on every retry.
+    expectRefused(at(1), 'abort', /must not contain control characters/, 'errors\u0000up');
+    expect(at(1).refusal('abort', 'errors up\n\tin checkout')).toBeUndefined();
     expectRefused(
       aborted(),
       'abort',

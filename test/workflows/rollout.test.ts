@@ -72,6 +72,12 @@ test('abort during a pause takes the weight to 0 in one call, records an inciden
     expect(await refusal(w.handle.executeUpdate(abort, { args: ['  '] }))).toBe(
       'abort refused: abort needs a reason: it is recorded with the abort',
     );
+    expect(await refusal(w.handle.executeUpdate(abort, { args: ['p95\u0000up'] }))).toBe(
+      'abort refused: the abort reason must not contain control characters',
+    );
+    expect(await refusal(w.handle.executeUpdate(abort, { args: ['p95 up', 'al\u0000ice'] }))).toBe(
+      'who aborts must not contain control characters',
+    );
     const after = await w.handle.executeUpdate(abort, { args: ['p95 regressed in checkout', 'alice'] });
     expect(after).toMatchObject({
       phase: 'aborted',

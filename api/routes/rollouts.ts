@@ -23,7 +23,7 @@ import type { ApiContext } from '../context';
 import { anyObject, errorResponses, json, jsonBody, registry } from '../openapi';
 import { startWorkflow } from '../start-options';
 import { parse } from '../validate';
-import { controlCharacters } from '../../lib/text';
+import { withoutControlCharacters } from '../../lib/text';
 
 /** Canary rollouts: start one per target, list them, read one with its records, and control it. */
 
@@ -47,7 +47,7 @@ const abortBody = z
       .trim()
       .min(1, 'abort needs a reason: it is recorded with the abort')
       .max(maxReasonLength, `the abort reason must be at most ${maxReasonLength} characters`)
-      .refine((v) => !controlCharacters.test(v), 'the abort reason must not contain control characters'),
+      .regex(withoutControlCharacters, 'the abort reason must not contain control characters'),
   })
   .strict();
 const requestedBy = (req: Request) => req.get('x-requested-by')?.slice(0, maxNameLength) || 'api';

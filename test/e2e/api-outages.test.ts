@@ -55,8 +55,9 @@ test('with Temporal stopped an order is committed and answered 201 at once, and 
     const res = await api.post('/api/v1/orders', orderFixture({ whatsappAlerts: false }));
     const took = Date.now() - started;
     expect(res.status).toBe(201);
-    // Half the API's 2 s deadline goes to the start attempt; the commit comes before it.
-    expect(took).toBeLessThan(2_000);
+    // Half the API's 2 s deadline goes to the start attempt, the commit before it. The bound is wider than
+    // the deadline (a loaded machine adds time around it) and far below an unbounded wait on Temporal.
+    expect(took).toBeLessThan(5_000);
     expect(res.body.workflow).toMatchObject({ status: 'queued', workflowId: `cbb-sync-order-${res.body.order.id}` });
     orderId = res.body.order.id;
     expect((await getOrder(pool, orderId))?.cbbStatus).toBe('pending');

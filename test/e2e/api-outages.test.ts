@@ -97,7 +97,9 @@ test('with Postgres frozen, reads and writes get 503 with Retry-After within the
       const took = Date.now() - started;
       expect(res.status).toBe(503);
       expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
-      expect(took).toBeLessThan(2_500);
+      // The API's deadline is 2 s; a loaded machine adds time around it. A hung request would wait on the
+      // frozen Postgres until the freeze ends (the test's 120 s), so 5 s still tells the two apart.
+      expect(took).toBeLessThan(5_000);
     }
   } finally {
     for (const p of frozen) process.kill(p, 'SIGCONT');

@@ -108,7 +108,7 @@ test('a worker SIGKILLed during a 60 s pause: after a restart the rollout resume
   expect(Date.parse(paused.waitingUntil!)).toBe(pausedAt! + 60_000);
   expect((await readFlag(stack.redis, target))?.weight).toBe(10);
 
-  // Kill it well into the pause, so that "resumed on time" and "restarted the pause" differ by far more than 2 s.
+  // Kill it well into the pause, so that "resumed on time" and "restarted the pause" differ by 10 s or more.
   await waitUntil('10 s of the pause to have passed', () => Date.now() >= pausedAt! + 10_000, { timeoutMs: 30_000 });
   expect(await polling(taskQueue, worker.identity)).toBe(true);
   const group = processesOf(worker.pid!);
@@ -131,14 +131,15 @@ test('a worker SIGKILLed during a 60 s pause: after a restart the rollout resume
   );
   const due = pausedAt! + 60_000;
   expect(killedAt).toBeLessThan(due - 40_000);
-  // Within 2 s of when it was due, by the wall clock and by the workflow's own record.
-  expect(Math.abs(resumedAt! - due)).toBeLessThanOrEqual(2000);
+  // Within 5 s of when it was due, by the wall clock and by the workflow's own record: a loaded machine may take a
+  // few seconds over the restarted worker's first tasks, while a restarted pause would end 10 s late or more.
+  expect(Math.abs(resumedAt! - due)).toBeLessThanOrEqual(5000);
   let recorded: number | undefined;
   await waitUntil(
     'the step to 40 % to be recorded',
     async () => (recorded = await transitionAt(rolloutId, 'progressing', 40)) !== undefined,
   );
-  expect(Math.abs(recorded! - due)).toBeLessThanOrEqual(2000);
+  expect(Math.abs(recorded! - due)).toBeLessThanOrEqual(5000);
 
   expect(await handle.result()).toMatchObject({ phase: 'promoted', weight: 100 });
   // The restarted worker's /metrics carries the target's weight.

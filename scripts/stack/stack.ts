@@ -2,8 +2,9 @@ import { loadConfig } from '../../lib/infra/config';
 import { createLogger } from '../../lib/infra/logger';
 import { migrate } from '../../lib/infra/schema-migrations';
 import { isAlive, logFile, processesUsing, runningPid, sleep, stopProcess } from './proc';
-import { appEnv, part, parts, type PartName } from './parts';
-import type { StackSettings } from './settings';
+import { appEnv, part, parts, type PartName, type StackPart } from './parts';
+import { portHolder } from './port-holders';
+import { portEnvName, type StackSettings } from './settings';
 
 /** Starts the given parts in table order (each one idempotently) and applies the schema migrations. */
 export async function up(
@@ -16,6 +17,7 @@ export async function up(
       opts.onStep?.(`stopped ${p.name} to run the new build`);
     }
     opts.onStep?.(`starting ${p.name}`);
+    await claimPorts(s, p);
     await p.start(s, { fresh: opts.fresh });
     if (p.name === 'postgres') {
       const config = loadConfig({ ...process.env, ...appEnv(s), LOG_PRETTY: 'false' });
@@ -30,8 +32,41 @@ export async function up(
 }
 
 /** Starts one part (after a test stopped or killed it). */
-export function startPart(s: StackSettings, name: PartName, opts: { fresh?: boolean } = {}): Promise<void> {
-  return part(name).start(s, opts);
+export async function startPart(s: StackSettings, name: PartName, opts: { fresh?: boolean } = {}): Promise<void> {
+  const p = part(name);
+  await claimPorts(s, p);
+  return p.start(s, opts);
+}
+
+/**
+ * A part that is not running must find its ports free. Otherwise its own process
+ * would fail to bind while its readiness probe reached the other one, and the stack
+ * would run against a server that is not its own.
+ */
+async function claimPorts(s: StackSettings, p: StackPart): Promise<void> {
+  if (runningPid(s, p.name) !== undefined) return;
+  for (const name of Object.keys(p.ports)) {
+    const port = s.ports[name];
+    const ours = (pid: number | undefined) => pid !== undefined && stackProcesses(s).some((x) => x.pid === pid);
+    let holder = portHolder(port);
+    // A process of this stack's stopped or killed a moment ago (or a child of it) may still be closing its socket.
+    const deadline = Date.now() + 10_000;
+    while (holder && ours(holder.pid) && Date.now() < deadline) {
+      await sleep(200);
+      holder = portHolder(port);
+    }
+    if (!holder) continue;
+    const who =
+      holder.pid === undefined
+        ? 'a process this user cannot see'
+        : `pid ${holder.pid} (${(holder.command ?? '').slice(0, 160)})`;
+    const remedy = ours(holder.pid)
+      ? 'it is a leftover of this stack: `npm run down` stops it'
+      : s.profile === 'local'
+        ? `it is not this stack's: stop it, or give this stack another port with ${portEnvName(name)}`
+        : "it is not this stack's: stop it, or run the tests on another TEST_STACK_SLOT (1-9)";
+    throw new Error(`cannot start ${p.name}: port ${port} is already held by ${who}; ${remedy}`);
+  }
 }
 
 export async function down(s: StackSettings, onStep?: (msg: string) => void): Promise<void> {

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /** C0 controls and DEL, less tab, newline and carriage return, as a character-class range. */
 const controls = '\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f';
 
@@ -10,3 +12,7 @@ export const controlCharacters = new RegExp(`[${controls}]`);
 
 /** The same rule as a whole-string pattern, for schemas that publish it (OpenAPI's `pattern`). */
 export const withoutControlCharacters = new RegExp(`^[^${controls}]*$`);
+
+/** A string schema for free text that will be stored: control characters refused, naming the field. */
+export const storableText = (field: string) =>
+  z.string().regex(withoutControlCharacters, `${field} must not contain control characters`);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { durationSchema } from './duration';
 import { finite, measurementLimit, nameField, specLimits } from './spec-fields';
+import { storableText } from '../text';
 
 /** What a metric measures (its provider) and how a measurement is judged; templates group metrics. */
 
@@ -12,13 +13,15 @@ export const providerSpec = z.discriminatedUnion('type', [
        * PromQL giving one number; `{{variant}}` becomes `canary` or `baseline`'s label value,
        * `{{target}}` the target and `{{window}}` the metric's window (e.g. `rate(x[{{window}}])`).
        */
-      query: z
-        .string()
+      query: storableText('query')
         .min(1, 'query must not be empty')
         .max(specLimits.queryLength, `query must be at most ${specLimits.queryLength} characters`),
       /** Label values that `{{variant}}` takes for each side. */
       variantLabels: z
-        .object({ canary: z.string().min(1).max(100), baseline: z.string().min(1).max(100) })
+        .object({
+          canary: storableText('variantLabels.canary').min(1).max(100),
+          baseline: storableText('variantLabels.baseline').min(1).max(100),
+        })
         .strict()
         .default({ canary: 'canary', baseline: 'stable' }),
     })

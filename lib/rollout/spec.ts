@@ -3,6 +3,7 @@ import { durationSchema } from './duration';
 import { analysisTemplate, type MetricSpec } from './metric-spec';
 import { defaultStepsInput, defaultTemplateInput, defaultTemplateName } from './spec-defaults';
 import { specLimits, targetName } from './spec-fields';
+import { storableText } from '../text';
 import { stepSpec, templateRefs } from './step-spec';
 import { trafficSpec } from './traffic-spec';
 
@@ -29,7 +30,7 @@ export const rolloutSpecObject = z
   .object({
     target: targetName,
     /** The release being rolled out, as its owners name it (kept in records and the Web UI). */
-    version: z.string().min(1).max(100, 'version must be at most 100 characters').optional(),
+    version: storableText('version').min(1).max(100, 'version must be at most 100 characters').optional(),
     traffic: trafficSpec.default({ controller: 'flag' }),
     steps: z
       .array(stepSpec)

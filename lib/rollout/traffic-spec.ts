@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { durationSchema } from './duration';
 import { flagKey } from './spec-fields';
+import { storableText } from '../text';
 
 const haproxyName = z
   .string()
@@ -26,8 +27,7 @@ export const trafficSpec = z.discriminatedUnion('controller', [
   z
     .object({
       controller: z.literal('webhook'),
-      url: z
-        .string()
+      url: storableText('url')
         .url('url must be an absolute http(s) URL')
         .refine((u) => /^https?:\/\//i.test(u), 'url must use http or https'),
       timeout: durationSchema('timeout', '100ms', '60s').default('10s'),

@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { recordHistory } from '../helpers/histories';
 import { projectRoot } from '../helpers/paths';
+import type { z } from 'zod';
+import { providerSpec } from '../../lib/rollout/metric-spec';
+import { rolloutSpec, type RolloutSpecInput } from '../../lib/rollout/spec';
 import { rolloutTestFile } from '../helpers/rollout-live';
 
 /**
@@ -83,3 +86,35 @@ test('abort through the API and through the Temporal CLI each take the weight to
   ]);
   await recordHistory(file.stack.client.workflow.getHandle(id), 'aborted-api-and-cli');
 }, 180_000);
+
+test('a spec with a control character in its version, a query or a variant label is refused with 400 naming the field, and starts nothing', async () => {
+  const target = `nul-${run}`;
+  const base = spec(target);
+  const metric = base.templates![0].metrics[0];
+  const withQuery = (provider: z.input<typeof providerSpec>): RolloutSpecInput => ({
+    ...base,
+    templates: [{ ...base.templates![0], metrics: [{ ...metric, provider }] }],
+  });
+  const cases: [string, RolloutSpecInput][] = [
+    ['version', { ...base, version: '2.4.0\u0000' }],
+    ['templates.0.metrics.0.provider.query', withQuery({ type: 'prometheus', query: 'up{v="{{variant}}"}\u0000' })],
+    [
+      'templates.0.metrics.0.provider.variantLabels.canary',
+      withQuery({
+        type: 'prometheus',
+        query: 'up{v="{{variant}}"}',
+        variantLabels: { canary: 'can\u001bary', baseline: 'stable' },
+      }),
+    ],
+  ];
+  for (const [field, body] of cases) {
+    const res = await file.api.post('/api/v1/rollouts', body);
+    expect({ field, status: res.status }).toEqual({ field, status: 400 });
+    expect(res.body.errors).toEqual([{ field, message: expect.stringMatching(/must not contain control characters/) }]);
+  }
+  expect((await file.api.get(`/api/v1/rollouts/rollout-${target}`)).status).toBe(404);
+  // Tab and newlines are ordinary text in a query, and stay allowed.
+  expect(
+    rolloutSpec.safeParse(withQuery({ type: 'prometheus', query: 'sum(\n\trate(up{v="{{variant}}"}[1m]))' })).success,
+  ).toBe(true);
+});

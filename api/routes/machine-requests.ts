@@ -25,6 +25,10 @@ export const actionParams = idParams.extend({
 
 export const actionBody = (action: OperationName) => operationArgsSchemas[action];
 
+const ownerSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/, 'owner must be 1-128 letters, digits and . _ @ -');
+
 export const createBody = z
   .object({
     name: machineNameSchema,
@@ -32,10 +36,7 @@ export const createBody = z
       errorMap: () => ({ message: 'templateId must be the numeric id of a machine template' }),
     }),
     runStrategy: runStrategySchema.default('Manual'),
-    owner: z
-      .string()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/, 'owner must be 1-128 letters, digits and . _ @ -')
-      .optional(),
+    owner: ownerSchema.optional(),
     description: safeText('description', 1000).optional(),
     metadata: metadataSchema.optional(),
   })
@@ -49,7 +50,8 @@ export const listQuery = z
       .string()
       .regex(/^\d{1,18}$/, 'templateId must be numeric')
       .optional(),
-    owner: z.string().max(128).optional(),
+    // The rule of the owners a machine can have: a filter outside it would match nothing anyway.
+    owner: ownerSchema.optional(),
     namePrefix: z
       .string()
       .regex(/^[a-z0-9-]{1,63}$/, 'namePrefix must be lowercase letters, digits and hyphens')

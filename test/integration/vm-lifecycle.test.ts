@@ -102,6 +102,9 @@ test('the API and virsh agree after every operation; refusals and injections nev
     expect(res.body.errors?.length).toBeGreaterThan(0);
   }
   expect(await virsh(uri, 'list', '--all', '--name')).toBe(before);
+  // A filter outside the rule of owners is refused, not sent to Postgres (which cannot hold a NUL).
+  const badFilter = await api.get(`/api/v1/machines?owner=${encodeURIComponent('a\u0000b')}`);
+  expect([badFilter.status, badFilter.body.errors?.[0]?.field]).toEqual([400, 'owner']);
 
   const steps: [string, object, string][] = [
     ['snapshot', { name: 'clean' }, 'running'],

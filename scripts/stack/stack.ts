@@ -49,16 +49,18 @@ async function claimPorts(s: StackSettings, p: StackPart): Promise<void> {
     const port = s.ports[name];
     const ours = (pid: number | undefined) => pid !== undefined && stackProcesses(s).some((x) => x.pid === pid);
     let holder = portHolder(port);
-    // A process of this stack's stopped or killed a moment ago (or a child of it) may still be closing its socket.
+    // A process of this stack's stopped or killed a moment ago may still be closing its socket. A killed
+    // multi-threaded server (Temporal's) is a zombie while its other threads still hold the socket, which
+    // then belongs to no visible process: that too is waited out. A live foreign holder is refused at once.
     const deadline = Date.now() + 10_000;
-    while (holder && ours(holder.pid) && Date.now() < deadline) {
+    while (holder && (holder.pid === undefined || ours(holder.pid)) && Date.now() < deadline) {
       await sleep(200);
       holder = portHolder(port);
     }
     if (!holder) continue;
     const who =
       holder.pid === undefined
-        ? 'a process this user cannot see'
+        ? "a process that is not visible (another user's, or one that did not finish exiting in 10 s)"
         : `pid ${holder.pid} (${(holder.command ?? '').slice(0, 160)})`;
     const remedy = ours(holder.pid)
       ? 'it is a leftover of this stack: `npm run down` stops it'

@@ -9,7 +9,7 @@ import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 
 export interface PortHolder {
   port: number;
-  /** Undefined when the socket's owner is not visible to this user. */
+  /** Undefined when no visible process holds the socket: another user's, or one still exiting (see stack.ts). */
   pid?: number;
   command?: string;
 }

@@ -1,4 +1,5 @@
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { commandLine } from './proc';
 
 /**
  * Who listens on a TCP port, read from /proc. A part started on a port some other
@@ -55,15 +56,8 @@ function ownerOf(inodes: Set<string>): { pid: number; command: string } | undefi
         continue;
       }
       if (!wanted.has(target)) continue;
-      let command = '';
-      try {
-        command = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
-          .replace(/[\s\0]+/g, ' ')
-          .trim();
-      } catch {
-        /* exited since */
-      }
-      return { pid, command };
+      // One line for a message, even when an argument holds newlines (a `python3 -c` script, say).
+      return { pid, command: (commandLine(pid) ?? '').replace(/\s+/g, ' ') };
     }
   }
   return undefined;

@@ -142,18 +142,22 @@ export function tail(path: string, lines = 15): string {
   return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
 }
 
+/** A process's command line, its arguments joined by spaces; undefined once it has exited. */
+export function commandLine(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  } catch {
+    return undefined;
+  }
+}
+
 /** Processes whose command line names one of these paths: what is left of a stack whose pid files were lost. */
 export function processesUsing(paths: string[]): { pid: number; command: string }[] {
   const found: { pid: number; command: string }[] = [];
   for (const entry of readdirSync('/proc')) {
     const pid = Number(entry);
     if (!Number.isInteger(pid) || pid === process.pid) continue;
-    let command: string;
-    try {
-      command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
-    } catch {
-      continue;
-    }
+    const command = commandLine(pid);
     if (command && paths.some((p) => command.includes(p))) found.push({ pid, command });
   }
   return found;

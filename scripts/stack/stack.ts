@@ -45,9 +45,12 @@ export async function startPart(s: StackSettings, name: PartName, opts: { fresh?
  */
 async function claimPorts(s: StackSettings, p: StackPart): Promise<void> {
   if (runningPid(s, p.name) !== undefined) return;
+  // This stack's processes, read once and only if a port is held: the scan reads all of /proc.
+  let own: Set<number> | undefined;
+  const ours = (pid: number | undefined) =>
+    pid !== undefined && (own ??= new Set(stackProcesses(s).map((x) => x.pid))).has(pid);
   for (const name of Object.keys(p.ports)) {
     const port = s.ports[name];
-    const ours = (pid: number | undefined) => pid !== undefined && stackProcesses(s).some((x) => x.pid === pid);
     let holder = portHolder(port);
     // A process of this stack's stopped or killed a moment ago may still be closing its socket. A killed
     // multi-threaded server (Temporal's) is a zombie while its other threads still hold the socket, which

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AppError, errorMessage } from '../../lib/errors';
-import { modelFromJson, type HmmParams, type Observations } from '../../lib/hmm';
+import { modelFromJson, modelJsonSchema, type HmmParams, type Observations } from '../../lib/hmm';
 import { stateCounts, type AnalysisParams } from '../../lib/hmm/contract';
 
 /**
@@ -31,16 +31,8 @@ export interface AnalyzeRequest {
   tol: number;
 }
 
-const modelSchema = z.object({
-  startprob: z.array(z.number()),
-  transmat: z.array(z.array(z.number())),
-  means: z.array(z.array(z.number())),
-  covars: z.union([z.array(z.array(z.number())), z.array(z.array(z.array(z.number())))]),
-  covarianceType: z.enum(['diag', 'full']),
-});
-
 export const analyzeResponseSchema = z.object({
-  model: modelSchema,
+  model: modelJsonSchema,
   logLikelihood: z.number(),
   converged: z.boolean(),
   iterations: z.number().int().min(0),

@@ -21,7 +21,7 @@ export { selectStates, selectStatesSteps, type Candidate, type Criterion, type S
 export { score, decode, filtered, posteriors } from './infer';
 export { volatilityLabels, volatilityOrder, permuteStates, stateVolatility } from './labels';
 export { covarianceFloor, DEFAULT_FLOOR_RATIO } from './floor';
-export { modelToJson, modelFromJson, type ModelJson } from './json';
+export { modelToJson, modelFromJson, modelJsonSchema, type ModelJson } from './json';
 export {
   logReturns,
   rollingVolatility,

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { validationError } from '../errors';
 import { type CovarianceType, type HmmParams } from './model';
 import { validateParams } from './validate';
@@ -10,6 +11,15 @@ export interface ModelJson {
   covars: number[][] | number[][][];
   covarianceType: CovarianceType;
 }
+
+/** A JSON model's shape, as a file or a remote engine gives it; modelFromJson checks its numbers. */
+export const modelJsonSchema = z.object({
+  startprob: z.array(z.number()),
+  transmat: z.array(z.array(z.number())),
+  means: z.array(z.array(z.number())),
+  covars: z.union([z.array(z.array(z.number())), z.array(z.array(z.array(z.number())))]),
+  covarianceType: z.enum(['diag', 'full']),
+}) satisfies z.ZodType<ModelJson>;
 
 const rows = (a: Float64Array, r: number, c: number): number[][] =>
   Array.from({ length: r }, (_, i) => Array.from(a.subarray(i * c, i * c + c)));

@@ -1,17 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { validationError } from '../../lib/errors';
-import { modelFromJson, observationsFromRows, type HmmParams, type Observations } from '../../lib/hmm';
+import { modelFromJson, modelJsonSchema, observationsFromRows, type HmmParams, type Observations } from '../../lib/hmm';
 
 const dataJson = z.object({ X: z.array(z.array(z.number())).min(1, 'X must hold at least one row') });
-
-const modelJson = z.object({
-  startprob: z.array(z.number()),
-  transmat: z.array(z.array(z.number())),
-  means: z.array(z.array(z.number())),
-  covars: z.union([z.array(z.array(z.number())), z.array(z.array(z.array(z.number())))]),
-  covarianceType: z.enum(['diag', 'full']),
-});
 
 function read(path: string, what: string): string {
   try {
@@ -77,7 +69,7 @@ function parseCsv(text: string, path: string, columns?: string[]): number[][] {
 
 /** A model file as `fit` prints it under "model" (extra keys such as labels are ignored). */
 export function readModel(path: string): HmmParams {
-  const parsed = modelJson.safeParse(parseJson(read(path, 'model'), path));
+  const parsed = modelJsonSchema.safeParse(parseJson(read(path, 'model'), path));
   if (!parsed.success) throw validationError(`${path}: ${issues(parsed.error)}`);
   return modelFromJson(parsed.data);
 }

@@ -3,6 +3,7 @@ import type { Redis } from '../../lib/infra/redis';
 import type { Grant, Tier } from '../../lib/access/keys';
 import { dropCachedKey } from './key-cache';
 import { defaultHashParams, hashSecret, newPrefix, newSalt, newSecret, type HashParams } from './secrets';
+import { iso } from '../rows';
 
 /** The one module that owns the queries of `api_keys`. */
 
@@ -24,8 +25,6 @@ export interface StoredKey extends ApiKeyRecord {
   secretSalt: Buffer;
   hashParams: HashParams;
 }
-
-const iso = (d: unknown) => (d instanceof Date ? d.toISOString() : null);
 
 function fromRow(r: Record<string, unknown>): StoredKey {
   return {

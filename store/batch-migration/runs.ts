@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import { conflict } from '../../lib/errors';
 import { batchMigrationWorkflowId } from '../../lib/batch-migration/contract';
+import { iso } from '../rows';
 
 /** The one module that owns the migration_runs and migration_batches queries. */
 
@@ -47,7 +48,6 @@ const runColumns = `id, migration, seq, kind, reverses, dry_run, state, params, 
 
 function toRun(r: Record<string, unknown>): RunRecord {
   const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
-  const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : null);
   return {
     id: r.id as string,
     migration: r.migration as string,

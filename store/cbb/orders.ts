@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from '../../lib/infra/db';
 import type { CbbStatus, Order, OrderInput, WhatsappStatus } from '../../lib/cbb/order';
+import { iso } from '../rows';
 
 /** The one module that owns the queries of `orders`, `order_events` and `cbb_confirmations`. */
 
@@ -17,8 +18,6 @@ export interface OrderRecord extends Order {
   whatsappSentAt: string | null;
   whatsappReason: string | null;
 }
-
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 function fromRow(r: Record<string, unknown>): OrderRecord {
   return {

@@ -1,6 +1,7 @@
 import type { AnalysisParams, FitSummary, SeriesRef, Timings } from '../../lib/hmm/contract';
 import type { ModelJson } from '../../lib/hmm';
 import type { Pool, PoolClient } from '../../lib/infra/db';
+import { iso } from '../rows';
 
 /** The one module that owns the queries of `hmm_runs` and `hmm_models`. */
 
@@ -36,8 +37,6 @@ export interface ModelRecord {
   labels: string[];
   features: string[];
 }
-
-const iso = (d: unknown) => (d instanceof Date ? d.toISOString() : null);
 
 function fromRow(r: Record<string, unknown>): RunRecord {
   return {

@@ -3,6 +3,7 @@ import type { MetricRunSummary } from '../../lib/rollout/analysis-run';
 import type { MetricVerdict } from '../../lib/rollout/verdict';
 import type { RolloutSpec } from '../../lib/rollout/spec';
 import type { Phase, Transition } from '../../lib/rollout/phases';
+import { iso } from '../rows';
 
 /**
  * The one module that owns the rollouts, rollout_events and rollout_incidents queries.
@@ -165,8 +166,6 @@ export interface RolloutRecord {
   finishedAt: string | null;
   spec?: RolloutSpec;
 }
-
-const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : null);
 
 function toRollout(r: Record<string, unknown>): RolloutRecord {
   return {

@@ -2,6 +2,7 @@ import type { Pool, PoolClient } from '../../lib/infra/db';
 import type { DesiredState, Phase } from '../../lib/vm/contract';
 import type { ObservedState } from '../../lib/vm/states';
 import type { RunStrategy } from '../../lib/vm/validate';
+import { iso } from '../rows';
 
 /** The one module that owns the queries of `machines` and `machine_snapshots`. */
 
@@ -26,8 +27,6 @@ export interface MachineRecord {
   updatedAt: string;
   deletedAt: string | null;
 }
-
-const iso = (d: unknown) => (d instanceof Date ? d.toISOString() : null);
 
 function fromRow(r: Record<string, unknown>): MachineRecord {
   return {

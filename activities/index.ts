@@ -12,6 +12,7 @@ import { createVmActivities } from './vm';
 import type { VmResources } from './vm/resources';
 import { createAccessActivities } from './access';
 import { createScheduleActivities } from './schedules';
+import { mergeActivities } from './merge';
 
 /** What the worker builds once and hands to every activity factory. */
 export interface ActivityDeps {
@@ -27,17 +28,16 @@ export interface ActivityDeps {
   vm: VmResources;
 }
 
+/** Every activity of the orchestrator worker's processes, as tests build them; a name defined twice is refused. */
 export function createActivities(deps: ActivityDeps) {
-  return {
-    ...createSelfCheckActivities(deps),
-    ...createDataMigrationActivities(deps),
-    ...createCbbActivities(deps),
-    ...createSweepActivities(deps),
-    ...createVmActivities(deps),
-    ...createAccessActivities(deps),
-    ...createRolloutActivities(deps),
-    ...createScheduleActivities(deps),
-  };
+  return mergeActivities({
+    selfCheck: createSelfCheckActivities(deps),
+    batchMigration: createDataMigrationActivities(deps),
+    cbb: createCbbActivities(deps),
+    cbbSweep: createSweepActivities(deps),
+    vm: createVmActivities(deps),
+    access: createAccessActivities(deps),
+    rollout: createRolloutActivities(deps),
+    schedules: createScheduleActivities(deps),
+  });
 }
-
-export type Activities = ReturnType<typeof createActivities>;

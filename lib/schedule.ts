@@ -25,3 +25,15 @@ export interface ScheduleDeclaration {
  * gone), or the Schedule runs another run (the one asking was started by a trigger).
  */
 export type ScheduleStop = 'paused' | 'superseded';
+
+/**
+ * One of a process's Schedules with the setting that sets its interval, as its contract
+ * declares it. `off` in that setting leaves this Schedule on the server as it is (paused,
+ * deleted or changed by an operator) and touches no other.
+ */
+export interface ScheduleSwitch {
+  setting: string;
+  /** A duration such as `1m`, or `off`. */
+  every: string;
+  declare: (every: string) => ScheduleDeclaration;
+}

@@ -1,12 +1,18 @@
 import { writeFileSync } from 'node:fs';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { bundlePath, workflowInterceptorModules, workflowsPath } from '../workers/bundle';
+import { bundlePathOf, workerRoles, workflowInterceptorModules, workflowsPathOf } from '../workers/bundle';
 
-/** Pre-bundles the workflow code at build time so a production worker starts without webpack. */
+/** Pre-bundles each worker's workflow code at build time so a production worker starts without webpack. */
 async function main() {
-  const { code } = await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, logger: quiet });
-  writeFileSync(bundlePath, code);
-  console.log(`workflow bundle written to ${bundlePath} (${(code.length / 1024).toFixed(0)} KiB)`);
+  for (const role of workerRoles) {
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: workflowsPathOf(role),
+      workflowInterceptorModules,
+      logger: quiet,
+    });
+    writeFileSync(bundlePathOf(role), code);
+    console.log(`${role} workflow bundle written to ${bundlePathOf(role)} (${(code.length / 1024).toFixed(0)} KiB)`);
+  }
 }
 
 const noop = () => undefined;

@@ -1,4 +1,4 @@
-import type { ScheduleDeclaration } from '../schedule';
+import type { ScheduleDeclaration, ScheduleSwitch } from '../schedule';
 
 /**
  * Key usage (last use, request counts) is counted in Redis on every request and written
@@ -27,4 +27,15 @@ export function accessUsageFlushSchedule(opts: { every: string; taskQueue: strin
     overlap: 'SKIP',
     catchupWindow: '1m',
   };
+}
+
+/** The key-usage flush's Schedules, each with the setting that sets it or turns it off. */
+export function accessSchedules(settings: { usageFlushEvery: string }, taskQueue: string): ScheduleSwitch[] {
+  return [
+    {
+      setting: 'ACCESS_USAGE_FLUSH_EVERY',
+      every: settings.usageFlushEvery,
+      declare: (every) => accessUsageFlushSchedule({ every, taskQueue }),
+    },
+  ];
 }

@@ -1,6 +1,6 @@
 import type { Duration, SearchAttributePair } from '@temporalio/common';
 import { defineQuery } from '@temporalio/workflow';
-import type { ScheduleDeclaration } from '../schedule';
+import type { ScheduleDeclaration, ScheduleSwitch } from '../schedule';
 import { searchAttributes } from '../search-attributes';
 
 /**
@@ -135,4 +135,18 @@ export function cbbSweepSchedule(opts: { every: string; concurrency: number; tas
     overlap: 'SKIP',
     catchupWindow: '1m',
   };
+}
+
+/** The CBB sync's Schedules, each with the setting that sets it or turns it off. */
+export function cbbSchedules(
+  settings: { sweepEvery: string; sweepConcurrency: number },
+  taskQueue: string,
+): ScheduleSwitch[] {
+  return [
+    {
+      setting: 'CBB_SWEEP_EVERY',
+      every: settings.sweepEvery,
+      declare: (every) => cbbSweepSchedule({ every, concurrency: settings.sweepConcurrency, taskQueue }),
+    },
+  ];
 }

@@ -1,7 +1,7 @@
 import type { SearchAttributePair } from '@temporalio/common';
 import { defineQuery } from '@temporalio/workflow';
 import { z } from 'zod';
-import type { ScheduleDeclaration } from '../schedule';
+import type { ScheduleDeclaration, ScheduleSwitch } from '../schedule';
 import { searchAttributes } from '../search-attributes';
 import type { ModelJson } from './json';
 
@@ -279,4 +279,20 @@ export function hmmRefitSchedule(opts: { every: string; concurrency: number; tas
     overlap: 'SKIP',
     catchupWindow: '1h',
   };
+}
+
+/** The HMM analysis's Schedules, each with the setting that sets it or turns it off. */
+export function hmmSchedules(settings: {
+  refitEvery: string;
+  refitConcurrency: number;
+  taskQueue: string;
+}): ScheduleSwitch[] {
+  return [
+    {
+      setting: 'HMM_REFIT_EVERY',
+      every: settings.refitEvery,
+      declare: (every) =>
+        hmmRefitSchedule({ every, concurrency: settings.refitConcurrency, taskQueue: settings.taskQueue }),
+    },
+  ];
 }

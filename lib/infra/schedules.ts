@@ -1,6 +1,6 @@
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, type Client, type ScheduleOptions } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
-import type { ScheduleDeclaration, ScheduleStop } from '../schedule';
+import type { ScheduleDeclaration, ScheduleStop, ScheduleSwitch } from '../schedule';
 import type { Logger } from './logger';
 
 /** The Schedule a declaration describes, as the client creates it. */
@@ -63,4 +63,27 @@ export async function scheduleStop(
     if (err instanceof ScheduleNotFoundError) return 'paused';
     throw err;
   }
+}
+
+/**
+ * Applies a worker's Schedules from their declarations: each is applied or, when its
+ * setting is `off`, left alone, independently of the others. One that fails does not keep
+ * the rest from being applied; the failures are thrown together once all were tried.
+ */
+export async function applySchedules(client: Client, switches: ScheduleSwitch[], log: Logger): Promise<void> {
+  const failed: string[] = [];
+  for (const s of switches) {
+    if (s.every === 'off') {
+      log.info({ setting: s.setting }, `${s.setting}=off: this Schedule is left as it is on the server`);
+      continue;
+    }
+    const declaration = s.declare(s.every);
+    try {
+      await applySchedule(client, declaration, log);
+    } catch (err) {
+      log.error({ scheduleId: declaration.scheduleId, err: String(err) }, 'schedule not applied');
+      failed.push(`${declaration.scheduleId} (${err instanceof Error ? err.message : String(err)})`);
+    }
+  }
+  if (failed.length) throw new Error(`could not apply the Schedules ${failed.join(', ')}`);
 }

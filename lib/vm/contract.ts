@@ -1,7 +1,7 @@
 import type { Duration, SearchAttributePair, UpdateDefinition } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { z } from 'zod';
-import type { ScheduleDeclaration, ScheduleStop } from '../schedule';
+import type { ScheduleDeclaration, ScheduleStop, ScheduleSwitch } from '../schedule';
 import { searchAttributes } from '../search-attributes';
 import type { VmErrorCode } from './errors';
 import type { ObservedState, StateReason } from './states';
@@ -198,4 +198,15 @@ export function vmReconcileSchedule(opts: { every: string; taskQueue: string }):
     overlap: 'SKIP',
     catchupWindow: '1m',
   };
+}
+
+/** The VM lifecycle's Schedules, each with the setting that sets it or turns it off. */
+export function vmSchedules(settings: { reconcileEvery: string }, taskQueue: string): ScheduleSwitch[] {
+  return [
+    {
+      setting: 'VM_RECONCILE_EVERY',
+      every: settings.reconcileEvery,
+      declare: (every) => vmReconcileSchedule({ every, taskQueue }),
+    },
+  ];
 }

@@ -6,6 +6,8 @@ import { rolloutWorkflowType } from '../../lib/rollout/contract';
 import { selfCheckWorkflowType } from '../../lib/self-check/contract';
 import { vmReconcileWorkflowType, vmWorkflowType } from '../../lib/vm/contract';
 import * as workflows from '../../workflows';
+import * as hmmWorker from '../../workflows/hmm-worker';
+import * as orchestratorWorker from '../../workflows/orchestrator-worker';
 
 /**
  * The worker registers every export of workflows/index.ts as a workflow type that
@@ -32,4 +34,11 @@ test.each(Object.entries(workflows))('%s is an async workflow function under its
   expect(typeof fn).toBe('function');
   expect((fn as (...args: unknown[]) => unknown).name).toBe(name);
   expect(fn.constructor.name).toBe('AsyncFunction');
+});
+
+test('each worker registers only its own processes: the hmm worker the analyses, the orchestrator worker the rest', () => {
+  expect(Object.keys(hmmWorker).sort()).toEqual([hmmAnalysisWorkflowType, hmmRefitWorkflowType].sort());
+  const orchestrator = Object.keys(orchestratorWorker);
+  expect(orchestrator).not.toContain(hmmAnalysisWorkflowType);
+  expect([...orchestrator, ...Object.keys(hmmWorker)].sort()).toEqual(Object.keys(workflows).sort());
 });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { duration, durationMs, optional, port } from './shared';
 
-/** The API process, and the access keys' usage it counts. */
+/** The API process. */
 export const apiEnv = z.object({
   API_HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: port.default(3000),
@@ -12,8 +12,6 @@ export const apiEnv = z.object({
   API_SLOW_QUERY: duration.default('100ms'),
   // open: a key's requests go through unlimited while Redis is down; closed: they get 503.
   API_RATE_LIMIT_ON_REDIS_DOWN: z.enum(['open', 'closed']).default('open'),
-  // How often the keys' usage counted in Redis is written to Postgres; `off` leaves the schedule alone.
-  ACCESS_USAGE_FLUSH_EVERY: z.union([duration, z.literal('off')]).default('5m'),
 });
 
 export interface ApiConfig {
@@ -25,7 +23,6 @@ export interface ApiConfig {
     slowQueryMs: number;
     rateLimitOnRedisDown: 'open' | 'closed';
   };
-  access: { usageFlushEvery: string };
 }
 
 export function apiConfig(e: z.infer<typeof apiEnv>): ApiConfig {
@@ -38,6 +35,5 @@ export function apiConfig(e: z.infer<typeof apiEnv>): ApiConfig {
       slowQueryMs: durationMs(e.API_SLOW_QUERY),
       rateLimitOnRedisDown: e.API_RATE_LIMIT_ON_REDIS_DOWN,
     },
-    access: { usageFlushEvery: e.ACCESS_USAGE_FLUSH_EVERY },
   };
 }

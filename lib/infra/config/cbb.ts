@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration, durationMs } from './shared';
+import { duration, durationMs, every } from './shared';
 
 /** The CBB sync: the partner's API and the sweep. */
 export const cbbEnv = z.object({
@@ -11,7 +11,7 @@ export const cbbEnv = z.object({
   // WhatsApp sends in flight per worker: a worker that dies leaves at most this many unconfirmed.
   CBB_MAX_CONCURRENT_SENDS: z.coerce.number().int().min(1).max(1000).default(10),
   // `off`: this worker leaves the sweep's Schedule alone (another deployment owns it).
-  CBB_SWEEP_EVERY: z.union([duration, z.literal('off')]).default('1m'),
+  CBB_SWEEP_EVERY: every.default('1m'),
 });
 
 export interface CbbConfig {

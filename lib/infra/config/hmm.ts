@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration, durationMs, invalid, optional, optionalUrl, port } from './shared';
+import { duration, durationMs, every, invalid, optional, optionalUrl, port } from './shared';
 
 /** The hmm worker and the engine it fits with. */
 export const hmmEnv = z.object({
@@ -14,7 +14,7 @@ export const hmmEnv = z.object({
   // Fits run one EM round at a time between other tasks: more than a few only share the core.
   HMM_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(100).default(4),
   HMM_CACHE_TTL: duration.default('10m'),
-  HMM_REFIT_EVERY: duration.default('24h'),
+  HMM_REFIT_EVERY: every.default('24h'),
   HMM_REFIT_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(2),
 });
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { accessConfig, accessEnv, type AccessConfig } from './access';
 import { apiConfig, apiEnv, type ApiConfig } from './api';
 import { cbbConfig, cbbEnv, type CbbConfig } from './cbb';
 import { coreConfig, coreEnv, type CoreConfig } from './core';
@@ -20,6 +21,7 @@ export { localLibvirtUri } from './vm';
 export const envSchema = z.object({
   ...coreEnv.shape,
   ...apiEnv.shape,
+  ...accessEnv.shape,
   ...workerEnv.shape,
   ...cbbEnv.shape,
   ...hmmEnv.shape,
@@ -29,7 +31,8 @@ export const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
-export interface Config extends CoreConfig, ApiConfig, WorkerConfig, CbbConfig, HmmConfig, VmConfig, RolloutConfig {}
+export interface Config
+  extends CoreConfig, ApiConfig, AccessConfig, WorkerConfig, CbbConfig, HmmConfig, VmConfig, RolloutConfig {}
 
 /** Reads and validates the environment once; a bad value names the variable and what it expected. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -46,7 +49,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   // In this order, so that of two settings wrong together the same one is named first,
   // and the sections keep their order (core, api, access, worker, cbb, hmm, libvirt, vm, rollout).
-  const processes = { ...apiConfig(e), ...workerConfig(e), ...cbbConfig(e), ...hmmConfig(e) };
+  const processes = { ...apiConfig(e), ...accessConfig(e), ...workerConfig(e), ...cbbConfig(e), ...hmmConfig(e) };
   return { ...coreConfig(e), ...processes, ...vmConfig(e), ...rolloutConfig(e) };
 }
 

@@ -3,6 +3,8 @@ import { z } from 'zod';
 /** The value types every process's settings are made of. */
 export const port = z.coerce.number().int().min(1).max(65535);
 export const duration = z.string().regex(/^\d+(ms|s|m|h)$/, 'a duration such as 500ms, 30s, 5m or 1h');
+/** A Schedule's interval; `off` leaves the Schedule on the server as an operator left it. */
+export const every = z.union([duration, z.literal('off')]);
 export const optional = z
   .string()
   .optional()

@@ -1,6 +1,6 @@
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { duration, durationMs, invalid, optional } from './shared';
+import { duration, durationMs, every, invalid, optional } from './shared';
 
 /** The VM backend: libvirt, its connection pool, and the machines' lifecycle. */
 export const vmEnv = z.object({
@@ -17,7 +17,7 @@ export const vmEnv = z.object({
   LIBVIRT_VIRSH_TIMEOUT: duration.default('60s'),
   // How long a guest gets to power off after the ACPI request before it is destroyed.
   VM_SHUTDOWN_TIMEOUT: duration.default('60s'),
-  VM_RECONCILE_EVERY: duration.default('1m'),
+  VM_RECONCILE_EVERY: every.default('1m'),
 });
 
 export interface VmConfig {

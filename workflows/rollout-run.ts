@@ -64,6 +64,25 @@ export interface Run {
   publish: () => void;
 }
 
+/** What the next run takes over when this one continues as new. */
+export function carryOf(st: RunState, machine: RolloutMachine): RolloutCarry {
+  return {
+    rolloutId: st.rolloutId,
+    startedAt: st.startedAt,
+    machine: machine.snapshot(),
+    appliedWeight: st.appliedWeight,
+    seq: st.seq,
+    waitingUntil: st.waitingUntil,
+    waitingRevision: st.waitingRevision,
+    stepRuns: st.stepRuns,
+    stepRevision: st.stepRevision,
+    backgroundRuns: st.backgroundRuns,
+    nextDue: st.nextDue,
+    lastVerdicts: [...st.lastVerdicts.values()],
+    continuedRuns: st.continuedRuns + 1,
+  };
+}
+
 /** An activity failure's own message (its cause), which is what a person can act on. */
 export function causeMessage(err: unknown): string {
   let e = err as { cause?: unknown; message?: string } | undefined;

@@ -24,13 +24,15 @@ export interface WebhookTarget {
  * `{ target, weight }` and getWeight GETs `{ weight }` from the same URL. A non-2xx answer
  * is a failed step: 4xx is permanent (a retry sends the same request), except 408 and 429;
  * 5xx, timeouts and refused connections are transient. The weight is absolute, so a
- * retried POST leaves the router where one POST would.
+ * retried POST leaves the router where one POST would. Every call is held to the outbound
+ * policy first (docs/rollout.md, Outbound URLs); a refusal sends nothing.
  */
 export function createWebhookController(w: WebhookTarget): TrafficController {
   const call = async (method: 'GET' | 'POST', body?: unknown): Promise<string> => {
     // Checked before every call, not once: the name may resolve elsewhere by now.
-    const target = await vetOutbound(w.policy, w.url, w.resolve ?? systemResolve).catch((err: AppError) => {
-      throw new AppError(err.type, `webhook ${method} ${w.url} refused: ${err.message}`);
+    const target = await vetOutbound(w.policy, w.url, w.resolve ?? systemResolve).catch((err: unknown) => {
+      const type = err instanceof AppError ? err.type : 'Internal';
+      throw new AppError(type, `webhook ${method} ${w.url} refused: ${errorMessage(err)}`);
     });
     const headers = {
       'content-type': 'application/json',

@@ -44,7 +44,6 @@ describe('a rollout whose webhook the outbound policy refuses', () => {
     'http://localhost:9009/w',
     'http://localhost.:9009/w',
     'http://LocalHost/w',
-    'http://vm/w', // a name /etc/hosts maps to 127.0.0.1 here
     'http://127.0.0.1:9009/w',
     'http://127.1/w',
     'http://2130706433/w',

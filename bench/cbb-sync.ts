@@ -10,6 +10,7 @@ import type { Order } from '../lib/cbb/order';
 import { runningPid } from '../scripts/stack/proc';
 import { startAppPart } from '../scripts/stack/parts';
 import { appEnv, stackSettings } from '../scripts/stack/parts';
+import { cbbAdminToken } from '../scripts/stack/secrets';
 import { down, up } from '../scripts/stack/stack';
 import { cbbSweepWorkflowType, type CbbSweepWorkflow } from '../lib/cbb/contract';
 import { cpuSeconds, cpuSecondsOf } from './cpu';
@@ -42,7 +43,8 @@ export default async function bench(args: string[]): Promise<void> {
   const admin = (path: string, body: unknown) =>
     fetch(`http://127.0.0.1:${s.ports.cbb}/_admin${path}`, {
       method: path === '/faults' ? 'PUT' : 'POST',
-      headers: { 'content-type': 'application/json' },
+      // Read after `up`: the stack generates the token into the data folder it has just made afresh.
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${cbbAdminToken(s)}` },
       body: JSON.stringify(body),
     });
   try {

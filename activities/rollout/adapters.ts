@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { AppError } from '../../lib/errors';
+import type { OutboundPolicy } from '../../lib/infra/outbound/policy';
 import { durationMs } from '../../lib/rollout/duration';
 import type { MetricSpec } from '../../lib/rollout/metric-spec';
 import type { RolloutSpec } from '../../lib/rollout/spec';
@@ -16,6 +17,8 @@ export interface AdapterDeps {
   prometheus?: MetricsProvider;
   haproxySocketPath?: string;
   webhookToken?: string;
+  /** Which webhook URLs may be called: the same rule the API applied when the rollout started. */
+  outbound: OutboundPolicy;
 }
 
 export function trafficControllerFor(
@@ -40,6 +43,7 @@ export function trafficControllerFor(
         target: spec.target,
         timeoutMs: durationMs(traffic.timeout),
         token: deps.webhookToken,
+        policy: deps.outbound,
       });
   }
 }

@@ -1,6 +1,7 @@
 import { log } from '@temporalio/activity';
 import type { Config } from '../../lib/infra/config';
 import type { Pool } from '../../lib/infra/db';
+import { outboundPolicy } from '../../lib/infra/outbound/policy';
 import type { Redis } from '../../lib/infra/redis';
 import { judgeMeasurement } from '../../lib/rollout/judge';
 import type { MetricVerdict } from '../../lib/rollout/verdict';
@@ -49,7 +50,7 @@ export interface TransitionInput extends TransitionEvent {
 }
 
 export interface RolloutDeps {
-  config: Pick<Config, 'rollout'>;
+  config: Pick<Config, 'rollout' | 'outbound'>;
   pool: Pool;
   redis: Redis;
 }
@@ -79,6 +80,7 @@ export function createRolloutActivities(deps: RolloutDeps, opts: RolloutActivity
       : undefined,
     haproxySocketPath: config.rollout.haproxySocket,
     webhookToken: config.rollout.webhookToken,
+    outbound: outboundPolicy(config.outbound),
     ...opts.adapters,
   };
 

@@ -1,13 +1,22 @@
-import { AppError, type ErrorType } from '../../lib/errors';
-import { causeOf, isTimeout } from './fetch-errors';
+import { AppError, errorMessage, type ErrorType } from '../../lib/errors';
+import type { OutboundPolicy } from '../../lib/infra/outbound/policy';
+import { OutboundTimeout, outboundRequest } from '../../lib/infra/outbound/request';
+import { systemResolve, vetOutbound, type Resolve } from '../../lib/infra/outbound/vet';
 import type { TrafficController } from './types';
 
 export interface WebhookTarget {
   url: string;
   target: string;
   timeoutMs: number;
-  /** Sent as a bearer token when set (from the worker's configuration, never from a spec). */
+  /** Which URLs may be called (OUTBOUND_ALLOW, OUTBOUND_ALLOW_PRIVATE). */
+  policy: OutboundPolicy;
+  /**
+   * Sent as a bearer token when set (from the worker's configuration, never from a spec),
+   * and only to a host that OUTBOUND_ALLOW names: a `*` entry reaches a host without it.
+   */
   token?: string;
+  /** Name resolution; the system's unless a test stands in for DNS. */
+  resolve?: Resolve;
 }
 
 /**
@@ -15,35 +24,49 @@ export interface WebhookTarget {
  * `{ target, weight }` and getWeight GETs `{ weight }` from the same URL. A non-2xx answer
  * is a failed step: 4xx is permanent (a retry sends the same request), except 408 and 429;
  * 5xx, timeouts and refused connections are transient. The weight is absolute, so a
- * retried POST leaves the router where one POST would.
+ * retried POST leaves the router where one POST would. Every call is held to the outbound
+ * policy first (docs/rollout.md, Outbound URLs); a refusal sends nothing.
  */
 export function createWebhookController(w: WebhookTarget): TrafficController {
-  const headers = {
-    'content-type': 'application/json',
-    accept: 'application/json',
-    ...(w.token ? { authorization: `Bearer ${w.token}` } : {}),
-  };
   const call = async (method: 'GET' | 'POST', body?: unknown): Promise<string> => {
-    let res: Response;
+    // Checked before every call, not once: the name may resolve elsewhere by now.
+    const target = await vetOutbound(w.policy, w.url, w.resolve ?? systemResolve).catch((err: unknown) => {
+      const type = err instanceof AppError ? err.type : 'Internal';
+      throw new AppError(type, `webhook ${method} ${w.url} refused: ${errorMessage(err)}`);
+    });
+    const headers = {
+      'content-type': 'application/json',
+      accept: 'application/json',
+      ...(w.token && target.named ? { authorization: `Bearer ${w.token}` } : {}),
+    };
+    let res: Awaited<ReturnType<typeof outboundRequest>>;
     try {
-      res = await fetch(w.url, {
+      res = await outboundRequest(target, {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(w.timeoutMs),
+        timeoutMs: w.timeoutMs,
       });
     } catch (err) {
-      const timedOut = isTimeout(err);
       throw new AppError(
         'Unavailable',
-        timedOut
+        err instanceof OutboundTimeout
           ? `webhook ${method} ${w.url} did not answer within ${w.timeoutMs} ms`
-          : `webhook ${method} ${w.url}: ${causeOf(err)}`,
+          : `webhook ${method} ${w.url}: ${errorMessage(err)}`,
       );
     }
-    const text = await res.text().catch(() => '');
-    if (!res.ok) throw statusError(method, w.url, res.status, text, res.headers.get('retry-after'));
-    return text;
+    if (res.status >= 300 && res.status < 400) {
+      // A redirect could lead anywhere, a private address included: the router's URL is the one in the spec.
+      throw new AppError(
+        'ValidationError',
+        `webhook ${method} ${w.url}: HTTP ${res.status} redirect, which is not followed; put the final URL in the spec`,
+        { upstreamStatus: res.status },
+      );
+    }
+    if (res.status < 200 || res.status >= 300) {
+      throw statusError(method, w.url, res.status, res.text, headerText(res.headers['retry-after']));
+    }
+    return res.text;
   };
   return {
     async setWeight(weight) {
@@ -67,6 +90,8 @@ export function createWebhookController(w: WebhookTarget): TrafficController {
     },
   };
 }
+
+const headerText = (h: string | string[] | undefined): string | null => (Array.isArray(h) ? h[0] : h) ?? null;
 
 function statusError(method: string, url: string, status: number, body: string, retryAfter: string | null): AppError {
   const text = `webhook ${method} ${url}: HTTP ${status}${body ? ` ${body.slice(0, 200)}` : ''}`;

@@ -17,10 +17,12 @@ import {
 } from '../../lib/rollout/contract';
 import { rolloutSpec, rolloutSpecObject } from '../../lib/rollout/spec';
 import { targetName } from '../../lib/rollout/spec-fields';
+import { outboundUrls } from '../../lib/rollout/traffic-spec';
 import { maxNameLength, maxReasonLength, phases } from '../../lib/rollout/phases';
 import { latestRollout, listEvents, listIncidents, listRollouts } from '../../store/rollout/records';
 import type { ApiContext } from '../context';
 import { anyObject, errorResponses, json, jsonBody, registry } from '../openapi';
+import { outboundGuard } from '../outbound';
 import { startWorkflow } from '../start-options';
 import { parse } from '../validate';
 import { withoutControlCharacters } from '../../lib/text';
@@ -122,6 +124,7 @@ for (const path of paths) registry.registerPath(path);
 
 export function rolloutRoutes(ctx: ApiContext): Router {
   const router = Router();
+  const allowOutbound = outboundGuard(ctx.config);
   const links = (id: string, runId?: string) => ({
     href: `/api/v1/rollouts/${id}`,
     webUiUrl: workflowUiUrl(ctx.config, id, runId),
@@ -135,6 +138,7 @@ export function rolloutRoutes(ctx: ApiContext): Router {
 
   router.post('/', async (req, res) => {
     const spec = parse(rolloutSpec, req.body ?? {});
+    await allowOutbound(outboundUrls(spec));
     const options = rolloutStartOptions(spec, requestedBy(req));
     try {
       const handle = await startWorkflow<CanaryRolloutWorkflow>(ctx, req, rolloutWorkflowType, options);

@@ -36,3 +36,12 @@ export const trafficSpec = z.discriminatedUnion('controller', [
 ]);
 
 export type TrafficSpec = z.output<typeof trafficSpec>;
+
+/**
+ * Every URL in a spec that the worker will call, by the field that names it: the API and
+ * the worker hold each to the outbound policy (OUTBOUND_ALLOW). A new field that carries a
+ * URL belongs here.
+ */
+export function outboundUrls(spec: { traffic: TrafficSpec }): { field: string; url: string }[] {
+  return spec.traffic.controller === 'webhook' ? [{ field: 'traffic.url', url: spec.traffic.url }] : [];
+}

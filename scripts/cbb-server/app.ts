@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { contactJson, fieldIdOf, invalidForType, knownFields, type Faults, type Store } from './store';
 
@@ -6,6 +7,9 @@ import { contactJson, fieldIdOf, invalidForType, knownFields, type Faults, type 
  * the same routes, the same X-ACCESS-TOKEN header and the same quirks (errors as
  * HTTP 200 `{success: false}`, name and email fixed at creation, unknown fields in
  * creation actions silently dropped). `/_admin` is ours: request log, counts, fault knobs.
+ * It holds customers' phone numbers and can reset the server, so every admin route but
+ * the readiness probe (`/_admin/health`, which tells nothing) takes the admin token as a
+ * bearer token.
  */
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -60,13 +64,28 @@ function faultInjection(store: Store) {
   };
 }
 
-export function createCbbApp(store: Store, apiKey: string): express.Express {
+/** Compared as digests of equal length, so the time taken says nothing about the token. */
+function adminAuth(token: string) {
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  const expected = digest(`Bearer ${token}`);
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (timingSafeEqual(digest(req.get('authorization') ?? ''), expected)) return next();
+    res
+      .status(401)
+      .set('WWW-Authenticate', 'Bearer realm="cbb-admin"')
+      .json({ error: 'the admin routes need Authorization: Bearer <CBB_ADMIN_TOKEN>' });
+  };
+}
+
+export function createCbbApp(store: Store, apiKey: string, adminToken: string): express.Express {
+  if (!adminToken) throw new Error('the local CBB server needs an admin token (CBB_ADMIN_TOKEN)');
   const app = express();
   app.disable('x-powered-by');
   app.use(express.json({ limit: '1mb' }));
   app.use(express.urlencoded({ extended: false }));
 
   app.get('/_admin/health', (_req, res) => res.json({ status: 'ok' }));
+  app.use('/_admin', adminAuth(adminToken));
   app.get('/_admin/faults', (_req, res) => res.json(store.faults));
   app.put('/_admin/faults', (req, res) => {
     const update: Partial<Faults> = {};

@@ -4,6 +4,7 @@ import { libvirtdKeeper, libvirtdPaths, libvirtdReady, libvirtUri, startLibvirtd
 import { haproxySocketPath } from './haproxy';
 import { databaseUrl, postgresDataDir, postgresReady, startPostgres } from './postgres';
 import { prometheusDir, startStackPrometheus } from './prometheus';
+import { cbbAdminToken } from './secrets';
 import {
   httpReady,
   redisReady,
@@ -145,7 +146,11 @@ export const parts = [
       endpoints: (s) => [['Local CBB server', `http://127.0.0.1:${s.ports.cbb}/api`]],
     }),
     role: 'infrastructure',
-    env: (s) => ({ CBB_BASE_URL: `http://127.0.0.1:${s.ports.cbb}/api`, CBB_PORT: String(s.ports.cbb) }),
+    env: (s) => ({
+      CBB_BASE_URL: `http://127.0.0.1:${s.ports.cbb}/api`,
+      CBB_PORT: String(s.ports.cbb),
+      CBB_ADMIN_TOKEN: cbbAdminToken(s),
+    }),
   },
   app({
     name: 'worker',

@@ -11,7 +11,7 @@ import { apiClient, eventually } from '../helpers/http';
 const s = stackSettings('test');
 const env = appEnv(s);
 const api = apiClient(`http://127.0.0.1:${s.ports.api}`);
-const cbb = cbbAdmin(env.CBB_BASE_URL);
+const cbb = cbbAdmin({ baseUrl: env.CBB_BASE_URL, adminToken: env.CBB_ADMIN_TOKEN });
 let db: PgClient;
 let connection: Connection;
 let temporal: Client;

@@ -62,7 +62,7 @@ const delta = (before: Scrape, after: Scrape) => (name: string, labels?: Record<
   after(name, labels) - before(name, labels);
 
 test('a CBB sweep shows on the worker as syncs by outcome, confirmations, CBB requests and a chunk per run', async () => {
-  const cbb = cbbAdmin(loadConfig().cbb.baseUrl);
+  const cbb = cbbAdmin(loadConfig().cbb);
   // The sweep syncs every pending order: other files' leftovers are settled first.
   await pool.query("UPDATE orders SET cbb_status = 'skipped' WHERE cbb_status = 'pending'");
   orders.push(

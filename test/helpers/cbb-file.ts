@@ -22,7 +22,7 @@ export function cbbTestFile() {
   };
   beforeAll(async () => {
     file.stack = await connectStack();
-    file.cbb = cbbAdmin(file.stack.config.cbb.baseUrl);
+    file.cbb = cbbAdmin(file.stack.config.cbb);
   });
   afterAll(async () => {
     await file.cbb?.faults(noFaults);

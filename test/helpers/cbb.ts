@@ -4,13 +4,17 @@ import type { OrderInput } from '../../lib/cbb/order';
 import type { Pool } from '../../lib/infra/db';
 import { insertOrder } from '../../store/cbb/orders';
 
-/** The local CBB server's admin side (request log, counts, fault knobs), as tests use it. */
-export function cbbAdmin(baseUrl: string) {
-  const root = baseUrl.replace(/\/api$/, '');
+/**
+ * The local CBB server's admin side (request log, counts, fault knobs), as tests use it,
+ * with the admin token the stack gave the server (CBB_ADMIN_TOKEN in the tests' config).
+ */
+export function cbbAdmin(cbb: { baseUrl: string; adminToken?: string }) {
+  const root = cbb.baseUrl.replace(/\/api$/, '');
+  const auth = { authorization: `Bearer ${cbb.adminToken ?? ''}` };
   const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const res = await fetch(`${root}/_admin${path}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: body === undefined ? auth : { ...auth, 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     if (!res.ok) throw new Error(`CBB admin ${method} ${path}: HTTP ${res.status} ${await res.text()}`);

@@ -60,7 +60,7 @@ test('a permanent domain error (NotFound) fails the activity on its first attemp
 });
 
 test('a transient domain error (CBB answering 500) is retried until it clears, and the sync then completes', async () => {
-  const cbb = cbbAdmin(stack.config.cbb.baseUrl);
+  const cbb = cbbAdmin(stack.config.cbb);
   await cbb.reset();
   await cbb.faults({ errorRate: 1 });
   try {

@@ -21,7 +21,7 @@ const orders: string[] = [];
 
 beforeAll(async () => {
   stack = await connectStack();
-  cbb = cbbAdmin(stack.config.cbb.baseUrl);
+  cbb = cbbAdmin(stack.config.cbb);
   await cbb.reset();
   worker = await stackWorker(stack, { taskQueue });
   running = worker.run();
@@ -31,6 +31,19 @@ afterAll(async () => {
   await running;
   if (stack) await settleOrders(stack.pool, orders);
   await stack?.close();
+});
+
+test("the stack's CBB server keeps its admin side behind the token the stack generated", async () => {
+  const root = stack.config.cbb.baseUrl.replace(/\/api$/, '');
+  expect(stack.config.cbb.adminToken).toMatch(/^[\w-]{20,}$/);
+  for (const path of ['/_admin/contacts', '/_admin/requests']) {
+    expect((await fetch(`${root}${path}`)).status).toBe(401);
+    expect((await fetch(`${root}${path}`, { headers: { authorization: 'Bearer local-dev-cbb-key' } })).status).toBe(
+      401,
+    );
+  }
+  expect((await fetch(`${root}/_admin/reset`, { method: 'POST' })).status).toBe(401);
+  expect(Array.isArray(await cbb.requests())).toBe(true); // the helper sends the token
 });
 
 const activityEnv = () => new MockActivityEnvironment(undefined, { logger: testSdkLogger() });

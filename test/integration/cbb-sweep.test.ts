@@ -32,7 +32,7 @@ const phonesOf = (ids: string[]) => Promise.all(ids.map(async (id) => (await get
 const settleOthers = () => stack.pool.query("UPDATE orders SET cbb_status = 'skipped' WHERE cbb_status = 'pending'");
 
 test('the sweep syncs every pending order once, at most `concurrency` at a time, in chunks that continue as new', async () => {
-  const cbb = cbbAdmin(stack.config.cbb.baseUrl);
+  const cbb = cbbAdmin(stack.config.cbb);
   await cbb.reset();
   await settleOthers();
   const ids = await Promise.all(
@@ -84,7 +84,7 @@ test('the sweep syncs every pending order once, at most `concurrency` at a time,
 }, 120_000);
 
 test('a chunk retried after a crash resumes at its checkpoint: syncs that ended are not run again, a running one is joined', async () => {
-  const cbb = cbbAdmin(stack.config.cbb.baseUrl);
+  const cbb = cbbAdmin(stack.config.cbb);
   await cbb.reset();
   await settleOthers();
   const ids = [];

@@ -28,7 +28,7 @@ const trafficOf = async (...orderIds: string[]) =>
 
 beforeAll(async () => {
   stack = await connectStack();
-  cbb = cbbAdmin(stack.config.cbb.baseUrl);
+  cbb = cbbAdmin(stack.config.cbb);
   taskQueue = uniqueTaskQueue('it-cbb');
   worker = await stackWorker(stack, { taskQueue });
   running = worker.run();

@@ -13,7 +13,7 @@ let server: Server;
 let baseUrl: string;
 
 beforeAll(async () => {
-  server = createCbbApp(store, key).listen(0, '127.0.0.1');
+  server = createCbbApp(store, key, 'unit-admin-token').listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`;
 });

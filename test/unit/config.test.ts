@@ -35,6 +35,27 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DATABASE_URL: 'mysql://user:hunter2@db/x' })).not.toThrow(/hunter2/);
   });
 
+  test('outbound URLs are closed by default; the lists are read entry by entry and a bad entry is named', () => {
+    expect(loadConfig({}).outbound).toEqual({ allow: [], allowPrivate: [] });
+    expect(
+      loadConfig({
+        OUTBOUND_ALLOW: ' router.example.com, *.lb.example.com:8443,',
+        OUTBOUND_ALLOW_PRIVATE: '10.0.0.0/8,::1',
+      }).outbound,
+    ).toEqual({ allow: ['router.example.com', '*.lb.example.com:8443'], allowPrivate: ['10.0.0.0/8', '::1'] });
+    expect(() => loadConfig({ OUTBOUND_ALLOW: 'https://router.example.com' })).toThrow(
+      /OUTBOUND_ALLOW: expected a comma list of \*, host, host:port or \*\.domain, but "https:\/\/router.example.com" is not/,
+    );
+    expect(() => loadConfig({ OUTBOUND_ALLOW_PRIVATE: '10.0.0.0/40' })).toThrow(
+      /OUTBOUND_ALLOW_PRIVATE: expected a comma list of addresses or CIDR ranges, but "10.0.0.0\/40" has a prefix length/,
+    );
+  });
+
+  test('the CBB admin token is read when set, and absent otherwise', () => {
+    expect(loadConfig({}).cbb.adminToken).toBeUndefined();
+    expect(loadConfig({ CBB_ADMIN_TOKEN: 't0k' }).cbb.adminToken).toBe('t0k');
+  });
+
   test('an API key turns TLS on for Temporal Cloud', () => {
     const config = loadConfig({ TEMPORAL_API_KEY: 'k', TEMPORAL_ADDRESS: 'ns.acct.tmprl.cloud:7233' });
     expect(config.temporal.tls).toBeDefined();

@@ -4,6 +4,7 @@ import { apiConfig, apiEnv, type ApiConfig } from './api';
 import { cbbConfig, cbbEnv, type CbbConfig } from './cbb';
 import { coreConfig, coreEnv, type CoreConfig } from './core';
 import { hmmConfig, hmmEnv, type HmmConfig } from './hmm';
+import { outboundConfig, outboundEnv, type OutboundConfig } from './outbound';
 import { rolloutConfig, rolloutEnv, type RolloutConfig } from './rollout';
 import { ConfigError } from './shared';
 import { vmConfig, vmEnv, type VmConfig } from './vm';
@@ -27,12 +28,22 @@ export const envSchema = z.object({
   ...hmmEnv.shape,
   ...vmEnv.shape,
   ...rolloutEnv.shape,
+  ...outboundEnv.shape,
 });
 
 export type Env = z.infer<typeof envSchema>;
 
 export interface Config
-  extends CoreConfig, ApiConfig, AccessConfig, WorkerConfig, CbbConfig, HmmConfig, VmConfig, RolloutConfig {}
+  extends
+    CoreConfig,
+    ApiConfig,
+    AccessConfig,
+    WorkerConfig,
+    CbbConfig,
+    HmmConfig,
+    VmConfig,
+    RolloutConfig,
+    OutboundConfig {}
 
 /** Reads and validates the environment once; a bad value names the variable and what it expected. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -48,9 +59,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = parsed.data;
   // In this order, so that of two settings wrong together the same one is named first,
-  // and the sections keep their order (core, api, access, worker, cbb, hmm, libvirt, vm, rollout).
+  // and the sections keep their order (core, api, access, worker, cbb, hmm, libvirt, vm, rollout, outbound).
   const processes = { ...apiConfig(e), ...accessConfig(e), ...workerConfig(e), ...cbbConfig(e), ...hmmConfig(e) };
-  return { ...coreConfig(e), ...processes, ...vmConfig(e), ...rolloutConfig(e) };
+  return { ...coreConfig(e), ...processes, ...vmConfig(e), ...rolloutConfig(e), ...outboundConfig(e) };
 }
 
 function isSecretName(name: string): boolean {

@@ -1,11 +1,10 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { createAccessActivities } from '../activities/access';
 import type { AccessUsageFlushResult } from '../lib/access/contract';
-import { permanentErrorTypes } from '../lib/errors';
 
 const { flushApiKeyUsage } = proxyActivities<ReturnType<typeof createAccessActivities>>({
   startToCloseTimeout: '1m',
-  retry: { initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes: [...permanentErrorTypes] },
+  retry: { initialInterval: '1s', maximumInterval: '30s' },
 });
 
 /** Writes the API keys' usage batched in Redis to Postgres; started by its Schedule every few minutes. */

@@ -1,5 +1,4 @@
 import {
-  ActivityFailure,
   ApplicationFailure,
   TemporalFailure,
   isCancellation,
@@ -21,8 +20,9 @@ import {
   type SyncStep,
 } from '../lib/cbb/contract';
 import { describeRateLimitWait, retryAfterOf } from '../lib/cbb/rate-limit';
-import { isPermanent, permanentErrorTypes, rateLimitedType } from '../lib/errors';
+import { isPermanent, rateLimitedType } from '../lib/errors';
 import { searchAttributes } from '../lib/search-attributes';
+import { applicationFailure, failureMessage, thrown } from './failure';
 
 /**
  * One order to CBB: load it, skip it or refuse it with a recorded reason, find or
@@ -52,7 +52,8 @@ const cbb = proxyLocalActivities<ReturnType<typeof createCbbActivities>>({
     backoffCoefficient: 2,
     maximumInterval: '1m',
     maximumAttempts,
-    nonRetryableErrorTypes: [...permanentErrorTypes, rateLimitedType],
+    // Permanent types are non-retryable already (the worker's interceptor marks them).
+    nonRetryableErrorTypes: [rateLimitedType],
   },
 });
 
@@ -64,9 +65,9 @@ const rateLimitWaitPatch = 'cbb-sync-waits-out-429-in-workflow';
 
 /** The Retry-After of a RateLimited failure of a step, in seconds. */
 function rateLimitedFor(err: unknown): number | undefined {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (!(cause instanceof ApplicationFailure) || cause.type !== rateLimitedType) return undefined;
-  return retryAfterOf(cause.details as unknown[] | undefined);
+  const failure = applicationFailure(err);
+  if (failure?.type !== rateLimitedType) return undefined;
+  return retryAfterOf(failure.details as unknown[] | undefined);
 }
 
 export async function cbbSyncOrder({ orderId }: CbbSyncInput): Promise<CbbSyncResult> {
@@ -145,11 +146,10 @@ export async function cbbSyncOrder({ orderId }: CbbSyncInput): Promise<CbbSyncRe
       result = { orderId, status: progress.status, contactId, confirmation, reason: skip };
     }
   } catch (err) {
-    // Local activities fail with the activity's own failure, not one wrapped in an ActivityFailure.
     if (!(err instanceof TemporalFailure) || isCancellation(err)) throw err;
-    const cause = err instanceof ActivityFailure ? err.cause : err;
-    const failure = cause instanceof ApplicationFailure ? cause : undefined;
-    const reason = cause?.message ?? err.message;
+    const cause = thrown(err) as Error;
+    const failure = applicationFailure(err);
+    const reason = failureMessage(err);
     const permanent = failure?.nonRetryable || isPermanent(failure?.type ?? undefined);
     // A permanent refusal fails the order; anything else leaves it pending for the next sweep.
     await cbb.settleOrder(orderId, {

@@ -1,5 +1,4 @@
 import {
-  ChildWorkflowFailure,
   ParentClosePolicy,
   executeChild,
   proxyActivities,
@@ -8,7 +7,7 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { HmmActivities } from '../activities/hmm';
-import { permanentErrorTypes } from '../lib/errors';
+import { failureMessage } from './failure';
 import {
   defaultAnalysisParams,
   hmmAnalysisStartOptions,
@@ -20,7 +19,7 @@ import {
 
 const io = proxyActivities<HmmActivities>({
   startToCloseTimeout: '1m',
-  retry: { initialInterval: '1s', maximumAttempts: 5, nonRetryableErrorTypes: [...permanentErrorTypes] },
+  retry: { initialInterval: '1s', maximumAttempts: 5 },
 });
 
 /**
@@ -46,12 +45,7 @@ export async function hmmRefit({ concurrency }: HmmRefitInput): Promise<HmmRefit
         });
         result.completed++;
       } catch (err) {
-        const reason =
-          err instanceof WorkflowExecutionAlreadyStartedError
-            ? 'already running'
-            : err instanceof ChildWorkflowFailure && err.cause
-              ? err.cause.message
-              : String(err);
+        const reason = err instanceof WorkflowExecutionAlreadyStartedError ? 'already running' : failureMessage(err);
         result.failed.push({ symbol, reason });
       }
     }

@@ -1,6 +1,5 @@
 import {
   ActivityCancellationType,
-  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   isCancellation,
@@ -11,7 +10,6 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { HmmActivities } from '../activities/hmm';
-import { permanentErrorTypes } from '../lib/errors';
 import {
   hmmAnalysisProgress,
   type AnalysisState,
@@ -21,6 +19,7 @@ import {
   type Timings,
 } from '../lib/hmm/contract';
 import { searchAttributes } from '../lib/search-attributes';
+import { applicationFailure, failureMessage } from './failure';
 
 /** Reading bars, storing regimes, caching: Postgres and Redis calls that retry through a short outage. */
 const io = proxyActivities<HmmActivities>({
@@ -30,7 +29,6 @@ const io = proxyActivities<HmmActivities>({
     backoffCoefficient: 2,
     maximumInterval: '30s',
     maximumAttempts: 5,
-    nonRetryableErrorTypes: [...permanentErrorTypes],
   },
 });
 
@@ -48,7 +46,6 @@ const fitter = proxyActivities<HmmActivities>({
     initialInterval: '1s',
     backoffCoefficient: 2,
     maximumAttempts: 3,
-    nonRetryableErrorTypes: [...permanentErrorTypes],
   },
 });
 
@@ -125,8 +122,7 @@ export async function hmmAnalysis({ params }: HmmAnalysisInput): Promise<HmmAnal
     };
   } catch (err) {
     const cancelled = isCancellation(err);
-    const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
-    const reason = cancelled ? 'cancelled' : cause instanceof Error ? cause.message : String(cause);
+    const reason = cancelled ? 'cancelled' : failureMessage(err);
     const status = cancelled ? 'cancelled' : 'failed';
     progress.error = reason;
     timings.totalMs = Date.now() - started;
@@ -135,7 +131,7 @@ export async function hmmAnalysis({ params }: HmmAnalysisInput): Promise<HmmAnal
     enter(status, `${status}: ${reason}`);
     if (cancelled) throw err;
     throw ApplicationFailure.create({
-      type: cause instanceof ApplicationFailure ? (cause.type ?? 'AnalysisFailed') : 'AnalysisFailed',
+      type: applicationFailure(err)?.type ?? 'AnalysisFailed',
       message: `analysis of ${params.symbol}: ${reason}`,
       nonRetryable: true,
     });

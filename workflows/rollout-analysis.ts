@@ -7,12 +7,13 @@ import type { MetricSpec } from '../lib/rollout/metric-spec';
 import { livePhases } from '../lib/rollout/phases';
 import { metricsOf } from '../lib/rollout/spec';
 import type { MetricVerdict } from '../lib/rollout/verdict';
-import { causeMessage, nonRetryableErrorTypes, type Run } from './rollout-run';
+import { failureMessage } from './failure';
+import type { Run } from './rollout-run';
 
 // A provider's failure is an answer, not an error; what retries here is the record's write.
 const measurements = proxyActivities<RolloutActivities>({
   startToCloseTimeout: '60s',
-  retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 5, nonRetryableErrorTypes },
+  retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 5 },
 });
 
 type AnalysisKind = 'step' | 'background';
@@ -70,7 +71,7 @@ export function createAnalysis({ spec, machine, st, background, transition }: Ru
         metric: metric.name,
         verdict: 'inconclusive',
         unjudged: 'error',
-        reason: `${metric.name}: the measurement failed: ${causeMessage(err)}`,
+        reason: `${metric.name}: the measurement failed: ${failureMessage(err)}`,
         checks: [],
         dryRun: metric.dryRun,
       };

@@ -1,4 +1,3 @@
-import { permanentErrorTypes } from '../lib/errors';
 import type { RolloutCarry, RolloutInput } from '../lib/rollout/contract';
 import type { MetricSpec } from '../lib/rollout/metric-spec';
 import type { Transition } from '../lib/rollout/phases';
@@ -10,8 +9,6 @@ import type { MetricVerdict } from '../lib/rollout/verdict';
  * What the parts of one canaryRollout run share (workflows/rollout.ts wires them): the spec,
  * the state machine, the run's state, and the one way a transition is applied.
  */
-
-export const nonRetryableErrorTypes = [...permanentErrorTypes];
 
 /** The carried state (see RolloutCarry) and what lives only as long as one run. */
 export interface RunState extends Omit<RolloutCarry, 'machine' | 'lastVerdicts'> {
@@ -81,11 +78,4 @@ export function carryOf(st: RunState, machine: RolloutMachine): RolloutCarry {
     lastVerdicts: [...st.lastVerdicts.values()],
     continuedRuns: st.continuedRuns + 1,
   };
-}
-
-/** An activity failure's own message (its cause), which is what a person can act on. */
-export function causeMessage(err: unknown): string {
-  let e = err as { cause?: unknown; message?: string } | undefined;
-  while (e?.cause && typeof e.cause === 'object') e = e.cause as typeof e;
-  return e?.message ?? String(err);
 }

@@ -1,12 +1,13 @@
 import { log, proxyActivities } from '@temporalio/workflow';
 import type { RolloutActivities } from '../activities/rollout';
-import { causeMessage, nonRetryableErrorTypes, type Run } from './rollout-run';
+import { failureMessage } from './failure';
+import type { Run } from './rollout-run';
 
 // No attempt limit: weight 0 must get through a router that blinks. Each call has its own
 // timeout (the HAProxy socket 5 s, a webhook at most 60 s) that ends before this one.
 const traffic = proxyActivities<RolloutActivities>({
   startToCloseTimeout: '75s',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '5s', nonRetryableErrorTypes },
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '5s' },
 });
 
 /**
@@ -27,7 +28,7 @@ export function createWeightApplier({ spec, machine, st, transition, publish }: 
           st.appliedWeight = weight;
           publish();
         } catch (err) {
-          const message = causeMessage(err);
+          const message = failureMessage(err);
           if (weight === 0) {
             // Retries are unlimited for transient errors: only a permanent refusal gets here.
             st.weightError = message;

@@ -4,11 +4,11 @@ import { retryWindowMs } from '../lib/rollout/contract';
 import { durationMs } from '../lib/rollout/duration';
 import type { Transition } from '../lib/rollout/phases';
 import type { MetricRunSummary } from '../lib/rollout/analysis-run';
-import { nonRetryableErrorTypes, type AbortCause, type Run } from './rollout-run';
+import type { AbortCause, Run } from './rollout-run';
 
 export const records = proxyActivities<RolloutActivities>({
   startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes },
+  retry: { initialInterval: '1s', maximumInterval: '30s' },
 });
 
 /**

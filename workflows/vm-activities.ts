@@ -1,7 +1,6 @@
 import type { RetryPolicy } from '@temporalio/common';
 import { proxyActivities } from '@temporalio/workflow';
 import type { MachineRef, OperationOutcome, VmActivities } from '../activities/vm';
-import { permanentErrorTypes } from '../lib/errors';
 import type { OperationArgs, OperationName } from '../lib/vm/contract';
 import type { CorrectiveStep } from '../lib/vm/reconcile';
 import type { MachineSpec } from '../lib/vm/validate';
@@ -15,7 +14,6 @@ const retry: RetryPolicy = {
   backoffCoefficient: 2,
   maximumInterval: '30s',
   maximumAttempts: 4,
-  nonRetryableErrorTypes: [...permanentErrorTypes],
 };
 export const vm = proxyActivities<VmActivities>({ startToCloseTimeout: '2m', heartbeatTimeout: '10s', retry });
 // A graceful shutdown waits for the guest up to its timeout (at most 10 minutes) before it pulls the plug.

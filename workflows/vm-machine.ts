@@ -1,4 +1,5 @@
-import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
+import { ApplicationFailure } from '@temporalio/workflow';
+import { applicationFailure, failureMessage } from './failure';
 import type {
   DesiredState,
   OperationArgs,
@@ -106,10 +107,8 @@ export function detailsOf(s: VmCarriedState, queued: number, doing?: string): st
 
 /** An activity's failure as the machine's last error: its VM error code, or MACHINE_OPERATION_FAILED. */
 export function errorOf(err: unknown): { code: VmErrorCode; message: string } {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  const message = cause instanceof Error ? cause.message : String(cause);
-  const details =
-    cause instanceof ApplicationFailure ? (cause.details?.[0] as { code?: string } | undefined) : undefined;
+  const message = failureMessage(err);
+  const details = applicationFailure(err)?.details?.[0] as { code?: string } | undefined;
   const code = (vmErrorCodes as readonly string[]).includes(details?.code ?? '')
     ? (details?.code as VmErrorCode)
     : 'MACHINE_OPERATION_FAILED';

@@ -1,4 +1,4 @@
-import type { Request, Response } from 'express';
+import type { Response } from 'express';
 import { type ApiRouter, apiRouter, registerRoute } from '../access/routes';
 import {
   ServiceError,
@@ -158,14 +158,14 @@ export function workflowRoutes(ctx: ApiContext): ApiRouter {
   const router = apiRouter('/api/v1/workflows');
 
   /** The workflow's type from Temporal, checked against the caller's scopes before anything is sent to it. */
-  const authorize = async (req: Request, res: Response, id: string, access: WorkflowAccess) => {
+  const authorize = async (res: Response, id: string, access: WorkflowAccess) => {
     const d = await ctx.client.workflow.getHandle(id).describe();
-    checkWorkflowAccess(req, res, id, d.type, access);
+    checkWorkflowAccess(res, id, d.type, access);
   };
 
   router.get('/', async (req, res) => {
     const { pageSize, pageToken, ...asked } = parse(listQuery, req.query);
-    const query = visibleQuery(res, asked.query);
+    const query = visibleQuery(req, res, asked.query);
     const page = await ctx.client.workflowService.listWorkflowExecutions({
       namespace: ctx.config.temporal.namespace,
       query,
@@ -188,7 +188,7 @@ export function workflowRoutes(ctx: ApiContext): ApiRouter {
     const { id } = parse(idParams, req.params);
     const { runId } = parse(runQuery, req.query);
     const d = await ctx.client.workflow.getHandle(id, runId).describe();
-    checkWorkflowAccess(req, res, id, d.type, 'read');
+    checkWorkflowAccess(res, id, d.type, 'read');
     const pendingActivities = (d.raw.pendingActivities ?? []).map((a) => ({
       activityId: a.activityId,
       type: a.activityType?.name,
@@ -201,14 +201,14 @@ export function workflowRoutes(ctx: ApiContext): ApiRouter {
 
   router.post('/:id/cancel', async (req, res) => {
     const { id } = parse(idParams, req.params);
-    await authorize(req, res, id, 'write');
+    await authorize(res, id, 'write');
     await ctx.client.workflow.getHandle(id).cancel();
     res.status(202).json({ workflowId: id, requested: 'cancel' });
   });
 
   router.post('/:id/terminate', async (req, res) => {
     const { id } = parse(idParams, req.params);
-    await authorize(req, res, id, 'write');
+    await authorize(res, id, 'write');
     const { reason } = parse(terminateBody, req.body ?? {});
     await ctx.client.workflow.getHandle(id).terminate(reason);
     res.json({ workflowId: id, terminated: true, reason });
@@ -216,7 +216,7 @@ export function workflowRoutes(ctx: ApiContext): ApiRouter {
 
   router.post('/:id/signals/:name', async (req, res) => {
     const { id, name } = parse(nameParams, req.params);
-    await authorize(req, res, id, 'write');
+    await authorize(res, id, 'write');
     const { args } = parse(argsBody, req.body ?? {});
     await stillOpen(ctx, id, 'signal', () => ctx.client.workflow.getHandle(id).signal(name, ...args));
     res.status(202).json({ workflowId: id, signal: name });
@@ -224,7 +224,7 @@ export function workflowRoutes(ctx: ApiContext): ApiRouter {
 
   router.post('/:id/queries/:name', async (req, res) => {
     const { id, name } = parse(nameParams, req.params);
-    await authorize(req, res, id, 'read');
+    await authorize(res, id, 'read');
     const { args } = parse(argsBody, req.body ?? {});
     const result = await ctx.client.workflow.getHandle(id).query(name, ...args);
     res.json({ workflowId: id, query: name, result });
@@ -232,7 +232,7 @@ export function workflowRoutes(ctx: ApiContext): ApiRouter {
 
   router.post('/:id/updates/:name', async (req, res) => {
     const { id, name } = parse(nameParams, req.params);
-    await authorize(req, res, id, 'write');
+    await authorize(res, id, 'write');
     const { args } = parse(argsBody, req.body ?? {});
     const result = await stillOpen(ctx, id, 'update', () =>
       ctx.client.workflow.getHandle(id).executeUpdate(name, { args: args as [unknown, ...unknown[]] }),

@@ -33,8 +33,8 @@ export function declaredScope(method: string, path: string): Scope | undefined {
 }
 
 /** Refuses (403) a caller whose key lacks `scope`; the guard every /api handler stands behind. */
-export function requireScope(scope: Scope): RequestHandler {
-  return (req, res, next) => (mayUse(res, scope) ? next() : refuseScope(req, res, scope));
+export function requireScope(scope: Scope, route: string): RequestHandler {
+  return (req, res, next) => (mayUse(res, scope) ? next() : refuseScope(req, res, scope, route));
 }
 
 type Mount = (path: string, ...handlers: RequestHandler[]) => void;
@@ -74,7 +74,12 @@ export function apiRouter(base: string, opts: ApiRouterOptions = {}): ApiRouter 
       const scope = declaredScope(method, documented);
       if (!scope)
         throw new Error(`${method.toUpperCase()} ${documented} has no declared scope: declare it with registerRoute`);
-      const chain = [...(opts.before ?? []), requireScope(scope), ...(method === 'get' ? [] : body), ...handlers];
+      const chain = [
+        ...(opts.before ?? []),
+        requireScope(scope, `${method.toUpperCase()} ${documented}`),
+        ...(method === 'get' ? [] : body),
+        ...handlers,
+      ];
       router.route(path)[method](...chain);
     };
   return {

@@ -2,11 +2,13 @@ import compression from 'compression';
 import express from 'express';
 import { pinoHttp } from 'pino-http';
 import { apiAccess } from './access/authenticate';
+import { refuseAbsoluteForm, refuseTrailingSlash } from './access/request-target';
+import { undeclaredApiRoutes } from './access/routes';
 import type { ApiContext } from './context';
 import { temporalDeadline } from './deadline';
 import { docsRoutes } from './docs';
 import { notFoundHandler, problemHandler } from './problem';
-import { methodNotAllowed, requireJsonBody } from './request-shape';
+import { methodNotAllowed } from './request-shape';
 import { requestId } from './request-id';
 import { cbbRoutes } from './routes/cbb-sweeps';
 import { healthRoutes } from './routes/health';
@@ -23,12 +25,19 @@ import { symbolRoutes } from './routes/symbols';
 import { scheduleRoutes } from './routes/schedules';
 
 export function createApp(ctx: ApiContext): express.Express {
+  const undeclared = undeclaredApiRoutes();
+  if (undeclared.length) throw new Error(`routes without a declared scope: ${undeclared.join(', ')}`);
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  // Set before the first route: `/API/v1/Orders` and `/api/v1/orders/1/` match nothing.
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
+  app.use(refuseAbsoluteForm);
   // One access check (one rate limiter, one set of metrics) for the lean flag route and all of /api.
   const access = apiAccess(ctx);
-  app.use('/api/v1/flags', flagEvaluationRoute(ctx, access));
+  const lean = flagEvaluationRoute(ctx, access);
+  app.use(lean.base, lean.express);
   app.use(
     pinoHttp({
       logger: ctx.log,
@@ -45,22 +54,27 @@ export function createApp(ctx: ApiContext): express.Express {
   app.use(compression({ threshold: 1024 }));
   app.use(healthRoutes(ctx));
   app.use(docsRoutes());
-  // Who asks, with which scope and within which rate, is checked before a byte of the body is read or parsed.
-  app.use('/api', access);
+  // Who asks and within which rate is checked for every path left (any spelling of /api
+  // included, so a path that matches no route is a 404 only to a valid key); which scope
+  // a route needs is checked by that route's guard, before its body is read or parsed.
+  app.use(access);
+  app.use(refuseTrailingSlash);
   app.use('/api', temporalDeadline(ctx.client, ctx.config.api.deadlineMs));
-  app.use('/api', requireJsonBody, express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] }));
-  app.use('/api/v1/workflows', workflowRoutes(ctx));
-  app.use('/api/v1/self-checks', selfCheckRoutes(ctx));
-  app.use('/api/v1/migrations', migrationRoutes(ctx));
-  app.use('/api/v1/orders', orderRoutes(ctx));
-  app.use('/api/v1/cbb', cbbRoutes(ctx));
-  app.use('/api/v1/analyses', analysisRoutes(ctx));
-  app.use('/api/v1/symbols', symbolRoutes(ctx));
-  app.use('/api/v1/machine-templates', machineTemplateRoutes(ctx));
-  app.use('/api/v1/machines', machineRoutes(ctx));
-  app.use('/api/v1/schedules', scheduleRoutes(ctx));
-  app.use('/api/v1/rollouts', rolloutRoutes(ctx));
-  app.use('/api/v1/flags', flagRoutes(ctx));
+  for (const routes of [
+    workflowRoutes(ctx),
+    selfCheckRoutes(ctx),
+    migrationRoutes(ctx),
+    orderRoutes(ctx),
+    cbbRoutes(ctx),
+    analysisRoutes(ctx),
+    symbolRoutes(ctx),
+    machineTemplateRoutes(ctx),
+    machineRoutes(ctx),
+    scheduleRoutes(ctx),
+    rolloutRoutes(ctx),
+    flagRoutes(ctx),
+  ])
+    app.use(routes.base, routes.express);
   app.use(methodNotAllowed);
   app.use(notFoundHandler);
   app.use(problemHandler);

@@ -23,7 +23,8 @@ const page = `<!doctype html>
 const init = `window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#reference', deepLinking: true });\n`;
 
 export function docsRoutes(): Router {
-  const router = Router();
+  // Case-sensitive and strict like every router of the app: one spelling per path.
+  const router = Router({ caseSensitive: true, strict: true });
   router.get('/docs', (_req, res) => {
     res.type('html').send(page);
   });

@@ -21,6 +21,7 @@ import { AppError, type ErrorType } from '../lib/errors';
 const statusOf: Record<ErrorType, number> = {
   ValidationError: 400,
   Unauthorized: 401,
+  Forbidden: 403,
   NotFound: 404,
   Conflict: 409,
   Upstream: 502,

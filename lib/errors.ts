@@ -8,6 +8,7 @@ export type ErrorType =
   | 'NotFound'
   | 'Conflict'
   | 'Unauthorized'
+  | 'Forbidden'
   | 'Unavailable'
   | 'RateLimited'
   | 'Upstream'

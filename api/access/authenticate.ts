@@ -1,6 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
-import { bearerToken, grants, parseKey, type Grant, type Tier } from '../../lib/access/keys';
-import { requiredScope } from '../../lib/access/route-scopes';
+import { allScopes, bearerToken, parseKey } from '../../lib/access/keys';
 import { anyApiKey, findApiKey } from '../../store/access/api-keys';
 import { cacheKeyLookup, readCachedKey, type CachedKey } from '../../store/access/key-cache';
 import { hashSecret, quickDigest, sameBytes, sameDigest } from '../../store/access/secrets';
@@ -9,6 +8,7 @@ import type { ApiContext } from '../context';
 import { sendProblem, type Problem } from '../problem';
 import { createRateLimiter } from './rate-limit';
 import { isLoopback } from './exposure';
+import { setPrincipal } from './principal';
 
 /**
  * Who asks, checked before a byte of the body is read: a `<prefix>.<secret>` key from
@@ -17,11 +17,7 @@ import { isLoopback } from './exposure';
  * through without a key (api/access/exposure.ts refuses to start it anywhere else).
  */
 
-export interface Principal {
-  prefix: string | 'API_TOKEN';
-  scopes: Grant[];
-  tier?: Tier;
-}
+export type { Principal } from './principal';
 
 const realm = 'Bearer realm="orchestrator"';
 /** How often an open API looks again for a first key; once one exists it stays closed. */
@@ -100,14 +96,18 @@ export function apiAccess(ctx: ApiContext): RequestHandler {
   return async (req, res, next) => {
     try {
       // Open (loopback, nothing to check a credential against): whatever is sent is let through.
-      if (!(await isClosed())) return next();
+      if (!(await isClosed())) {
+        setPrincipal(res, { prefix: 'open', scopes: [allScopes] });
+        return next();
+      }
       const given = bearerToken(req.headers.authorization);
       if (!given)
         return refuse(req, res, 401, 'Unauthorized', 'send an API key: Authorization: Bearer <prefix>.<secret>');
-      // Relative to /api wherever this is mounted (the lean flag route sits below /api/v1/flags).
-      const needed = requiredScope(req.method, req.originalUrl.split('?')[0].replace(/^\/api/, ''));
-
-      if (token && sameBytes(Buffer.from(given), token)) return next();
+      // The scope each route needs is checked by the route's own guard (api/access/routes.ts).
+      if (token && sameBytes(Buffer.from(given), token)) {
+        setPrincipal(res, { prefix: 'API_TOKEN', scopes: [allScopes] });
+        return next();
+      }
       const presented = parseKey(given);
       const key = presented ? await lookup(presented.prefix, presented.secret) : undefined;
       if (!key) return refuse(req, res, 401, 'Unauthorized', 'the bearer credential is not a valid API key');
@@ -115,15 +115,6 @@ export function apiAccess(ctx: ApiContext): RequestHandler {
         return refuse(req, res, 401, 'Unauthorized', `API key ${presented!.prefix} has been revoked`);
       if (key.expiresAt && Date.parse(key.expiresAt) <= Date.now())
         return refuse(req, res, 401, 'Unauthorized', `API key ${key.prefix} expired at ${key.expiresAt}`);
-      if (!grants(key.scopes, needed))
-        return refuse(
-          req,
-          res,
-          403,
-          'Forbidden',
-          `API key ${key.prefix} lacks the scope ${needed} that ${req.method} ${req.baseUrl}${req.path} needs`,
-          { scope: needed },
-        );
 
       const rate = await limiter.take(key.prefix, key.tier);
       if ('redisDown' in rate) {
@@ -143,6 +134,7 @@ export function apiAccess(ctx: ApiContext): RequestHandler {
             { retryAfter: rate.retryAfterSeconds },
           );
       }
+      setPrincipal(res, { prefix: key.prefix, scopes: key.scopes, tier: key.tier });
       countUse(ctx.redis, key.prefix, new Date()).catch((err: unknown) =>
         req.log?.debug({ err: String(err) }, 'key usage not counted'),
       );

@@ -1,6 +1,7 @@
+import { type ApiRouter, apiRouter, registerRoute } from '../access/routes';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { Router, type Request } from 'express';
+import type { Request } from 'express';
 import { z } from 'zod';
 import { notFound } from '../../lib/errors';
 import { regimeChartSvg } from '../../lib/hmm/chart';
@@ -18,7 +19,7 @@ import { symbolStats } from '../../store/hmm/bars';
 import { readRegimes } from '../../store/hmm/regimes';
 import { getModel, getRun, type ModelRecord, type RunRecord } from '../../store/hmm/runs';
 import type { ApiContext } from '../context';
-import { anyObject, errorResponses, json, jsonBody, registry } from '../openapi';
+import { anyObject, errorResponses, json, jsonBody } from '../openapi';
 import { startOptions } from '../start-options';
 import { parse } from '../validate';
 
@@ -28,7 +29,8 @@ const idParams = z.object({
   id: z.string().regex(analysisIdPattern, 'an analysis id such as hmm-BTC-USD-0123456789abcdef'),
 });
 
-registry.registerPath({
+registerRoute({
+  scope: 'analyses:write',
   method: 'post',
   path: '/api/v1/analyses',
   summary:
@@ -41,7 +43,8 @@ registry.registerPath({
     404: errorResponses[404],
   },
 });
-registry.registerPath({
+registerRoute({
+  scope: 'analyses:read',
   method: 'get',
   path: '/api/v1/analyses/{id}',
   summary:
@@ -49,7 +52,8 @@ registry.registerPath({
   request: { params: idParams },
   responses: { 200: json(anyObject), 404: errorResponses[404] },
 });
-registry.registerPath({
+registerRoute({
+  scope: 'analyses:read',
   method: 'get',
   path: '/api/v1/analyses/{id}/chart.svg',
   summary: 'The price coloured by regime, the filtered probabilities beneath, a legend of each regime (SVG)',
@@ -139,8 +143,8 @@ function modelView(model: ModelRecord) {
   };
 }
 
-export function analysisRoutes(ctx: ApiContext): Router {
-  const router = Router();
+export function analysisRoutes(ctx: ApiContext): ApiRouter {
+  const router = apiRouter('/api/v1/analyses');
 
   router.post('/', async (req, res) => {
     const params = parse(analysisRequestSchema, req.body ?? {});

@@ -1,4 +1,5 @@
-import { Router } from 'express';
+import { type ApiRouter, apiRouter, registerRoute, type ScopedRouteConfig } from '../access/routes';
+import type { Response } from 'express';
 import { z } from 'zod';
 import { dataMigrations, describeMigration } from '../../lib/batch-migration/registry';
 import {
@@ -16,7 +17,7 @@ import { runParameters, startReverse, startRun, type StartContext } from '../../
 import { notFound } from '../../lib/errors';
 import { workflowUiUrl } from '../../lib/infra/temporal';
 import type { ApiContext } from '../context';
-import { anyObject, errorResponses, json, jsonBody, registry } from '../openapi';
+import { anyObject, errorResponses, json, jsonBody } from '../openapi';
 import { startOptions } from '../start-options';
 import { parse } from '../validate';
 
@@ -50,14 +51,16 @@ const patchBody = z
   .openapi({ minProperties: 1 });
 
 const runPath = '/api/v1/migrations/runs/{id}';
-const paths: Parameters<typeof registry.registerPath>[0][] = [
+const paths: ScopedRouteConfig[] = [
   {
+    scope: 'migrations:read',
     method: 'get',
     path: '/api/v1/migrations',
     summary: 'Data migration definitions, each with its recent runs',
     responses: { 200: json(anyObject) },
   },
   {
+    scope: 'migrations:admin',
     method: 'post',
     path: '/api/v1/migrations/{name}/runs',
     summary: 'Start a batchMigration run (workflow id migration-<name>-<n>)',
@@ -72,6 +75,7 @@ const paths: Parameters<typeof registry.registerPath>[0][] = [
     },
   },
   {
+    scope: 'migrations:read',
     method: 'get',
     path: runPath,
     operationId: 'getMigrationRun',
@@ -80,6 +84,7 @@ const paths: Parameters<typeof registry.registerPath>[0][] = [
     responses: { 200: json(anyObject), 404: errorResponses[404] },
   },
   ...(['pause', 'resume', 'cancel'] as const).map((action) => ({
+    scope: 'migrations:admin' as const,
     method: 'post' as const,
     path: `${runPath}/${action}`,
     summary: `Request ${action} (takes effect at the next batch boundary)`,
@@ -87,6 +92,7 @@ const paths: Parameters<typeof registry.registerPath>[0][] = [
     responses: { 202: json(anyObject, 'Requested'), 404: errorResponses[404] },
   })),
   {
+    scope: 'migrations:admin',
     method: 'post',
     path: `${runPath}/reverse`,
     summary: 'Start a reverse run restoring what a stopped forward run changed',
@@ -94,6 +100,7 @@ const paths: Parameters<typeof registry.registerPath>[0][] = [
     responses: { 201: json(anyObject), 400: errorResponses[400], 409: errorResponses[409] },
   },
   {
+    scope: 'migrations:admin',
     method: 'patch',
     path: runPath,
     summary: 'Set the batch size and/or the rate limit of a running run',
@@ -106,12 +113,12 @@ const paths: Parameters<typeof registry.registerPath>[0][] = [
     },
   },
 ];
-for (const path of paths) registry.registerPath(path);
+for (const path of paths) registerRoute(path);
 
 const active = (state: string) => !['completed', 'failed', 'cancelled'].includes(state);
 
-export function migrationRoutes(ctx: ApiContext): Router {
-  const router = Router();
+export function migrationRoutes(ctx: ApiContext): ApiRouter {
+  const router = apiRouter('/api/v1/migrations');
   const starter = (req: Parameters<typeof startOptions>[1]): StartContext => {
     const { taskQueue, memo } = startOptions(ctx, req);
     return { client: ctx.client, pool: ctx.pool, taskQueue, memo };
@@ -122,7 +129,7 @@ export function migrationRoutes(ctx: ApiContext): Router {
     if (!run) throw notFound(`no migration run ${id}`);
     return run;
   };
-  const started = (res: Parameters<Parameters<Router['post']>[1]>[1], run: RunRecord) => {
+  const started = (res: Response, run: RunRecord) => {
     ctx.metrics.started.inc({ type: 'batchMigration' });
     res.status(201).location(`/api/v1/migrations/runs/${run.id}`).json(view(run));
   };

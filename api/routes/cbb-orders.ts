@@ -1,5 +1,6 @@
+import { type ApiRouter, apiRouter, registerRoute } from '../access/routes';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { Router, type Request } from 'express';
+import type { Request } from 'express';
 import { z } from 'zod';
 import { conflict, errorMessage, notFound } from '../../lib/errors';
 import { orderDifferences, orderInput } from '../../lib/cbb/order';
@@ -13,7 +14,7 @@ import {
   type CbbSyncWorkflow,
 } from '../../lib/cbb/contract';
 import type { ApiContext } from '../context';
-import { anyObject, errorResponses, json, jsonBody, registry } from '../openapi';
+import { anyObject, errorResponses, json, jsonBody } from '../openapi';
 import { startWorkflow } from '../start-options';
 import { parse } from '../validate';
 
@@ -29,7 +30,8 @@ const createBody = orderInput.superRefine((o, ctx) => {
 });
 const idParams = z.object({ id: z.string().regex(/^\d{1,18}$/, 'a numeric order id') });
 
-registry.registerPath({
+registerRoute({
+  scope: 'orders:write',
   method: 'post',
   path: '/api/v1/orders',
   summary: 'Create an order and start its CBB sync',
@@ -52,7 +54,8 @@ registry.registerPath({
     503: errorResponses[503],
   },
 });
-registry.registerPath({
+registerRoute({
+  scope: 'orders:read',
   method: 'get',
   path: '/api/v1/orders/{id}',
   operationId: 'getOrder',
@@ -60,7 +63,8 @@ registry.registerPath({
   request: { params: idParams },
   responses: { 200: json(anyObject), 404: errorResponses[404] },
 });
-registry.registerPath({
+registerRoute({
+  scope: 'orders:write',
   method: 'post',
   path: '/api/v1/orders/{id}/resync',
   operationId: 'resyncOrder',
@@ -135,8 +139,8 @@ function view(o: OrderRecord) {
   };
 }
 
-export function orderRoutes(ctx: ApiContext): Router {
-  const router = Router();
+export function orderRoutes(ctx: ApiContext): ApiRouter {
+  const router = apiRouter('/api/v1/orders');
 
   router.post('/', async (req, res) => {
     const input = parse(createBody, req.body ?? {});

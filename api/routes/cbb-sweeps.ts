@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { type ApiRouter, apiRouter, registerRoute } from '../access/routes';
 import {
   cbbSweepArgs,
   cbbSweepOnDemandWorkflowId,
@@ -7,10 +7,11 @@ import {
 } from '../../lib/cbb/contract';
 import { workflowUiUrl } from '../../lib/infra/temporal';
 import type { ApiContext } from '../context';
-import { anyObject, json, registry } from '../openapi';
+import { anyObject, json } from '../openapi';
 import { startWorkflow } from '../start-options';
 
-registry.registerPath({
+registerRoute({
+  scope: 'orders:write',
   method: 'post',
   path: '/api/v1/cbb/sweep',
   summary: 'Run the sweep of pending orders now (joins the on-demand sweep already running)',
@@ -18,8 +19,8 @@ registry.registerPath({
 });
 
 /** `POST /api/v1/cbb/sweep`: runs the sweep now, or joins the on-demand sweep already running. */
-export function cbbRoutes(ctx: ApiContext): Router {
-  const router = Router();
+export function cbbRoutes(ctx: ApiContext): ApiRouter {
+  const router = apiRouter('/api/v1/cbb');
   router.post('/sweep', async (req, res) => {
     const workflowId = cbbSweepOnDemandWorkflowId;
     const handle = await startWorkflow<CbbSweepWorkflow>(ctx, req, cbbSweepWorkflowType, {

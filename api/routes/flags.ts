@@ -1,4 +1,5 @@
-import express, { Router, type RequestHandler } from 'express';
+import { type ApiRouter, apiRouter, registerRoute, type ScopedRouteConfig } from '../access/routes';
+import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import { notFound } from '../../lib/errors';
 import { evaluateFlag, flagRecord, subject } from '../../lib/rollout/bucketing';
@@ -6,7 +7,7 @@ import { flagKey, targetName } from '../../lib/rollout/spec-fields';
 import { listFlags, readFlag, writeFlag } from '../../store/rollout/flags';
 import { recordOutcomes } from '../../store/rollout/outcomes';
 import type { ApiContext } from '../context';
-import { anyObject, errorResponses, json, jsonBody, registry } from '../openapi';
+import { anyObject, errorResponses, json, jsonBody } from '../openapi';
 import { parse } from '../validate';
 
 /**
@@ -40,9 +41,16 @@ const outcomesBody = z
   .strict();
 
 const flagPath = '/api/v1/flags/{key}';
-const paths: Parameters<typeof registry.registerPath>[0][] = [
-  { method: 'get', path: '/api/v1/flags', summary: 'Every feature flag', responses: { 200: json(anyObject) } },
+const paths: ScopedRouteConfig[] = [
   {
+    scope: 'flags:read',
+    method: 'get',
+    path: '/api/v1/flags',
+    summary: 'Every feature flag',
+    responses: { 200: json(anyObject) },
+  },
+  {
+    scope: 'flags:write',
     method: 'put',
     path: flagPath,
     summary: 'Create or replace a flag: weight (percent of subjects on the canary), target groups, kill switch',
@@ -50,6 +58,7 @@ const paths: Parameters<typeof registry.registerPath>[0][] = [
     responses: { 200: json(anyObject, 'The flag as stored'), 400: errorResponses[400] },
   },
   {
+    scope: 'flags:evaluate',
     method: 'post',
     path: `${flagPath}/evaluate`,
     summary:
@@ -62,6 +71,8 @@ const paths: Parameters<typeof registry.registerPath>[0][] = [
     },
   },
   {
+    // What an app reports about its own requests: its evaluation key may send it.
+    scope: 'flags:evaluate',
     method: 'post',
     path: `${flagPath}/outcomes`,
     summary: 'Report request outcomes (ok/error, latency) per variant for the built-in metrics provider',
@@ -69,17 +80,17 @@ const paths: Parameters<typeof registry.registerPath>[0][] = [
     responses: { 202: json(anyObject, 'Counted'), 400: errorResponses[400] },
   },
 ];
-for (const path of paths) registry.registerPath(path);
+for (const path of paths) registerRoute(path);
 
 /**
  * `POST /api/v1/flags/:key/evaluate`, which apps call on every request: mounted ahead of
  * the request log and the request histogram (which cost more than the evaluation itself),
  * behind the same key check (scope `flags:evaluate`), reading flags through the API's flag cache.
  */
-export function flagEvaluationRoute(ctx: ApiContext, access: RequestHandler): Router {
-  const router = Router();
+export function flagEvaluationRoute(ctx: ApiContext, access: RequestHandler): ApiRouter {
+  const router = apiRouter('/api/v1/flags', { before: [access], jsonLimit: '16kb' });
   const read = (key: string) => (ctx.flags ? ctx.flags.get(key) : readFlag(ctx.redis, key));
-  router.post('/:key/evaluate', access, express.json({ limit: '16kb' }), async (req, res) => {
+  router.post('/:key/evaluate', async (req, res) => {
     const { key } = parse(keyParams, req.params);
     const body = parse(evaluateBody, req.body ?? {});
     const flag = await read(key);
@@ -89,8 +100,8 @@ export function flagEvaluationRoute(ctx: ApiContext, access: RequestHandler): Ro
   return router;
 }
 
-export function flagRoutes(ctx: ApiContext): Router {
-  const router = Router();
+export function flagRoutes(ctx: ApiContext): ApiRouter {
+  const router = apiRouter('/api/v1/flags');
 
   router.get('/', async (_req, res) => {
     res.json({ items: await listFlags(ctx.redis) });

@@ -40,7 +40,8 @@ registry.registerPath({
 });
 
 export function healthRoutes(ctx: ApiContext): Router {
-  const router = Router();
+  // Case-sensitive and strict like every router of the app: one spelling per path.
+  const router = Router({ caseSensitive: true, strict: true });
   router.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument(ctx.version));
   });

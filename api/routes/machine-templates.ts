@@ -1,10 +1,10 @@
-import { Router } from 'express';
+import { type ApiRouter, apiRouter, registerRoute } from '../access/routes';
 import { z } from 'zod';
 import { conflict } from '../../lib/errors';
 import { templateSchema } from '../../lib/vm/validate';
 import { insertTemplate, listTemplates, type TemplateRecord } from '../../store/vm/templates';
 import type { ApiContext } from '../context';
-import { anyObject, errorResponses, json, jsonBody, registry } from '../openapi';
+import { anyObject, errorResponses, json, jsonBody } from '../openapi';
 import { parse } from '../validate';
 
 /** Machine templates: the sizes, network, OS and boot a new machine is made from. */
@@ -20,7 +20,8 @@ export const templateBody = templateSchema
   })
   .strict();
 
-registry.registerPath({
+registerRoute({
+  scope: 'machines:write',
   method: 'post',
   path: '/api/v1/machine-templates',
   summary: 'Create a machine template (vCPUs, memory, disk, network, OS, optional direct kernel boot)',
@@ -32,7 +33,8 @@ registry.registerPath({
     415: errorResponses[415],
   },
 });
-registry.registerPath({
+registerRoute({
+  scope: 'machines:read',
   method: 'get',
   path: '/api/v1/machine-templates',
   summary: 'Every machine template',
@@ -41,8 +43,8 @@ registry.registerPath({
 
 export const templateView = (t: TemplateRecord) => ({ id: t.id, name: t.name, ...t.template, createdAt: t.createdAt });
 
-export function machineTemplateRoutes(ctx: ApiContext): Router {
-  const router = Router();
+export function machineTemplateRoutes(ctx: ApiContext): ApiRouter {
+  const router = apiRouter('/api/v1/machine-templates');
 
   router.post('/', async (req, res) => {
     const { name, ...template } = parse(templateBody, req.body ?? {});

@@ -1,4 +1,5 @@
-import { anyObject, errorResponses, json, jsonBody, registry } from '../openapi';
+import { registerRoute } from '../access/routes';
+import { anyObject, errorResponses, json, jsonBody } from '../openapi';
 import { actionParams, createBody, idParams, listQuery } from './machine-requests';
 
 /** The machine routes in the OpenAPI document. */
@@ -9,7 +10,8 @@ const errors = (...codes: (keyof typeof errorResponses)[]) =>
 const machinePath = '/api/v1/machines/{id}';
 
 export function registerMachinePaths(): void {
-  registry.registerPath({
+  registerRoute({
+    scope: 'machines:write',
     method: 'post',
     path: '/api/v1/machines',
     summary: 'Create a machine from a template; its workflow vm-<id> defines and starts it (Halted: defines only)',
@@ -19,21 +21,24 @@ export function registerMachinePaths(): void {
       ...errors(400, 409, 415, 503),
     },
   });
-  registry.registerPath({
+  registerRoute({
+    scope: 'machines:read',
     method: 'get',
     path: '/api/v1/machines',
     summary: 'Machines, filtered and paged (`nextPageToken` fetches the next page), each with its template',
     request: { query: listQuery },
     responses: { 200: json(anyObject), ...errors(400) },
   });
-  registry.registerPath({
+  registerRoute({
+    scope: 'machines:read',
     method: 'get',
     path: machinePath,
     summary: 'A machine with its template, snapshots, recent events, allowed actions and Web UI link',
     request: { params: idParams },
     responses: { 200: json(anyObject), ...errors(404) },
   });
-  registry.registerPath({
+  registerRoute({
+    scope: 'machines:write',
     method: 'post',
     path: `${machinePath}/actions/{action}`,
     summary:
@@ -45,7 +50,8 @@ export function registerMachinePaths(): void {
       ...errors(400, 404, 409, 503),
     },
   });
-  registry.registerPath({
+  registerRoute({
+    scope: 'machines:write',
     method: 'delete',
     path: machinePath,
     summary: 'Delete a machine: destroy and undefine its domain, mark it deleted; its workflow ends',

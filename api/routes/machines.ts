@@ -1,6 +1,6 @@
+import { type ApiRouter, apiRouter } from '../access/routes';
 import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import DataLoader from 'dataloader';
-import { Router } from 'express';
 import { conflict, errorMessage, validationError } from '../../lib/errors';
 import { workflowUiUrl } from '../../lib/infra/temporal';
 import { vmStartOptions, vmWorkflowId, vmWorkflowType, type VmLifecycleWorkflow } from '../../lib/vm/contract';
@@ -44,8 +44,8 @@ async function describe(handle: WorkflowHandle): Promise<{ status: string; runId
   }
 }
 
-export function machineRoutes(ctx: ApiContext): Router {
-  const router = Router();
+export function machineRoutes(ctx: ApiContext): ApiRouter {
+  const router = apiRouter('/api/v1/machines');
 
   router.post('/', async (req, res) => {
     const body = parse(createBody, req.body ?? {});

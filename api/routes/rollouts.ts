@@ -1,5 +1,6 @@
+import { type ApiRouter, apiRouter, registerRoute, type ScopedRouteConfig } from '../access/routes';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
-import { Router, type Request } from 'express';
+import type { Request } from 'express';
 import { z } from 'zod';
 import { conflict, notFound } from '../../lib/errors';
 import { workflowUiUrl } from '../../lib/infra/temporal';
@@ -21,7 +22,7 @@ import { outboundUrls } from '../../lib/rollout/traffic-spec';
 import { maxNameLength, maxReasonLength, phases } from '../../lib/rollout/phases';
 import { latestRollout, listEvents, listIncidents, listRollouts } from '../../store/rollout/records';
 import type { ApiContext } from '../context';
-import { anyObject, errorResponses, json, jsonBody, registry } from '../openapi';
+import { anyObject, errorResponses, json, jsonBody } from '../openapi';
 import { outboundGuard } from '../outbound';
 import { startWorkflow } from '../start-options';
 import { parse } from '../validate';
@@ -64,8 +65,9 @@ const controls = [
 ] as const;
 
 const rolloutPath = '/api/v1/rollouts/{id}';
-const paths: Parameters<typeof registry.registerPath>[0][] = [
+const paths: ScopedRouteConfig[] = [
   {
+    scope: 'rollouts:write',
     method: 'post',
     path: '/api/v1/rollouts',
     summary: 'Start a canary rollout (workflow id rollout-<target>; one per target at a time)',
@@ -80,6 +82,7 @@ const paths: Parameters<typeof registry.registerPath>[0][] = [
     },
   },
   {
+    scope: 'rollouts:read',
     method: 'get',
     path: '/api/v1/rollouts',
     summary: 'Rollouts, newest first (their records in Postgres)',
@@ -87,6 +90,7 @@ const paths: Parameters<typeof registry.registerPath>[0][] = [
     responses: { 200: json(anyObject) },
   },
   {
+    scope: 'rollouts:read',
     method: 'get',
     path: rolloutPath,
     summary: 'The newest rollout of a target: its record, live status, transitions, measurements and incidents',
@@ -94,6 +98,7 @@ const paths: Parameters<typeof registry.registerPath>[0][] = [
     responses: { 200: json(anyObject), 404: errorResponses[404] },
   },
   ...controls.map(([action, , summary]) => ({
+    scope: 'rollouts:write' as const,
     method: 'post' as const,
     path: `${rolloutPath}/${action}`,
     summary,
@@ -105,6 +110,7 @@ const paths: Parameters<typeof registry.registerPath>[0][] = [
     },
   })),
   {
+    scope: 'rollouts:write',
     method: 'post',
     path: `${rolloutPath}/abort`,
     summary: 'Weight 0 at once, from any live phase including the post-promotion watch',
@@ -120,10 +126,10 @@ const paths: Parameters<typeof registry.registerPath>[0][] = [
     },
   },
 ];
-for (const path of paths) registry.registerPath(path);
+for (const path of paths) registerRoute(path);
 
-export function rolloutRoutes(ctx: ApiContext): Router {
-  const router = Router();
+export function rolloutRoutes(ctx: ApiContext): ApiRouter {
+  const router = apiRouter('/api/v1/rollouts');
   const allowOutbound = outboundGuard(ctx.config);
   const links = (id: string, runId?: string) => ({
     href: `/api/v1/rollouts/${id}`,

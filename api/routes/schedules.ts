@@ -1,9 +1,9 @@
+import { type ApiRouter, apiRouter, registerRoute } from '../access/routes';
 import { ScheduleNotFoundError, type ScheduleExecutionResult } from '@temporalio/client';
-import { Router } from 'express';
 import { z } from 'zod';
 import { notFound } from '../../lib/errors';
 import type { ApiContext } from '../context';
-import { anyObject, errorResponses, json, jsonBody, registry } from '../openapi';
+import { anyObject, errorResponses, json, jsonBody } from '../openapi';
 import { parse } from '../validate';
 
 /**
@@ -15,13 +15,15 @@ const idParams = z.object({ id: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, 'a s
 const noteBody = z.object({ note: z.string().max(500).optional() }).strict();
 const basePath = '/api/v1/schedules';
 
-registry.registerPath({
+registerRoute({
+  scope: 'schedules:read',
   method: 'get',
   path: basePath,
   summary: 'List the Temporal Schedules: state, workflow type, recent and next runs',
   responses: { 200: json(z.object({ schedules: z.array(anyObject) })) },
 });
-registry.registerPath({
+registerRoute({
+  scope: 'schedules:read',
   method: 'get',
   path: `${basePath}/{id}`,
   summary: 'Describe one Schedule',
@@ -29,14 +31,16 @@ registry.registerPath({
   responses: { 200: json(anyObject), 404: errorResponses[404] },
 });
 for (const action of ['pause', 'unpause'] as const)
-  registry.registerPath({
+  registerRoute({
+    scope: 'schedules:admin',
     method: 'post',
     path: `${basePath}/{id}/${action}`,
     summary: `${action === 'pause' ? 'Pause' : 'Unpause'} a Schedule; \`note\` says why (shown in the Web UI)`,
     request: { params: idParams, ...jsonBody(noteBody, false) },
     responses: { 200: json(anyObject, 'The Schedule after the change'), 404: errorResponses[404] },
   });
-registry.registerPath({
+registerRoute({
+  scope: 'schedules:admin',
   method: 'post',
   path: `${basePath}/{id}/trigger`,
   summary:
@@ -66,8 +70,8 @@ const runs = (actions: ScheduleExecutionResult[]) =>
     runId: a.action.workflow.firstExecutionRunId,
   }));
 
-export function scheduleRoutes(ctx: ApiContext): Router {
-  const router = Router();
+export function scheduleRoutes(ctx: ApiContext): ApiRouter {
+  const router = apiRouter('/api/v1/schedules');
   const uiUrl = (id: string) =>
     `${ctx.config.temporal.uiUrl}/namespaces/${encodeURIComponent(ctx.config.temporal.namespace)}/schedules/${encodeURIComponent(id)}`;
 

@@ -1,10 +1,10 @@
+import { type ApiRouter, apiRouter, registerRoute } from '../access/routes';
 import { randomUUID } from 'node:crypto';
-import { Router } from 'express';
 import { z } from 'zod';
 import { workflowUiUrl } from '../../lib/infra/temporal';
 import { selfCheckWorkflowType, type SelfCheckWorkflow } from '../../lib/self-check/contract';
 import type { ApiContext } from '../context';
-import { anyObject, errorResponses, json, jsonBody, registry } from '../openapi';
+import { anyObject, errorResponses, json, jsonBody } from '../openapi';
 import { startWorkflow } from '../start-options';
 import { parse } from '../validate';
 
@@ -24,7 +24,8 @@ const body = z
   })
   .strict();
 
-registry.registerPath({
+registerRoute({
+  scope: 'self-checks:write',
   method: 'post',
   path: '/api/v1/self-checks',
   summary: 'Start a self-check: a Postgres write, a durable timer, a second write',
@@ -33,8 +34,8 @@ registry.registerPath({
 });
 
 /** Starts a self-check: a Postgres write, a durable timer, a second write. */
-export function selfCheckRoutes(ctx: ApiContext): Router {
-  const router = Router();
+export function selfCheckRoutes(ctx: ApiContext): ApiRouter {
+  const router = apiRouter('/api/v1/self-checks');
   router.post('/', async (req, res) => {
     const { wait } = parse(body, req.body ?? {});
     const workflowId = `self-check-${randomUUID()}`;

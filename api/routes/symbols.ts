@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { type ApiRouter, apiRouter, registerRoute } from '../access/routes';
 import { z } from 'zod';
 import { AppError, notFound } from '../../lib/errors';
 import {
@@ -9,7 +9,7 @@ import {
 } from '../../lib/hmm/contract';
 import { listSymbols, symbolStats } from '../../store/hmm/bars';
 import type { ApiContext } from '../context';
-import { anyObject, errorResponses, json, registry } from '../openapi';
+import { anyObject, errorResponses, json } from '../openapi';
 import { startAnalysis } from './analyses';
 
 /** Symbols with bars, and each one's latest regime: from the cache, or computed when absent. */
@@ -19,13 +19,15 @@ const symbolParams = z.object({ symbol: analysisRequestSchema.innerType().shape.
 /** How long the regime route waits for an analysis it started before answering 202: a fit of years of daily bars takes seconds. */
 const COMPUTE_WAIT_MS = 60_000;
 
-registry.registerPath({
+registerRoute({
+  scope: 'analyses:read',
   method: 'get',
   path: '/api/v1/symbols',
   summary: 'Symbols with bars: count and time span of each',
   responses: { 200: json(anyObject) },
 });
-registry.registerPath({
+registerRoute({
+  scope: 'analyses:read',
   method: 'get',
   path: '/api/v1/symbols/{symbol}/regime',
   summary:
@@ -38,8 +40,8 @@ registry.registerPath({
   },
 });
 
-export function symbolRoutes(ctx: ApiContext): Router {
-  const router = Router();
+export function symbolRoutes(ctx: ApiContext): ApiRouter {
+  const router = apiRouter('/api/v1/symbols');
 
   router.get('/', async (_req, res) => {
     res.json({ symbols: await listSymbols(ctx.pool) });

@@ -1,3 +1,5 @@
+import type { Response } from 'express';
+import { type ApiRouter, apiRouter, registerRoute } from '../access/routes';
 import {
   ServiceError,
   WorkflowFailedError,
@@ -8,11 +10,12 @@ import {
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
 import { conflict } from '../../lib/errors';
 import { decodePageToken, encodePageToken, pageTokenParam } from '../page-token';
-import { Router } from 'express';
 import { z } from 'zod';
 import { workflowUiUrl } from '../../lib/infra/temporal';
+import type { WorkflowAccess } from '../../lib/access/workflow-scopes';
 import type { ApiContext } from '../context';
-import { anyObject, errorResponses, json, jsonBody, registry } from '../openapi';
+import { accessRule, checkWorkflowAccess, visibleQuery } from './workflow-access';
+import { anyObject, errorResponses, json, jsonBody } from '../openapi';
 import { parse } from '../validate';
 
 /** Generic control of any workflow: describe, list, cancel, terminate, signal, query, update. */
@@ -37,31 +40,43 @@ const terminateBody = z.object({ reason: z.string().min(1).max(1000) }).strict()
 const base = '/api/v1/workflows/{id}';
 const byId = { params: idParams };
 const byName = { params: nameParams };
-registry.registerPath({
+registerRoute({
+  scope: 'workflows:read',
   method: 'get',
   path: '/api/v1/workflows',
   summary: 'List workflows matching a visibility query',
+  description:
+    'The query takes the fields WorkflowType, WorkflowId, ExecutionStatus, StartTime, CloseTime and the ' +
+    'custom search attributes, the operators = != > >= < <= IN BETWEEN STARTS_WITH, AND, OR, parentheses ' +
+    'and quoted literals or numbers; anything else is a 400 naming it. ' +
+    accessRule,
   request: { query: listQuery },
   responses: { 200: json(anyObject), 400: errorResponses[400] },
 });
-registry.registerPath({
+registerRoute({
+  scope: 'workflows:read',
   method: 'get',
   path: base,
   summary: 'Describe a workflow: status, times, pending activities, result or failure',
+  description: accessRule,
   request: { ...byId, query: runQuery },
   responses: { 200: json(anyObject), 404: errorResponses[404] },
 });
-registry.registerPath({
+registerRoute({
+  scope: 'workflows:write',
   method: 'post',
   path: `${base}/cancel`,
   summary: 'Request cancellation',
+  description: accessRule,
   request: byId,
   responses: { 202: json(anyObject), 404: errorResponses[404] },
 });
-registry.registerPath({
+registerRoute({
+  scope: 'workflows:write',
   method: 'post',
   path: `${base}/terminate`,
   summary: 'Terminate with a reason',
+  description: accessRule,
   request: { ...byId, ...jsonBody(terminateBody) },
   responses: { 200: json(anyObject), 400: errorResponses[400], 404: errorResponses[404] },
 });
@@ -70,9 +85,12 @@ for (const [kind, status] of [
   ['queries', 200],
   ['updates', 200],
 ] as const) {
-  registry.registerPath({
+  registerRoute({
+    // A query reads; signals and updates steer.
+    scope: kind === 'queries' ? 'workflows:read' : 'workflows:write',
     method: 'post',
     path: `${base}/${kind}/{name}`,
+    description: accessRule,
     summary: `Send ${kind === 'queries' ? 'a query' : kind === 'signals' ? 'a signal' : 'an update'} by name`,
     request: { ...byName, ...jsonBody(argsBody, false) },
     responses: {
@@ -136,11 +154,18 @@ async function stillOpen<T>(ctx: ApiContext, id: string, what: string, send: () 
   }
 }
 
-export function workflowRoutes(ctx: ApiContext): Router {
-  const router = Router();
+export function workflowRoutes(ctx: ApiContext): ApiRouter {
+  const router = apiRouter('/api/v1/workflows');
+
+  /** The workflow's type from Temporal, checked against the caller's scopes before anything is sent to it. */
+  const authorize = async (res: Response, id: string, access: WorkflowAccess) => {
+    const d = await ctx.client.workflow.getHandle(id).describe();
+    checkWorkflowAccess(res, id, d.type, access);
+  };
 
   router.get('/', async (req, res) => {
-    const { query, pageSize, pageToken } = parse(listQuery, req.query);
+    const { pageSize, pageToken, ...asked } = parse(listQuery, req.query);
+    const query = visibleQuery(req, res, asked.query);
     const page = await ctx.client.workflowService.listWorkflowExecutions({
       namespace: ctx.config.temporal.namespace,
       query,
@@ -163,6 +188,7 @@ export function workflowRoutes(ctx: ApiContext): Router {
     const { id } = parse(idParams, req.params);
     const { runId } = parse(runQuery, req.query);
     const d = await ctx.client.workflow.getHandle(id, runId).describe();
+    checkWorkflowAccess(res, id, d.type, 'read');
     const pendingActivities = (d.raw.pendingActivities ?? []).map((a) => ({
       activityId: a.activityId,
       type: a.activityType?.name,
@@ -175,12 +201,14 @@ export function workflowRoutes(ctx: ApiContext): Router {
 
   router.post('/:id/cancel', async (req, res) => {
     const { id } = parse(idParams, req.params);
+    await authorize(res, id, 'write');
     await ctx.client.workflow.getHandle(id).cancel();
     res.status(202).json({ workflowId: id, requested: 'cancel' });
   });
 
   router.post('/:id/terminate', async (req, res) => {
     const { id } = parse(idParams, req.params);
+    await authorize(res, id, 'write');
     const { reason } = parse(terminateBody, req.body ?? {});
     await ctx.client.workflow.getHandle(id).terminate(reason);
     res.json({ workflowId: id, terminated: true, reason });
@@ -188,6 +216,7 @@ export function workflowRoutes(ctx: ApiContext): Router {
 
   router.post('/:id/signals/:name', async (req, res) => {
     const { id, name } = parse(nameParams, req.params);
+    await authorize(res, id, 'write');
     const { args } = parse(argsBody, req.body ?? {});
     await stillOpen(ctx, id, 'signal', () => ctx.client.workflow.getHandle(id).signal(name, ...args));
     res.status(202).json({ workflowId: id, signal: name });
@@ -195,6 +224,7 @@ export function workflowRoutes(ctx: ApiContext): Router {
 
   router.post('/:id/queries/:name', async (req, res) => {
     const { id, name } = parse(nameParams, req.params);
+    await authorize(res, id, 'read');
     const { args } = parse(argsBody, req.body ?? {});
     const result = await ctx.client.workflow.getHandle(id).query(name, ...args);
     res.json({ workflowId: id, query: name, result });
@@ -202,6 +232,7 @@ export function workflowRoutes(ctx: ApiContext): Router {
 
   router.post('/:id/updates/:name', async (req, res) => {
     const { id, name } = parse(nameParams, req.params);
+    await authorize(res, id, 'write');
     const { args } = parse(argsBody, req.body ?? {});
     const result = await stillOpen(ctx, id, 'update', () =>
       ctx.client.workflow.getHandle(id).executeUpdate(name, { args: args as [unknown, ...unknown[]] }),

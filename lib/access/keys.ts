@@ -72,11 +72,14 @@ export function bearerToken(header: string | undefined): string | undefined {
   return m?.[1];
 }
 
-/** Whether the scopes granted allow what is needed; a resource's write or admin scope allows reading it too. */
-export function grants(granted: readonly string[], needed: Scope | undefined): boolean {
-  if (needed === undefined || granted.includes(allScopes) || granted.includes(needed)) return true;
+/**
+ * Whether the scopes granted allow what is needed; a resource's write or admin scope allows
+ * reading it too, and nothing else does (`flags:evaluate` does not read the flags).
+ */
+export function grants(granted: readonly string[], needed: Scope): boolean {
+  if (granted.includes(allScopes) || granted.includes(needed)) return true;
   const [resource, action] = needed.split(':');
-  return action === 'read' && granted.some((g) => g.startsWith(`${resource}:`));
+  return action === 'read' && (granted.includes(`${resource}:write`) || granted.includes(`${resource}:admin`));
 }
 
 /** `30d`, `12h`, `90m` as milliseconds; undefined when the text is not such a duration. */

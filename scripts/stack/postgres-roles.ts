@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import type { StackSettings } from './settings';
+import { projectRoot, type StackSettings } from './settings';
 
 /**
  * Who is who in the stack's cluster. The cluster's superuser is `postgres`, with a
@@ -30,6 +30,9 @@ function adminPassword(s: StackSettings): string | undefined {
   const file = adminPasswordFile(s);
   return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
 }
+
+/** Shared with docker-compose.yml's roles job, which meets the same legacy on an older volume. */
+const handOverSql = () => readFileSync(join(projectRoot, 'deploy', 'compose', 'postgres-hand-over.sql'), 'utf8');
 
 const url = (s: StackSettings, user: string, password: string, database: string) =>
   `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${s.ports.postgres}/${database}`;
@@ -122,45 +125,10 @@ async function retireBootstrapAppRole(s: StackSettings): Promise<void> {
     await withClient(standUrl('postgres'), (c) =>
       c.query(`ALTER DATABASE ${c.escapeIdentifier(database)} OWNER TO ${c.escapeIdentifier(s.db.user)}`),
     );
-    await withClient(standUrl(database), (c) => c.query(reassignSql(c.escapeLiteral(s.db.user))));
+    await withClient(standUrl(database), async (c) => {
+      await c.query("SELECT set_config('orchestrator.app_role', $1, false)", [s.db.user]);
+      await c.query(handOverSql());
+    });
   }
   await withClient(url(s, adminRole, adminPw, 'postgres'), (c) => c.query(`DROP ROLE ${stand}`));
 }
-
-/**
- * Gives `app` what the bootstrap role owns in the current database outside the system
- * schemas. REASSIGN OWNED refuses the bootstrap role, hence one ALTER per object:
- * tables before sequences, since a column's sequence follows its table and refuses to
- * be moved on its own.
- */
-const reassignSql = (app: string) => `
-DO $$
-DECLARE r record;
-BEGIN
-  FOR r IN SELECT nspname FROM pg_namespace
-            WHERE nspowner = ${bootstrapOid} AND nspname <> 'information_schema' AND nspname NOT LIKE 'pg\\_%' LOOP
-    EXECUTE format('ALTER SCHEMA %I OWNER TO %I', r.nspname, ${app});
-  END LOOP;
-  FOR r IN SELECT c.oid::regclass AS rel, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE c.relowner = ${bootstrapOid} AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
-              AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' LOOP
-    EXECUTE format('ALTER %s %s OWNER TO %I',
-      CASE r.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END,
-      r.rel, ${app});
-  END LOOP;
-  FOR r IN SELECT c.oid::regclass AS rel FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE c.relowner = ${bootstrapOid} AND c.relkind = 'S'
-              AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' LOOP
-    EXECUTE format('ALTER SEQUENCE %s OWNER TO %I', r.rel, ${app});
-  END LOOP;
-  FOR r IN SELECT p.oid::regprocedure AS fn, p.prokind FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-            WHERE p.proowner = ${bootstrapOid} AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' LOOP
-    EXECUTE format('ALTER %s %s OWNER TO %I', CASE r.prokind WHEN 'a' THEN 'AGGREGATE' ELSE 'ROUTINE' END, r.fn, ${app});
-  END LOOP;
-  FOR r IN SELECT t.oid::regtype AS typ FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-            LEFT JOIN pg_class c ON c.oid = t.typrelid
-            WHERE t.typowner = ${bootstrapOid} AND (t.typtype IN ('e', 'd', 'r') OR c.relkind = 'c')
-              AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' LOOP
-    EXECUTE format('ALTER TYPE %s OWNER TO %I', r.typ, ${app});
-  END LOOP;
-END $$`;

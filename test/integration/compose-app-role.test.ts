@@ -16,8 +16,8 @@ const appUser = `compose_app_${process.pid}`;
 const appPassword = 'compose-app-password';
 const script = join(__dirname, '..', '..', 'deploy', 'compose', 'postgres-app-role.sql');
 
-async function asAdmin(sql: string): Promise<void> {
-  const c = new Client({ connectionString: adminDatabaseUrl(s) });
+async function asAdmin(sql: string, db = 'postgres'): Promise<void> {
+  const c = new Client({ connectionString: adminDatabaseUrl(s, db) });
   await c.connect();
   try {
     await c.query(sql);
@@ -56,6 +56,8 @@ afterAll(async () => {
 test('the role it makes is no superuser, and runs the migrations as owner of the schema', async () => {
   // A role made a superuser by hand before is brought back by the next run.
   await asAdmin(`CREATE ROLE ${appUser} LOGIN SUPERUSER CREATEDB`);
+  // What an earlier version's application left when it ran as the superuser: a table of its own.
+  await asAdmin(`CREATE TABLE legacy (id serial PRIMARY KEY)`, database);
   runScript();
   const c = new Client({ connectionString: appUrl() });
   await c.connect();
@@ -66,6 +68,9 @@ test('the role it makes is no superuser, and runs the migrations as owner of the
     );
     expect(rows).toEqual([{ rolsuper: false, rolcreatedb: false, rolcreaterole: false, monitor: true }]);
     await expect(c.query(`CREATE DATABASE ${database}_x`)).rejects.toMatchObject({ code: '42501' });
+    // Handed over, table and sequence: the role can migrate it and write to it.
+    await c.query('ALTER TABLE legacy ADD COLUMN note text');
+    await c.query("INSERT INTO legacy (note) VALUES ('kept')");
   } finally {
     await c.end();
   }

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { adminRole, ensureRoles, newAdminPassword } from './postgres-roles';
 import { runningPid, spawnDetached, logFile, waitFor } from './proc';
 import type { StackSettings } from './settings';
 
@@ -14,7 +15,7 @@ import type { StackSettings } from './settings';
  * the data folder it belongs to.
  */
 
-function binDir(): string {
+export function binDir(): string {
   const base = '/usr/lib/postgresql';
   const versions = existsSync(base)
     ? readdirSync(base)
@@ -31,7 +32,7 @@ interface RunAs {
   home: string;
 }
 
-function runAs(): RunAs | undefined {
+export function runAs(): RunAs | undefined {
   if (process.getuid?.() !== 0) return undefined;
   const [uid, gid, home] = execFileSync('sh', [
     '-c',
@@ -72,7 +73,7 @@ export async function startPostgres(s: StackSettings, opts: { fresh?: boolean } 
   if (!existsSync(join(dir, 'PG_VERSION'))) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const pwfile = join(dir, '..', `.pg-${process.pid}.pw`);
-    writeFileSync(pwfile, `${s.db.password}\n`, { mode: 0o600 });
+    writeFileSync(pwfile, `${newAdminPassword(s)}\n`, { mode: 0o600 });
     if (user) {
       chownSync(dir, user.uid, user.gid);
       chownSync(pwfile, user.uid, user.gid);
@@ -84,7 +85,7 @@ export async function startPostgres(s: StackSettings, opts: { fresh?: boolean } 
           '-D',
           dir,
           '-U',
-          s.db.user,
+          adminRole,
           '--auth=scram-sha-256',
           `--pwfile=${pwfile}`,
           '--encoding=UTF8',
@@ -114,13 +115,14 @@ export async function startPostgres(s: StackSettings, opts: { fresh?: boolean } 
       env: { PATH: process.env.PATH, LANG: 'C.UTF-8' },
     });
   }
-  const admin = databaseUrl(s).replace(/\/[^/]+$/, '/postgres');
-  await waitFor('postgres', () => query(admin, 'SELECT 1').then(() => true), {
-    pid: () => runningPid(s, 'postgres'),
-    log: logFile(s, 'postgres'),
-  });
-  const exists = await query(admin, 'SELECT 1 FROM pg_database WHERE datname = $1', [s.db.name]);
-  if (exists.length === 0) await query(admin, `CREATE DATABASE ${s.db.name}`);
+  // Up once it answers at all: a refused password means the server is accepting connections.
+  const answers = () =>
+    query(databaseUrl(s).replace(/\/[^/]+$/, '/postgres'), 'SELECT 1').then(
+      () => true,
+      (err: { code?: string }) => err.code === '28P01' || err.code === '28000',
+    );
+  await waitFor('postgres', answers, { pid: () => runningPid(s, 'postgres'), log: logFile(s, 'postgres') });
+  await ensureRoles(s);
 }
 
 export async function postgresReady(s: StackSettings): Promise<boolean> {

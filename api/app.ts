@@ -2,6 +2,8 @@ import compression from 'compression';
 import express from 'express';
 import { pinoHttp } from 'pino-http';
 import { apiAccess } from './access/authenticate';
+import { refuseQueryCredentials } from './access/query-credentials';
+import { redactedUrl } from './access/redact-url';
 import type { ApiContext } from './context';
 import { temporalDeadline } from './deadline';
 import { docsRoutes } from './docs';
@@ -28,7 +30,7 @@ export function createApp(ctx: ApiContext): express.Express {
   app.set('query parser', 'simple');
   // One access check (one rate limiter, one set of metrics) for the lean flag route and all of /api.
   const access = apiAccess(ctx);
-  app.use('/api/v1/flags', flagEvaluationRoute(ctx, access));
+  app.use('/api/v1/flags', refuseQueryCredentials, flagEvaluationRoute(ctx, access));
   app.use(
     pinoHttp({
       logger: ctx.log,
@@ -36,10 +38,16 @@ export function createApp(ctx: ApiContext): express.Express {
       customLogLevel: (_req, res, err) =>
         err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug',
       serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        req: (req: { id: unknown; method: string; url: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: redactedUrl(req.url),
+        }),
       },
     }),
   );
+  // Before anything reads the query: a key sent there is refused, its value never echoed.
+  app.use(refuseQueryCredentials);
   app.use(ctx.metrics.track);
   // Bodies over 1 KB go gzipped to clients that ask; GETs carry a weak ETag and answer 304 when it matches (Express's default).
   app.use(compression({ threshold: 1024 }));

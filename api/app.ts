@@ -4,6 +4,8 @@ import { pinoHttp } from 'pino-http';
 import { apiAccess } from './access/authenticate';
 import { refuseAbsoluteForm, refuseTrailingSlash } from './access/request-target';
 import { undeclaredApiRoutes } from './access/routes';
+import { refuseQueryCredentials } from './access/query-credentials';
+import { redactedUrl } from './access/redact-url';
 import type { ApiContext } from './context';
 import { temporalDeadline } from './deadline';
 import { docsRoutes } from './docs';
@@ -37,7 +39,7 @@ export function createApp(ctx: ApiContext): express.Express {
   // One access check (one rate limiter, one set of metrics) for the lean flag route and all of /api.
   const access = apiAccess(ctx);
   const lean = flagEvaluationRoute(ctx, access);
-  app.use(lean.base, lean.express);
+  app.use(lean.base, refuseQueryCredentials, lean.express);
   app.use(
     pinoHttp({
       logger: ctx.log,
@@ -45,10 +47,16 @@ export function createApp(ctx: ApiContext): express.Express {
       customLogLevel: (_req, res, err) =>
         err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug',
       serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        req: (req: { id: unknown; method: string; url: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: redactedUrl(req.url),
+        }),
       },
     }),
   );
+  // Before anything reads the query: a key sent there is refused, its value never echoed.
+  app.use(refuseQueryCredentials);
   app.use(ctx.metrics.track);
   // Bodies over 1 KB go gzipped to clients that ask; GETs carry a weak ETag and answer 304 when it matches (Express's default).
   app.use(compression({ threshold: 1024 }));

@@ -1,10 +1,13 @@
-import express, { Router } from 'express';
+import { join } from 'node:path';
+import { Router } from 'express';
 import { getAbsoluteFSPath } from 'swagger-ui-dist';
 
 /**
  * `/docs`: the API reference, rendered by Swagger UI from `/openapi.json`. Its files are
- * served from node_modules, so the page works on a machine with no internet access.
+ * served from node_modules, so the page works on a machine with no internet access: the
+ * few the page loads, by name, and nothing else of the package's folder.
  */
+const assets = ['swagger-ui.css', 'swagger-ui.css.map', 'swagger-ui-bundle.js', 'swagger-ui-bundle.js.map'];
 const page = `<!doctype html>
 <html lang="en">
   <head>
@@ -31,6 +34,10 @@ export function docsRoutes(): Router {
   router.get('/docs/init.js', (_req, res) => {
     res.type('application/javascript').send(init);
   });
-  router.use('/docs/assets', express.static(getAbsoluteFSPath(), { index: false, maxAge: '1h' }));
+  const dir = getAbsoluteFSPath();
+  for (const name of assets)
+    router.get(`/docs/assets/${name}`, (_req, res, next) => {
+      res.sendFile(join(dir, name), { maxAge: '1h' }, (err) => err && next(err));
+    });
   return router;
 }

@@ -10,6 +10,7 @@ import {
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ZodError } from 'zod';
 import { AppError, type ErrorType } from '../lib/errors';
+import { redactedUrl } from './access/redact-url';
 
 /**
  * Errors leave the API as RFC 9457 problem documents; this is the one place that maps
@@ -181,7 +182,7 @@ export function sendProblem(res: Parameters<RequestHandler>[1], p: Problem): voi
 }
 
 export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
-  const p = { ...toProblem(err), instance: req.originalUrl, requestId: String(req.id ?? '') };
+  const p = { ...toProblem(err), instance: redactedUrl(req.originalUrl), requestId: String(req.id ?? '') };
   if (p.status >= 500) req.log?.error({ err }, p.detail);
   else req.log?.info({ status: p.status, detail: p.detail }, 'request rejected');
   if (res.headersSent) return res.end();
@@ -189,5 +190,8 @@ export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
 };
 
 export const notFoundHandler: RequestHandler = (req, res) => {
-  sendProblem(res, { ...problem(404, 'NotFound', `no route ${req.method} ${req.path}`), instance: req.originalUrl });
+  sendProblem(res, {
+    ...problem(404, 'NotFound', `no route ${req.method} ${redactedUrl(req.path)}`),
+    instance: redactedUrl(req.originalUrl),
+  });
 };

@@ -1,14 +1,16 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { allScopes, bearerToken, parseKey } from '../../lib/access/keys';
-import { anyApiKey, findApiKey } from '../../store/access/api-keys';
-import { cacheKeyLookup, readCachedKey, type CachedKey } from '../../store/access/key-cache';
-import { hashSecret, quickDigest, sameBytes, sameDigest } from '../../store/access/secrets';
+import { anyApiKey } from '../../store/access/api-keys';
+import { sameBytes } from '../../store/access/secrets';
 import { countUse } from '../../store/access/usage';
 import type { ApiContext } from '../context';
 import { sendProblem, type Problem } from '../problem';
+import type { FailureCharge } from './failed-auth';
 import { createRateLimiter } from './rate-limit';
 import { isLoopback } from './exposure';
 import { setPrincipal } from './principal';
+import { redactedUrl } from './redact-url';
+import { createKeyVerifier } from './verify-key';
 
 /**
  * Who asks, checked before a byte of the body is read: a `<prefix>.<secret>` key from
@@ -29,13 +31,23 @@ function refuse(req: Request, res: Response, status: number, title: string, deta
     title,
     status,
     detail,
-    instance: req.originalUrl,
+    instance: redactedUrl(req.originalUrl),
     requestId: String(req.id ?? ''),
     ...extra,
   };
   if (status === 401) res.setHeader('WWW-Authenticate', realm);
   req.log?.info({ status, detail }, 'request refused');
   sendProblem(res, p);
+}
+
+/** Too many failed authentications from this address or for this prefix: no hashing until the window turns. */
+function refuseFailures(req: Request, res: Response, charge: FailureCharge): void {
+  res.setHeader('RateLimit-Limit', String(charge.limit));
+  res.setHeader('RateLimit-Remaining', '0');
+  res.setHeader('RateLimit-Reset', String(charge.resetSeconds));
+  refuse(req, res, 429, 'TooManyRequests', `too many failed authentications; retry in ${charge.retryAfterSeconds}s`, {
+    retryAfter: charge.retryAfterSeconds,
+  });
 }
 
 export function apiAccess(ctx: ApiContext): RequestHandler {
@@ -72,26 +84,9 @@ export function apiAccess(ctx: ApiContext): RequestHandler {
     return closed;
   };
 
-  const lookup = async (prefix: string, secret: string): Promise<CachedKey | 'revoked' | undefined> => {
-    const cached = await readCachedKey(ctx.redis, prefix).catch(() => ({ entry: undefined, revoked: false }));
-    if (cached.revoked) return 'revoked';
-    const digest = quickDigest(prefix, secret);
-    if (cached.entry) return sameDigest(cached.entry.digest, digest) ? cached.entry : undefined;
-    const stored = await findApiKey(ctx.pool, prefix);
-    if (!stored) return undefined;
-    const hash = await hashSecret(secret, stored.secretSalt, stored.hashParams);
-    if (!sameBytes(hash, stored.secretHash)) return undefined;
-    const entry: CachedKey = {
-      prefix,
-      digest,
-      scopes: stored.scopes,
-      tier: stored.tier,
-      expiresAt: stored.expiresAt,
-      revokedAt: stored.revokedAt,
-    };
-    if (!stored.revokedAt) await cacheKeyLookup(ctx.redis, entry).catch(() => undefined);
-    return entry;
-  };
+  const verify = createKeyVerifier(ctx);
+  const lookup = async (req: Request, prefix: string, secret: string) =>
+    verify(prefix, secret, req.ip ?? req.socket.remoteAddress ?? 'unknown');
 
   return async (req, res, next) => {
     try {
@@ -109,10 +104,11 @@ export function apiAccess(ctx: ApiContext): RequestHandler {
         return next();
       }
       const presented = parseKey(given);
-      const key = presented ? await lookup(presented.prefix, presented.secret) : undefined;
+      const verdict = presented ? await lookup(req, presented.prefix, presented.secret) : undefined;
+      if (verdict?.kind === 'limited') return refuseFailures(req, res, verdict.charge);
+      const key = verdict?.kind === 'key' ? verdict.key : undefined;
       if (!key) return refuse(req, res, 401, 'Unauthorized', 'the bearer credential is not a valid API key');
-      if (key === 'revoked' || key.revokedAt)
-        return refuse(req, res, 401, 'Unauthorized', `API key ${presented!.prefix} has been revoked`);
+      if (key.revokedAt) return refuse(req, res, 401, 'Unauthorized', `API key ${presented!.prefix} has been revoked`);
       if (key.expiresAt && Date.parse(key.expiresAt) <= Date.now())
         return refuse(req, res, 401, 'Unauthorized', `API key ${key.prefix} expired at ${key.expiresAt}`);
 

@@ -1,26 +1,7 @@
 import { Router } from 'express';
 import type { ApiContext } from '../context';
 import { anyObject, json, openApiDocument, registry } from '../openapi';
-
-type Check = { ok: boolean; ms: number; error?: string };
-
-async function check(fn: () => Promise<unknown>, timeoutMs = 2000): Promise<Check> {
-  const started = Date.now();
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      fn(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
-    return { ok: true, ms: Date.now() - started };
-  } catch (err) {
-    return { ok: false, ms: Date.now() - started, error: err instanceof Error ? err.message : String(err) };
-  } finally {
-    clearTimeout(timer);
-  }
-}
+import { createReadiness } from '../readiness';
 
 registry.registerPath({
   method: 'get',
@@ -32,7 +13,7 @@ registry.registerPath({
   method: 'get',
   path: '/readyz',
   summary:
-    'Temporal, Postgres and Redis each answer; `queries` gives the share of slow statements over 5 minutes (healthy < 5 %, degraded 5-10 %, unhealthy above)',
+    'Temporal, Postgres and Redis each answer (checked at most once a second; a dependency that is down says `unreachable` or `timed out`); `queries` gives the share of slow statements over 5 minutes (healthy < 5 %, degraded 5-10 %, unhealthy above)',
   responses: {
     200: json(anyObject, 'All ready'),
     503: json(anyObject, 'At least one dependency is down; see `checks`'),
@@ -48,14 +29,17 @@ export function healthRoutes(ctx: ApiContext): Router {
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  router.get('/readyz', async (_req, res) => {
-    const [temporal, postgres, redis] = await Promise.all([
-      check(() =>
+  const readiness = createReadiness(
+    {
+      temporal: () =>
         ctx.client.connection.workflowService.describeNamespace({ namespace: ctx.config.temporal.namespace }),
-      ),
-      check(() => ctx.pool.query('SELECT 1')),
-      check(() => ctx.redis.ping()),
-    ]);
+      postgres: () => ctx.pool.query('SELECT 1'),
+      redis: () => ctx.redis.ping(),
+    },
+    ctx.log,
+  );
+  router.get('/readyz', async (_req, res) => {
+    const { temporal, postgres, redis } = await readiness();
     const ready = temporal.ok && postgres.ok && redis.ok;
     // How Postgres has been answering lately; slow is not down, so it informs rather than fails readiness.
     const queries = ctx.queries?.health();

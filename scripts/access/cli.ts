@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { grantSchema, parseLifetime, scopes, tierSchema, tiers } from '../../lib/access/keys';
 import { AppError, errorMessage } from '../../lib/errors';
@@ -6,6 +5,7 @@ import { loadConfig } from '../../lib/infra/config';
 import { createPool } from '../../lib/infra/db';
 import { createLogger } from '../../lib/infra/logger';
 import { createRedis } from '../../lib/infra/redis';
+import { writeSecretFile } from '../../lib/infra/secret-file';
 import { anyApiKey, createApiKey, listApiKeys, revokeApiKey, rotateApiKey } from '../../store/access/api-keys';
 
 const usage = `usage:
@@ -81,7 +81,7 @@ async function main() {
         }
         const { key, record } = await createApiKey(pool, input);
         if (values.out) {
-          writeFileSync(values.out, `${key}\n`, { mode: 0o600 });
+          writeSecretFile(values.out, `${key}\n`);
           console.log(JSON.stringify({ ...record, keyFile: values.out }, null, 2));
         } else {
           console.log(JSON.stringify({ ...record, key }, null, 2));

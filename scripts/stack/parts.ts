@@ -16,6 +16,7 @@ import {
   type AppSpec,
 } from './services';
 import { hmmTaskQueue } from '../../lib/hmm/contract';
+import { storedSecret } from '../../lib/infra/secret-file';
 import { baseSettings, type PortDeclaration, type Profile, type StackSettings } from './settings';
 
 /**
@@ -183,7 +184,12 @@ export const parts = [
         ['API', `http://127.0.0.1:${s.ports.api}  (health: /healthz, readiness: /readyz, metrics: /metrics)`],
       ],
     }),
-    env: (s) => ({ API_PORT: String(s.ports.api) }),
+    env: (s) => ({
+      API_PORT: String(s.ports.api),
+      // Signs the API's key cache in Redis; made once into the stack's folder (0600) unless one is given.
+      API_KEY_CACHE_SECRET:
+        process.env.API_KEY_CACHE_SECRET || storedSecret(join(s.dataDir, 'secrets', 'api-key-cache')),
+    }),
   },
 ] as const satisfies readonly (StackPart & { app?: AppSpec })[];
 

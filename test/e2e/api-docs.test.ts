@@ -46,3 +46,11 @@ run(
   },
   180_000,
 );
+
+test('only the files the page loads are served from the Swagger UI package', async () => {
+  const at = (path: string) => fetch(`http://127.0.0.1:${s.ports.api}${path}`);
+  for (const name of ['swagger-ui.css', 'swagger-ui-bundle.js'])
+    expect({ name, status: (await at(`/docs/assets/${name}`)).status }).toEqual({ name, status: 200 });
+  for (const name of ['package.json', 'index.html', 'README.md', 'swagger-initializer.js', '../package.json'])
+    expect({ name, status: (await at(`/docs/assets/${name}`)).status }).toEqual({ name, status: 404 });
+});

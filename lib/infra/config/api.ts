@@ -12,6 +12,16 @@ export const apiEnv = z.object({
   API_SLOW_QUERY: duration.default('100ms'),
   // open: a key's requests go through unlimited while Redis is down; closed: they get 503.
   API_RATE_LIMIT_ON_REDIS_DOWN: z.enum(['open', 'closed']).default('open'),
+  // Signs the verified-key entries cached in Redis, so Redis cannot vouch for a key Postgres does not hold.
+  // Unset: no cache, every request is checked against Postgres (the local stack generates one).
+  API_KEY_CACHE_SECRET: z
+    .string()
+    .optional()
+    .transform((v) => (v === '' ? undefined : v))
+    .pipe(z.string().min(32, 'at least 32 characters of random').optional()),
+  // Failed authentications a minute, counted before any hashing; past them the answer is 429.
+  API_AUTH_FAILURES_PER_KEY: z.coerce.number().int().min(1).default(10),
+  API_AUTH_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(30),
 });
 
 export interface ApiConfig {
@@ -22,6 +32,9 @@ export interface ApiConfig {
     deadlineMs: number;
     slowQueryMs: number;
     rateLimitOnRedisDown: 'open' | 'closed';
+    keyCacheSecret?: string;
+    /** Failed authentications a minute allowed per key prefix and per client address. */
+    authFailures: { perKey: number; perAddress: number };
   };
 }
 
@@ -34,6 +47,8 @@ export function apiConfig(e: z.infer<typeof apiEnv>): ApiConfig {
       deadlineMs: durationMs(e.API_DEADLINE),
       slowQueryMs: durationMs(e.API_SLOW_QUERY),
       rateLimitOnRedisDown: e.API_RATE_LIMIT_ON_REDIS_DOWN,
+      keyCacheSecret: e.API_KEY_CACHE_SECRET,
+      authFailures: { perKey: e.API_AUTH_FAILURES_PER_KEY, perAddress: e.API_AUTH_FAILURES_PER_ADDRESS },
     },
   };
 }

@@ -26,6 +26,7 @@ const secrets = {
   APP_DB_PASSWORD: 'app-role-secret-2',
   TEMPORAL_DB_PASSWORD: 'temporal-db-secret-3',
   REDIS_PASSWORD: 'redis-secret-4',
+  API_KEY_CACHE_SECRET: 'api-key-cache-secret-5-0123456789abcdef',
 };
 
 /** The caller's environment without any of the secrets, so a developer's .env or shell cannot mask a default. */

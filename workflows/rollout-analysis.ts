@@ -1,29 +1,19 @@
-import { condition, proxyActivities } from '@temporalio/workflow';
-import type { RolloutActivities } from '../activities/rollout';
+import { condition } from '@temporalio/workflow';
 import { analysisOutcome, type AnalysisOutcome, type MetricRunSummary } from '../lib/rollout/analysis-run';
-import type { CompactVerdict } from '../lib/rollout/contract';
-import { durationMs } from '../lib/rollout/duration';
 import type { MetricSpec } from '../lib/rollout/metric-spec';
 import { livePhases } from '../lib/rollout/phases';
 import { metricsOf } from '../lib/rollout/spec';
-import type { MetricVerdict } from '../lib/rollout/verdict';
-import { failureMessage } from './failure';
+import { createMeasurer } from './rollout-measure';
 import type { Run } from './rollout-run';
-
-// A provider's failure is an answer, not an error; what retries here is the record's write.
-const measurements = proxyActivities<RolloutActivities>({
-  startToCloseTimeout: '60s',
-  retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 5 },
-});
-
-type AnalysisKind = 'step' | 'background';
 
 /**
  * A run's analyses: the background analysis, measured every interval through the whole
  * rollout and its watch, and each analysis step's. A failing one aborts the rollout, an
  * inconclusive one holds it for a person.
  */
-export function createAnalysis({ spec, machine, st, background, transition }: Run) {
+export function createAnalysis(run: Run) {
+  const { spec, machine, st, background, transition } = run;
+  const { measure, compact, untilDue } = createMeasurer(run);
   const stepMetrics = (): MetricSpec[] => {
     const step = machine.step;
     return step && 'analysis' in step ? metricsOf(spec, step.analysis.templates) : [];
@@ -46,53 +36,6 @@ export function createAnalysis({ spec, machine, st, background, transition }: Ru
     st.backgroundEpoch++;
     for (const key of Object.keys(st.nextDue)) if (key.startsWith('background:')) delete st.nextDue[key];
   };
-
-  async function measure(kind: AnalysisKind, metric: MetricSpec): Promise<MetricVerdict> {
-    const seq = st.seq++;
-    const at = Date.now();
-    const baseline = machine.weight < 100 && st.appliedWeight < 100;
-    let verdict: MetricVerdict;
-    try {
-      verdict = await measurements.measureRollout({
-        rolloutId: st.rolloutId,
-        seq,
-        at,
-        target: spec.target,
-        metric,
-        baseline,
-        analysis: kind,
-        stepIndex: machine.stepIndex,
-        weight: st.appliedWeight,
-        attempt: machine.snapshot().attempt,
-      });
-    } catch (err) {
-      // Never a pass: a measurement that could not be made or stored counts as a provider error.
-      verdict = {
-        metric: metric.name,
-        verdict: 'inconclusive',
-        unjudged: 'error',
-        reason: `${metric.name}: the measurement failed: ${failureMessage(err)}`,
-        checks: [],
-        dryRun: metric.dryRun,
-      };
-    }
-    st.lastVerdicts.set(metric.name, verdict);
-    st.nextDue[`${kind}:${metric.name}`] = at + durationMs(metric.interval);
-    return verdict;
-  }
-
-  const compact = (v: MetricVerdict): CompactVerdict => ({
-    verdict: v.verdict,
-    reason: v.reason,
-    ...(v.unjudged ? { unjudged: v.unjudged } : {}),
-  });
-
-  /** Waits until `key` is due or `stop` holds; true when due. */
-  async function untilDue(key: string, stop: () => boolean): Promise<boolean> {
-    const due = st.nextDue[key];
-    if (due === undefined || due <= Date.now()) return !stop();
-    return !(await condition(stop, due - Date.now())) && !stop();
-  }
 
   /** The background analysis of one metric: measures every interval while the canary takes traffic. */
   async function backgroundLoop(metric: MetricSpec): Promise<void> {

@@ -5,7 +5,7 @@ import type { Logger } from '../lib/infra/logger';
 import type { Redis } from '../lib/infra/redis';
 import { createCbbActivities } from './cbb';
 import { createSweepActivities } from './cbb/sweep';
-import { createDataMigrationActivities } from './batch-migration';
+import { createBatchMigrationActivities } from './batch-migration';
 import { createRolloutActivities } from './rollout';
 import { createSelfCheckActivities } from './self-check';
 import { createVmActivities } from './vm';
@@ -32,7 +32,7 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return mergeActivities({
     selfCheck: createSelfCheckActivities(deps),
-    batchMigration: createDataMigrationActivities(deps),
+    batchMigration: createBatchMigrationActivities(deps),
     cbb: createCbbActivities(deps),
     cbbSweep: createSweepActivities(deps),
     vm: createVmActivities(deps),

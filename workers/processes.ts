@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { createAccessActivities } from '../activities/access';
-import { createDataMigrationActivities } from '../activities/batch-migration';
+import { createBatchMigrationActivities } from '../activities/batch-migration';
 import { createCbbActivities } from '../activities/cbb';
 import { createSweepActivities } from '../activities/cbb/sweep';
 import { createHmmActivities } from '../activities/hmm';
@@ -58,7 +58,7 @@ export const processes = {
     activities: (d) => ({ ...createCbbActivities(d), ...createSweepActivities(d) }),
     schedules: (c) => cbbSchedules(c.cbb, c.temporal.taskQueue),
   },
-  'batch-migration': { needs: [], activities: createDataMigrationActivities, schedules: none },
+  'batch-migration': { needs: [], activities: createBatchMigrationActivities, schedules: none },
   rollout: {
     needs: ['redis'],
     activities: (d) => createRolloutActivities({ ...d, redis: opened(d.redis, 'redis') }),

@@ -5,7 +5,7 @@ import {
   workflowInfo,
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
-import type { DataMigrationActivities } from '../activities/batch-migration';
+import type { BatchMigrationActivities } from '../activities/batch-migration';
 import { splitKeyRange } from '../lib/batch-migration/batching';
 import {
   cancelMigration,
@@ -20,7 +20,7 @@ import {
   type MigrationResult,
 } from '../lib/batch-migration/contract';
 
-const { migrationKeyRange } = proxyActivities<DataMigrationActivities>({ startToCloseTimeout: '1m' });
+const { migrationKeyRange } = proxyActivities<BatchMigrationActivities>({ startToCloseTimeout: '1m' });
 
 export interface Forwarder {
   forward: (signal: 'pause' | 'resume' | 'cancel' | 'configure') => Promise<void>;

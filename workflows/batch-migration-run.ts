@@ -10,7 +10,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { BatchResult, DataMigrationActivities } from '../activities/batch-migration';
+import type { BatchResult, BatchMigrationActivities } from '../activities/batch-migration';
 import {
   batchSizeCeiling,
   batchSizeFloor,
@@ -42,12 +42,12 @@ import type { Forwarder } from './batch-migration-partitions';
 
 // A batch heartbeats every second; 15 s without one means its worker is gone and
 // another worker retries the batch (which is then a no-op if it had committed).
-const db = proxyActivities<DataMigrationActivities>({
+const db = proxyActivities<BatchMigrationActivities>({
   startToCloseTimeout: '10m',
   heartbeatTimeout: '15s',
   retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10 },
 });
-export const records = proxyActivities<DataMigrationActivities>({
+export const records = proxyActivities<BatchMigrationActivities>({
   startToCloseTimeout: '30s',
   retry: { maximumInterval: '10s' },
 });

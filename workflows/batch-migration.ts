@@ -5,13 +5,13 @@ import {
   isCancellation,
   proxyActivities,
 } from '@temporalio/workflow';
-import type { DataMigrationActivities } from '../activities/batch-migration';
+import type { BatchMigrationActivities } from '../activities/batch-migration';
 import type { BatchMigrationInput, MigrationResult } from '../lib/batch-migration/contract';
 import { runPartitions } from './batch-migration-partitions';
 import { MigrationRun, records } from './batch-migration-run';
 import { failureMessage } from './failure';
 
-const verifier = proxyActivities<DataMigrationActivities>({
+const verifier = proxyActivities<BatchMigrationActivities>({
   startToCloseTimeout: '30m',
   retry: { maximumAttempts: 3 },
 });

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from '../../lib/infra/db';
-import { isSqlValue, type DataMigration } from '../../lib/batch-migration/registry';
+import { isSqlValue, type MigrationDefinition } from '../../lib/batch-migration/registry';
 
 /** The SQL of one forward batch: select the next rows after the cursor, rewrite the changed ones. */
 
@@ -31,7 +31,7 @@ export interface BatchChange {
 // run): what a reverse run restores.
 const insertBatch = `INSERT INTO migration_batches (run_id, partition, seq, from_key, to_key, rows, changed, ms, originals)`;
 
-const windowWhere = (m: DataMigration) =>
+const windowWhere = (m: MigrationDefinition) =>
   `($1::bigint IS NULL OR t.${m.key} > $1::bigint) AND ($2::bigint IS NULL OR t.${m.key} <= $2::bigint)` +
   (m.where ? ` AND (${m.where})` : '');
 
@@ -43,7 +43,7 @@ const windowWhere = (m: DataMigration) =>
  */
 async function sqlBatch(
   client: PoolClient,
-  m: DataMigration,
+  m: MigrationDefinition,
   expr: string,
   w: BatchWindow,
   at: BatchKey,
@@ -79,7 +79,7 @@ async function sqlBatch(
 /** Computed in the worker: read the batch, compute each value, write all changes in one UPDATE. */
 async function jsBatch(
   client: PoolClient,
-  m: DataMigration,
+  m: MigrationDefinition,
   value: { inputs: string[]; compute: (row: Record<string, unknown>) => string | null },
   w: BatchWindow,
   at: BatchKey,
@@ -126,12 +126,17 @@ async function jsBatch(
 }
 
 /** Applies one forward batch and inserts its record, in the caller's transaction. */
-export function applyForward(client: PoolClient, m: DataMigration, w: BatchWindow, at: BatchKey): Promise<BatchChange> {
+export function applyForward(
+  client: PoolClient,
+  m: MigrationDefinition,
+  w: BatchWindow,
+  at: BatchKey,
+): Promise<BatchChange> {
   return isSqlValue(m.newValue) ? sqlBatch(client, m, m.newValue.sql, w, at) : jsBatch(client, m, m.newValue, w, at);
 }
 
 /** Restores the values one forward batch replaced; writing them again is a no-op. */
-export async function restoreBatch(client: PoolClient, m: DataMigration, sourceBatchId: string): Promise<number> {
+export async function restoreBatch(client: PoolClient, m: MigrationDefinition, sourceBatchId: string): Promise<number> {
   const { rowCount } = await client.query(
     `UPDATE ${m.table} t SET ${m.column} = (o.pair->>1)::${m.columnType}
      FROM migration_batches b, jsonb_array_elements(b.originals) AS o(pair)
@@ -148,7 +153,7 @@ export async function restoreBatch(client: PoolClient, m: DataMigration, sourceB
  */
 export async function countUnsettled(
   pool: Pool,
-  m: DataMigration,
+  m: MigrationDefinition,
   value: { inputs: string[]; compute: (row: Record<string, unknown>) => string | null },
   onChunk: () => void,
 ): Promise<{ invalidRows: number; sampleKeys: string[] }> {

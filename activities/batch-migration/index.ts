@@ -1,14 +1,14 @@
 import type { Pool } from '../../lib/infra/db';
 import type { Logger } from '../../lib/infra/logger';
 import { Context, log as activityLog } from '@temporalio/activity';
-import { getDataMigration, isSqlValue } from '../../lib/batch-migration/registry';
+import { getMigrationDefinition, isSqlValue } from '../../lib/batch-migration/registry';
 import type { DbLoad } from '../../lib/batch-migration/batching';
 import { ensureRun, getRun, updateRun, type NewRun, type RunPatch } from '../../store/batch-migration/runs';
 import { applyForward, countUnsettled, restoreBatch } from './batch-sql';
 import { cancellableTransaction, sampleLoad } from './transaction';
 import { runtimeBatchMigrationMetrics, type BatchDirection, type BatchMigrationMetrics } from './metrics';
 
-export interface DataMigrationDeps {
+export interface BatchMigrationDeps {
   pool: Pool;
   log: Logger;
   metrics?: BatchMigrationMetrics;
@@ -50,7 +50,7 @@ export interface BatchResult {
 
 const elapsed = (start: bigint) => Number((process.hrtime.bigint() - start) / 1_000_000n);
 
-export function createDataMigrationActivities({ pool, metrics = runtimeBatchMigrationMetrics }: DataMigrationDeps) {
+export function createBatchMigrationActivities({ pool, metrics = runtimeBatchMigrationMetrics }: BatchMigrationDeps) {
   /** One line and one count per batch applied; a replayed batch was counted when it was applied. */
   function applied(
     input: { runId: string; migration: string; seq: number },
@@ -97,7 +97,7 @@ export function createDataMigrationActivities({ pool, metrics = runtimeBatchMigr
     /** Safe to run twice: inserts the run's row only if it is missing, then sets its state. */
     async startMigrationRun(runId: string, run: NewRun): Promise<{ estimatedTotal: number }> {
       await ensureRun(pool, runId, run);
-      const m = getDataMigration(run.migration);
+      const m = getMigrationDefinition(run.migration);
       const { rows } = run.reverses
         ? await pool.query(
             `SELECT coalesce(sum(changed), 0)::bigint AS n FROM migration_batches WHERE run_id = $1 AND originals IS NOT NULL`,
@@ -123,7 +123,7 @@ export function createDataMigrationActivities({ pool, metrics = runtimeBatchMigr
      * returned), and the unique (run, partition, seq) key rolls back a racing twin.
      */
     applyMigrationBatch: async (input: BatchInput): Promise<BatchResult> => {
-      const m = getDataMigration(input.migration);
+      const m = getMigrationDefinition(input.migration);
       const already = await recorded(input.runId, input.partition, input.seq);
       if (already) return { ...already, done: already.rows < input.batchSize, load: await sampleLoad(pool) };
       const start = process.hrtime.bigint();
@@ -154,7 +154,7 @@ export function createDataMigrationActivities({ pool, metrics = runtimeBatchMigr
      * is keyed like a forward batch's.
      */
     reverseMigrationBatch: async (input: ReverseBatchInput): Promise<BatchResult> => {
-      const m = getDataMigration(input.migration);
+      const m = getMigrationDefinition(input.migration);
       const already = await recorded(input.runId, 0, input.seq);
       if (already) return { ...already, done: false, load: await sampleLoad(pool) };
       const start = process.hrtime.bigint();
@@ -203,12 +203,15 @@ export function createDataMigrationActivities({ pool, metrics = runtimeBatchMigr
       return result;
     },
 
-    /** Read-only, so safe to run any number of times. */
+    /**
+     * Read-only, so safe to run any number of times. Its name is the activity type in every
+     * recorded run's history, so it keeps the old word where the rest says batch migration.
+     */
     async verifyDataMigration(
       migration: string,
       reverses?: string,
     ): Promise<{ ok: boolean; invalidRows: number; sampleKeys: string[] }> {
-      const m = getDataMigration(migration);
+      const m = getMigrationDefinition(migration);
       if (!reverses && !isSqlValue(m.newValue) && !m.invalid) {
         const found = await countUnsettled(pool, m, m.newValue, () => Context.current().heartbeat());
         return { ok: found.invalidRows === 0, ...found };
@@ -231,7 +234,7 @@ export function createDataMigrationActivities({ pool, metrics = runtimeBatchMigr
 
     /** Read-only. The smallest and largest key, to split a run into partitions. */
     async migrationKeyRange(migration: string): Promise<{ min?: string; max?: string }> {
-      const m = getDataMigration(migration);
+      const m = getMigrationDefinition(migration);
       const { rows } = await pool.query(
         `SELECT min(t.${m.key})::text AS min, max(t.${m.key})::text AS max FROM ${m.table} t`,
       );
@@ -242,4 +245,4 @@ export function createDataMigrationActivities({ pool, metrics = runtimeBatchMigr
 
 class DuplicateBatch extends Error {}
 
-export type DataMigrationActivities = ReturnType<typeof createDataMigrationActivities>;
+export type BatchMigrationActivities = ReturnType<typeof createBatchMigrationActivities>;

@@ -19,7 +19,7 @@ export interface JsValue {
   compute: (row: Record<string, unknown>) => string | null;
 }
 
-export interface DataMigration {
+export interface MigrationDefinition {
   name: string;
   description: string;
   table: string;
@@ -44,7 +44,7 @@ export interface DataMigration {
 export const isSqlValue = (v: SqlValue | JsValue): v is SqlValue => 'sql' in v;
 
 /** What the API and the CLI show of a definition. */
-export function describeMigration(m: DataMigration) {
+export function describeMigration(m: MigrationDefinition) {
   return {
     name: m.name,
     description: m.description,

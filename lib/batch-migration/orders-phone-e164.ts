@@ -1,5 +1,5 @@
 import { toE164, type CountryCode } from '../cbb/phone';
-import type { DataMigration } from './definition';
+import type { MigrationDefinition } from './definition';
 
 /**
  * Normalises orders.phone to E.164, the form CBB and WhatsApp key contacts by, so
@@ -8,7 +8,7 @@ import type { DataMigration } from './definition';
  * cannot read is left as it is (the CBB field mapper rejects it later with a reason);
  * rewriting it to null would lose what the customer typed.
  */
-export const ordersPhoneE164: DataMigration = {
+export const ordersPhoneE164: MigrationDefinition = {
   name: 'orders-phone-e164',
   description: 'Normalise orders.phone to E.164 (read in the branch country) for the CBB sync',
   table: 'orders',

@@ -1,4 +1,4 @@
-import type { DataMigration } from './definition';
+import type { MigrationDefinition } from './definition';
 
 /**
  * The seed's backfill: recompute trades.risk_score from symbol, quantity and
@@ -8,7 +8,7 @@ import type { DataMigration } from './definition';
 export const riskScoreSql =
   'least(10, greatest(0, round((ln(1 + abs(t.quantity)::numeric * t.premium) * 0.5 + length(t.symbol) % 3)::numeric, 2)))';
 
-export const tradesRiskScore: DataMigration = {
+export const tradesRiskScore: MigrationDefinition = {
   name: 'trades-risk-score',
   description: 'Recompute trades.risk_score from symbol, quantity and premium (0–10)',
   table: 'trades',

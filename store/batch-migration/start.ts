@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Pool } from '../../lib/infra/db';
 import { conflict, notFound, validationError } from '../../lib/errors';
 import { batchSizeCeiling, batchSizeFloor } from '../../lib/batch-migration/batching';
-import { getDataMigration } from '../../lib/batch-migration/registry';
+import { getMigrationDefinition } from '../../lib/batch-migration/registry';
 import {
   batchMigrationStartOptions,
   batchMigrationWorkflowType,
@@ -55,7 +55,7 @@ async function launch(ctx: StartContext, run: RunRecord, input: BatchMigrationIn
 }
 
 export async function startRun(ctx: StartContext, migration: string, params: RunParameters): Promise<RunRecord> {
-  getDataMigration(migration);
+  getMigrationDefinition(migration);
   const { concurrent, ...rest } = params;
   // Dry runs change nothing, so they never contend with a real run.
   const exclusive = !concurrent && !rest.dryRun;
@@ -75,7 +75,7 @@ export async function startReverse(
 ): Promise<RunRecord> {
   const source = await getRun(ctx.pool, sourceId);
   if (!source) throw notFound(`no migration run ${sourceId}`);
-  const m = getDataMigration(source.migration);
+  const m = getMigrationDefinition(source.migration);
   if (!m.reversible) throw validationError(`${m.name} cannot be reversed`);
   if (source.kind !== 'forward') throw validationError(`${sourceId} is a reverse run; reverse its forward run instead`);
   if (source.dryRun) throw validationError(`${sourceId} was a dry run and changed nothing`);

@@ -8,7 +8,7 @@ import {
   rowsPerSecond,
   splitKeyRange,
 } from '../../lib/batch-migration/batching';
-import { dataMigrations, getDataMigration } from '../../lib/batch-migration/registry';
+import { dataMigrations, getMigrationDefinition } from '../../lib/batch-migration/registry';
 
 test('the batch size moves toward the target time, at most ×2 or ×½ a step, within floor and ceiling', () => {
   expect(nextBatchSize(1000, 250, 500)).toBe(2000);
@@ -64,11 +64,11 @@ test('key ranges for partitions are contiguous, cover min..max, and leave the la
 });
 
 test('definitions: the phone migration computes E.164 in the branch country and keeps what it cannot read', () => {
-  const m = getDataMigration('orders-phone-e164');
+  const m = getMigrationDefinition('orders-phone-e164');
   if ('sql' in m.newValue) throw new Error('expected a worker-computed migration');
   expect(m.newValue.compute({ phone: '050-123-4567', branch: 'IL' })).toBe('+972501234567');
   expect(m.newValue.compute({ phone: '(201) 555-0123', branch: 'US' })).toBe('+12015550123');
   expect(m.newValue.compute({ phone: 'call me', branch: 'IL' })).toBe('call me');
   expect([...dataMigrations.keys()]).toEqual(['trades-risk-score', 'orders-phone-e164']);
-  expect(() => getDataMigration('nope')).toThrow(/no data migration named "nope"/);
+  expect(() => getMigrationDefinition('nope')).toThrow(/no data migration named "nope"/);
 });

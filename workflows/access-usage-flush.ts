@@ -1,8 +1,8 @@
 import { proxyActivities } from '@temporalio/workflow';
-import type { createAccessActivities } from '../activities/access';
+import type { AccessActivities } from '../activities/access';
 import type { AccessUsageFlushResult } from '../lib/access/contract';
 
-const { flushApiKeyUsage } = proxyActivities<ReturnType<typeof createAccessActivities>>({
+const { flushApiKeyUsage } = proxyActivities<AccessActivities>({
   startToCloseTimeout: '1m',
   retry: { initialInterval: '1s', maximumInterval: '30s' },
 });

@@ -8,7 +8,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { createSweepActivities } from '../activities/cbb/sweep';
+import type { CbbSweepActivities } from '../activities/cbb/sweep';
 import {
   cbbSweepProgress,
   noSweepTotals,
@@ -32,7 +32,7 @@ import { describeSweep, type SweepSituation } from '../lib/cbb/sweep-details';
  * grows long, when its Schedule is paused, or when the Schedule runs another sweep (a
  * triggered run is not tracked by the Schedule); the Schedule then starts the next.
  */
-const { runCbbSyncs } = proxyActivities<ReturnType<typeof createSweepActivities>>({
+const { runCbbSyncs } = proxyActivities<CbbSweepActivities>({
   // A chunk runs as long as its syncs do, which CBB's retries can stretch; a lost worker is noticed by the heartbeat.
   startToCloseTimeout: '6h',
   heartbeatTimeout: '30s',

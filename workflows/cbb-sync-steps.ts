@@ -7,7 +7,7 @@ import {
   sleep,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { createCbbActivities } from '../activities/cbb';
+import type { CbbActivities } from '../activities/cbb';
 import type { CbbSyncProgress, CbbSyncResult, SyncStatus, SyncStep } from '../lib/cbb/contract';
 import { describeRateLimitWait, retryAfterOf } from '../lib/cbb/rate-limit';
 import { isPermanent, rateLimitedType } from '../lib/errors';
@@ -15,7 +15,7 @@ import { searchAttributes } from '../lib/search-attributes';
 import { applicationFailure, failureMessage, thrown } from './failure';
 
 const maximumAttempts = 12;
-export const cbb = proxyLocalActivities<ReturnType<typeof createCbbActivities>>({
+export const cbb = proxyLocalActivities<CbbActivities>({
   // Each CBB call has its own 10 s timeout; a few run per activity.
   startToCloseTimeout: '45s',
   localRetryThreshold: '5s',

@@ -1,6 +1,6 @@
 import { msToNumber } from '@temporalio/common/lib/time';
 import { log, proxyActivities, setCurrentDetails, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
-import type { createSelfCheckActivities } from '../activities/self-check';
+import type { SelfCheckActivities } from '../activities/self-check';
 import { correlationFromMemo } from '../lib/correlation';
 import {
   selfCheckStep,
@@ -13,7 +13,7 @@ import {
  * Proves the whole chain works: a Postgres write, a durable timer that survives a
  * server or worker restart, and a second write.
  */
-const { recordSelfCheckStep } = proxyActivities<ReturnType<typeof createSelfCheckActivities>>({
+const { recordSelfCheckStep } = proxyActivities<SelfCheckActivities>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '200ms', maximumInterval: '10s' },
 });

@@ -1,6 +1,7 @@
 import type { RetryPolicy } from '@temporalio/common';
 import { proxyActivities } from '@temporalio/workflow';
-import type { MachineRef, OperationOutcome, VmActivities } from '../activities/vm';
+import type { VmActivities } from '../activities/vm';
+import type { MachineRef, OperationOutcome } from '../lib/vm/contract';
 import type { OperationArgs, OperationName } from '../lib/vm/contract';
 import type { CorrectiveStep } from '../lib/vm/reconcile';
 import type { MachineSpec } from '../lib/vm/validate';

@@ -5,10 +5,11 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { MachineRef, OperationOutcome } from '../activities/vm';
 import { searchAttributes } from '../lib/search-attributes';
 import type {
   DriftReport,
+  MachineRef,
+  OperationOutcome,
   OperationArgs,
   OperationName,
   OperationResult,

@@ -33,3 +33,5 @@ export function createAccessActivities({ pool, redis }: AccessDeps) {
     },
   };
 }
+
+export type AccessActivities = ReturnType<typeof createAccessActivities>;

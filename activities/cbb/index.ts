@@ -221,3 +221,5 @@ function fieldFailure(failures: { field: string; err: unknown }[], tried: number
 }
 
 export const cbbFieldNames = Object.keys(cbbFieldRegistry);
+
+export type CbbActivities = ReturnType<typeof createCbbActivities>;

@@ -207,3 +207,5 @@ export function createSweepActivities({
     },
   };
 }
+
+export type CbbSweepActivities = ReturnType<typeof createSweepActivities>;

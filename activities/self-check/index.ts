@@ -23,3 +23,5 @@ export function createSelfCheckActivities({ pool }: SelfCheckDeps) {
     },
   };
 }
+
+export type SelfCheckActivities = ReturnType<typeof createSelfCheckActivities>;

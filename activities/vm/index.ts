@@ -5,7 +5,7 @@ import type { Logger } from '../../lib/infra/logger';
 import { errorMessage } from '../../lib/errors';
 import { vmErrorCode, vmErrorKinds } from '../../lib/vm/errors';
 import type { ObservedState, StateReason } from '../../lib/vm/states';
-import type { DesiredState } from '../../lib/vm/contract';
+import type { DesiredState, MachineRef, OperationOutcome } from '../../lib/vm/contract';
 import type { MachineSpec, RunStrategy } from '../../lib/vm/validate';
 import { insertEvents, type MachineEvent } from '../../store/vm/events';
 import { addSnapshot, liveMachines, updateMachine, type MachinePatch } from '../../store/vm/machines';
@@ -33,17 +33,6 @@ export interface VmActivityDeps {
   log: Logger;
   vm: Pick<VmResources, 'adapter'>;
   metrics?: VmMetrics;
-}
-
-export interface MachineRef {
-  machineId: string;
-  name: string;
-}
-
-export interface OperationOutcome {
-  observed: ObservedState;
-  /** shutdown only: the guest ignored ACPI and was destroyed after the timeout. */
-  forced?: boolean;
 }
 
 export interface SurveyedMachine extends MachineRef {

@@ -210,3 +210,16 @@ export function vmSchedules(settings: { reconcileEvery: string }, taskQueue: str
     },
   ];
 }
+
+/** A machine as its activities name it: the row's id and the domain's name. */
+export interface MachineRef {
+  machineId: string;
+  name: string;
+}
+
+/** What an operation left the machine as, in libvirt's words. */
+export interface OperationOutcome {
+  observed: ObservedState;
+  /** shutdown only: the guest ignored ACPI and was destroyed after the timeout. */
+  forced?: boolean;
+}

@@ -1,0 +1,91 @@
+import { Client as PgClient } from 'pg';
+import { cbbSyncStartOptions, cbbSyncWorkflowType } from '../../lib/cbb/contract';
+import { stackSettings } from '../../scripts/stack/parts';
+import { isAlive, killProcess, runningPid } from '../../scripts/stack/proc';
+import { startPart } from '../../scripts/stack/stack';
+import { seedTrades } from '../../store/batch-migration/seed-trades';
+import { startRun } from '../../store/batch-migration/start';
+import { startWorkerProcess, stopAppProcesses } from '../helpers/app-parts';
+import { holdRows } from '../helpers/gate';
+import { createOrder } from '../helpers/cbb';
+import { connectStack, type StackHandles } from '../helpers/stack';
+import { waitUntil } from '../helpers/wait';
+
+/**
+ * Postgres's postmaster dies (SIGKILL) while the worker's activities hold connections
+ * checked out of its pool: a CBB contact upsert inside its advisory-locked transaction,
+ * and a migration batch's transaction. Each held connection reports the loss as an
+ * 'error' event of its own; the worker process must stay up, and both activities must
+ * fail, be retried by Temporal, and succeed once Postgres is back. The test holds the
+ * locks both activities wait on, so they are holding their connections when it kills.
+ */
+const s = stackSettings('test');
+let stack: StackHandles;
+beforeAll(async () => {
+  stack = await connectStack();
+}, 60_000);
+afterAll(async () => {
+  await stopAppProcesses('worker');
+  await stack?.close();
+}, 90_000);
+
+test('a worker whose checked-out connections lose Postgres stays up, and its activities succeed after Postgres returns', async () => {
+  const phone = `+97253${String(Date.now() % 10_000_000).padStart(7, '0')}`;
+  const orderId = await createOrder(stack.pool, { phone, whatsappAlerts: true });
+  await seedTrades(stack.pool, 10_000);
+
+  // The contact lock the upsert takes, held by a session of the test's; it ends with the postmaster.
+  const lockHolder = new PgClient({ connectionString: stack.config.database.url });
+  lockHolder.on('error', () => undefined);
+  await lockHolder.connect();
+  await lockHolder.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [`cbb-contact:${phone}`]);
+  const rows = await holdRows(stack.pool, 'trades', 5_001, 6_000);
+
+  const workerPid = await startWorkerProcess(stack.client);
+  const taskQueue = stack.config.temporal.taskQueue;
+  const sync = await stack.client.workflow.start(cbbSyncWorkflowType, {
+    taskQueue,
+    ...cbbSyncStartOptions(orderId, 'api'),
+  });
+  const run = await startRun({ client: stack.client, pool: stack.pool, taskQueue }, 'trades-risk-score', {
+    batchSize: 2000,
+    dryRun: false,
+    partitions: 1,
+  });
+  await rows.reached("the worker's migration batch");
+  await waitUntil('the contact upsert to wait on its advisory lock', async () => {
+    const { rows: waiting } = await stack.pool.query(
+      "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+    );
+    return waiting[0].n > 0;
+  });
+
+  // The test cluster runs with synchronous_commit off, which a postmaster crash may cost the last
+  // commits of: the batches committed so far are made durable here, as a production server's are.
+  await stack.pool.query('CHECKPOINT');
+  const postmaster = killProcess(s, 'postgres');
+  expect(postmaster).toBeDefined();
+  await waitUntil('the postmaster to be gone', () => !isAlive(postmaster!));
+  // The gate's connection died with the server: give it back (its ROLLBACK fails), or the pool never ends.
+  await rows.release().catch(() => undefined);
+  await startPart(s, 'postgres');
+
+  const migration = stack.client.workflow.getHandle(run.id);
+  await waitUntil(
+    'both workflows to finish after Postgres returns',
+    async () => (await Promise.all([sync.describe(), migration.describe()])).every((d) => d.status.name !== 'RUNNING'),
+    {
+      timeoutMs: 180_000,
+      intervalMs: 250,
+      // A lost connection's unhandled 'error' event kills the worker: then nothing would ever finish them.
+      hopeless: () => (runningPid(s, 'worker') === workerPid ? undefined : `the worker process ${workerPid} died`),
+    },
+  );
+  const synced = await sync.result();
+  expect(synced).toMatchObject({ status: 'confirmed' });
+  const migrated = await migration.result();
+  expect(migrated).toMatchObject({ state: 'completed', rowsDone: 10_000, verify: { ok: true } });
+  // The same process all along: no 'error' event of a lost connection took it down.
+  expect(runningPid(s, 'worker')).toBe(workerPid);
+  await lockHolder.end().catch(() => undefined);
+}, 240_000);

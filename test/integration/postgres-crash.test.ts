@@ -14,10 +14,10 @@ import { waitUntil } from '../helpers/wait';
 /**
  * Postgres's postmaster dies (SIGKILL) while the worker's activities hold connections
  * checked out of its pool: a CBB contact upsert inside its advisory-locked transaction,
- * and a migration batch's transaction. Each held connection reports the loss as an
+ * an order confirmation's claim, and a migration batch's transaction. Each held connection reports the loss as an
  * 'error' event of its own; the worker process must stay up, and both activities must
  * fail, be retried by Temporal, and succeed once Postgres is back. The test holds the
- * locks both activities wait on, so they are holding their connections when it kills.
+ * locks the activities wait on, so they are holding their connections when it kills.
  */
 const s = stackSettings('test');
 let stack: StackHandles;
@@ -29,16 +29,40 @@ afterAll(async () => {
   await stack?.close();
 }, 90_000);
 
+async function session(): Promise<PgClient> {
+  const client = new PgClient({ connectionString: stack.config.database.url });
+  client.on('error', () => undefined);
+  await client.connect();
+  return client;
+}
+
+/** Whether some backend waits on a lock this session holds. */
+async function blocksSomeone(holder: PgClient): Promise<boolean> {
+  const { rows } = await stack.pool.query(
+    'SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))',
+    [(holder as unknown as { processID: number }).processID],
+  );
+  return rows[0].n > 0;
+}
+
 test('a worker whose checked-out connections lose Postgres stays up, and its activities succeed after Postgres returns', async () => {
   const phone = `+97253${String(Date.now() % 10_000_000).padStart(7, '0')}`;
   const orderId = await createOrder(stack.pool, { phone, whatsappAlerts: true });
   await seedTrades(stack.pool, 10_000);
 
-  // The contact lock the upsert takes, held by a session of the test's; it ends with the postmaster.
-  const lockHolder = new PgClient({ connectionString: stack.config.database.url });
-  lockHolder.on('error', () => undefined);
-  await lockHolder.connect();
+  const confirmedOrderId = await createOrder(stack.pool, { whatsappAlerts: true });
+
+  // Sessions of the test's own hold what the activities wait on; they end with the postmaster.
+  // The contact lock the upsert takes:
+  const lockHolder = await session();
   await lockHolder.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [`cbb-contact:${phone}`]);
+  // A confirmation claim for the second order, not committed: the worker's claim waits to learn its fate.
+  const claimHolder = await session();
+  await claimHolder.query('BEGIN');
+  await claimHolder.query(
+    "INSERT INTO cbb_confirmations (order_id, contact_id, state, claimed_by) VALUES ($1, 'gate', 'sending', 'the crash test')",
+    [confirmedOrderId],
+  );
   const rows = await holdRows(stack.pool, 'trades', 5_001, 6_000);
 
   const workerPid = await startWorkerProcess(stack.client);
@@ -47,18 +71,18 @@ test('a worker whose checked-out connections lose Postgres stays up, and its act
     taskQueue,
     ...cbbSyncStartOptions(orderId, 'api'),
   });
+  const confirmation = await stack.client.workflow.start(cbbSyncWorkflowType, {
+    taskQueue,
+    ...cbbSyncStartOptions(confirmedOrderId, 'api'),
+  });
   const run = await startRun({ client: stack.client, pool: stack.pool, taskQueue }, 'trades-risk-score', {
     batchSize: 2000,
     dryRun: false,
     partitions: 1,
   });
   await rows.reached("the worker's migration batch");
-  await waitUntil('the contact upsert to wait on its advisory lock', async () => {
-    const { rows: waiting } = await stack.pool.query(
-      "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
-    );
-    return waiting[0].n > 0;
-  });
+  await waitUntil('the contact upsert to wait on its advisory lock', () => blocksSomeone(lockHolder));
+  await waitUntil("the confirmation's claim to wait on the test's", () => blocksSomeone(claimHolder));
 
   // The test cluster runs with synchronous_commit off, which a postmaster crash may cost the last
   // commits of: the batches committed so far are made durable here, as a production server's are.
@@ -72,8 +96,11 @@ test('a worker whose checked-out connections lose Postgres stays up, and its act
 
   const migration = stack.client.workflow.getHandle(run.id);
   await waitUntil(
-    'both workflows to finish after Postgres returns',
-    async () => (await Promise.all([sync.describe(), migration.describe()])).every((d) => d.status.name !== 'RUNNING'),
+    'the workflows to finish after Postgres returns',
+    async () =>
+      (await Promise.all([sync, confirmation, migration].map((h) => h.describe()))).every(
+        (d) => d.status.name !== 'RUNNING',
+      ),
     {
       timeoutMs: 180_000,
       intervalMs: 250,
@@ -83,9 +110,10 @@ test('a worker whose checked-out connections lose Postgres stays up, and its act
   );
   const synced = await sync.result();
   expect(synced).toMatchObject({ status: 'confirmed' });
+  expect(await confirmation.result()).toMatchObject({ status: 'confirmed', confirmation: 'sent' });
   const migrated = await migration.result();
   expect(migrated).toMatchObject({ state: 'completed', rowsDone: 10_000, verify: { ok: true } });
   // The same process all along: no 'error' event of a lost connection took it down.
   expect(runningPid(s, 'worker')).toBe(workerPid);
-  await lockHolder.end().catch(() => undefined);
+  await Promise.all([lockHolder.end(), claimHolder.end()].map((p) => p.catch(() => undefined)));
 }, 240_000);

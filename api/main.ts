@@ -36,7 +36,7 @@ async function main() {
     client: queries.Client,
   });
   registerBusinessGauges(metrics.registry, pool, log);
-  const redis = createRedis(config, log);
+  const redis = createRedis(config, log, { api: { deadlineMs: d } });
   // Before listening: an API that would be open beyond loopback does not start.
   const exposure = await checkExposure(config, pool, log);
   const flags = createFlagCache(redis);

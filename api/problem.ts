@@ -9,7 +9,8 @@ import {
 } from '@temporalio/client';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ZodError } from 'zod';
-import { AppError, type ErrorType } from '../lib/errors';
+import { AppError, errorMessage, type ErrorType } from '../lib/errors';
+import { redisOutageCause } from '../lib/infra/redis';
 import { redactedUrl } from './access/redact-url';
 
 /**
@@ -150,6 +151,11 @@ export function toProblem(err: unknown): Problem {
   if (isGrpcServiceError(err)) return fromGrpc(err.code, err.details || err.message);
   if (err instanceof URIError)
     return problem(400, 'ValidationError', `the path is not valid percent-encoding: ${err.message}`);
+  // Before the generic connection errors below: ioredis's ECONNREFUSED is not the database's.
+  if (redisOutageCause(err))
+    return problem(503, 'Unavailable', 'the flag and cache store (Redis) is unavailable', {
+      retryAfter: outageRetryAfter,
+    });
   if (err && typeof err === 'object') {
     const e = err as { code?: unknown; status?: number; type?: string; message?: string; severity?: unknown };
     // pg's server errors have a five-character SQLSTATE and a severity.
@@ -176,6 +182,14 @@ export function toProblem(err: unknown): Problem {
   return problem(500, 'Internal', 'internal error; the request id finds it in the logs');
 }
 
+function outageCause(err: unknown): string {
+  const redis = redisOutageCause(err);
+  if (redis) return redis;
+  const code = (err as { code?: unknown } | undefined)?.code;
+  const name = err instanceof Error ? err.name : typeof err;
+  return `${name}${typeof code === 'string' || typeof code === 'number' ? ` (${code})` : ''}: ${errorMessage(err)}`;
+}
+
 export function sendProblem(res: Parameters<RequestHandler>[1], p: Problem): void {
   if (p.retryAfter !== undefined) res.setHeader('Retry-After', String(p.retryAfter));
   res.status(p.status).type('application/problem+json').json(p);
@@ -183,7 +197,10 @@ export function sendProblem(res: Parameters<RequestHandler>[1], p: Problem): voi
 
 export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const p = { ...toProblem(err), instance: redactedUrl(req.originalUrl), requestId: String(req.id ?? '') };
-  if (p.status >= 500) req.log?.error({ err }, p.detail);
+  // A dependency's outage is one line naming its cause: the error object of a driver can be huge
+  // (ioredis's transaction errors hold every command's error, which refer back to each other).
+  if (p.status === 503) req.log?.warn({ cause: outageCause(err) }, p.detail);
+  else if (p.status >= 500) req.log?.error({ err }, p.detail);
   else req.log?.info({ status: p.status, detail: p.detail }, 'request rejected');
   if (res.headersSent) return res.end();
   sendProblem(res, p);

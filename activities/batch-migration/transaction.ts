@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import type { Pool, PoolClient } from '../../lib/infra/db';
+import { releaseClient, type Pool, type PoolClient } from '../../lib/infra/db';
 import type { DbLoad } from '../../lib/batch-migration/batching';
 
 /**
@@ -12,6 +12,7 @@ export async function cancellableTransaction<T>(pool: Pool, fn: (client: PoolCli
   const ctx = Context.current();
   const client = await pool.connect();
   let open = true;
+  let failure: unknown;
   const beat = setInterval(() => ctx.heartbeat(), 1000);
   try {
     const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
@@ -26,6 +27,7 @@ export async function cancellableTransaction<T>(pool: Pool, fn: (client: PoolCli
       await client.query('COMMIT');
       return result;
     } catch (err) {
+      failure = err;
       await client.query('ROLLBACK').catch(() => undefined);
       // A statement we cancelled surfaces as a query error; report it as the cancellation it is.
       if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? err;
@@ -36,7 +38,8 @@ export async function cancellableTransaction<T>(pool: Pool, fn: (client: PoolCli
     }
   } finally {
     clearInterval(beat);
-    client.release();
+    // A failed batch's connection (lost, or cancelled mid-statement) is destroyed, never reused.
+    releaseClient(client, failure);
   }
 }
 

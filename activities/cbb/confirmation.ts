@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from '../../lib/infra/db';
+import { withClient, type Pool, type PoolClient } from '../../lib/infra/db';
 import { errorMessage } from '../../lib/errors';
 import type { Logger } from '../../lib/infra/logger';
 import * as store from '../../store/cbb/orders';
@@ -41,9 +41,8 @@ export async function sendConfirmationOnce(
   // Sends in flight are what a lost worker leaves unknown: a bounded number of them means
   // a bounded number of unconfirmed orders per crash. A send waits for its slot unclaimed.
   // One connection from the claim to its record, so the answer never waits for one.
-  return sends.use(async () => {
-    const db = await pool.connect();
-    try {
+  return sends.use(() =>
+    withClient(pool, async (db) => {
       const claim = await store.claimConfirmation(db, r.orderId, r.contactId, r.attempt);
       if (!claim.claimed) {
         if (claim.state === 'sent') return 'already-sent';
@@ -87,10 +86,8 @@ export async function sendConfirmationOnce(
         .recordConfirmation(db, r.orderId, sent)
         .catch(() => persistently(() => store.recordConfirmation(pool, r.orderId, sent)));
       return 'sent';
-    } finally {
-      db.release();
-    }
-  });
+    }),
+  );
 }
 
 function markUnconfirmed(db: PoolClient, r: ConfirmationRequest, reason: string): Promise<void> {

@@ -36,17 +36,43 @@ export function createPool(
   });
   // An idle client that loses its server emits here; without a listener the process dies.
   pool.on('error', (err) => log?.warn({ err: err.message }, 'idle postgres client failed'));
+  // The pool listens only while a client is idle: one checked out (held in a transaction, across
+  // a partner's HTTP call) that loses its server emits 'error' on itself, and with no listener that
+  // kills the process. Its query in flight fails on its own, so the activity fails and is retried;
+  // the listener only keeps the process alive and says why, once per client.
+  pool.on('connect', (client) => {
+    client.on('error', (err: Error & { code?: string }) =>
+      log?.warn({ err: err.message, code: err.code }, 'postgres connection lost while in use'),
+    );
+  });
   return pool;
 }
 
-/** Runs fn in a transaction on a connection from the pool; rolls back on any error. */
-export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+/**
+ * Gives a client back to its pool after use; one whose statement failed is destroyed rather
+ * than reused, since a lost connection (or one left mid-transaction) must not serve the next caller.
+ */
+export function releaseClient(client: PoolClient, failure?: unknown): void {
+  client.release(failure === undefined ? undefined : failure instanceof Error ? failure : new Error(String(failure)));
+}
+
+/** Runs fn on a client checked out of the pool, and releases it: destroyed if fn failed. */
+export async function withClient<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  let failure: unknown;
   try {
-    return await transaction(client, fn);
+    return await fn(client);
+  } catch (err) {
+    failure = err;
+    throw err;
   } finally {
-    client.release();
+    releaseClient(client, failure);
   }
+}
+
+/** Runs fn in a transaction on a connection from the pool; rolls back on any error. */
+export function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  return withClient(pool, (client) => transaction(client, fn));
 }
 
 /** Runs fn in a transaction on a connection the caller holds; rolls back on any error. */

@@ -58,6 +58,8 @@ export function readMigrationFiles(dir = migrationsDir()): MigrationFile[] {
 
 async function withClient<T>(databaseUrl: string, fn: (c: Client) => Promise<T>): Promise<T> {
   const client = new Client({ connectionString: databaseUrl, application_name: 'migrate' });
+  // A server lost mid-migration fails the statement in flight; without a listener its 'error' would kill the process.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     return await fn(client);

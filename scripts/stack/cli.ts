@@ -5,6 +5,8 @@ import { prettyFactory } from 'pino-pretty';
 import { join } from 'node:path';
 import { partNames, stackSettings } from './parts';
 import { describeEndpoints, down, status, up } from './stack';
+import { runningPid } from './proc';
+import { supervisorName } from './supervisor-state';
 
 /** `npm run up|down|status|logs`: the local stack's command line. */
 
@@ -30,7 +32,7 @@ async function main(command: string | undefined, args: string[]): Promise<number
     case 'up': {
       step('building (tsc and the workflow bundle)');
       execFileSync('npm', ['run', '-s', 'build'], { cwd: s.root, stdio: 'inherit' });
-      await up(s, { onStep: step, restartApps: true });
+      await up(s, { onStep: step, restartApps: true, supervise: true });
       console.log(`\n${bold('The orchestrator is up.')}`);
       for (const [what, where] of describeEndpoints(s)) console.log(`  ${what.padEnd(18)} ${where}`);
       console.log(`\n  Stop it with ${bold('npm run down')}; see it with ${bold('npm run status')}.`);
@@ -44,16 +46,24 @@ async function main(command: string | undefined, args: string[]): Promise<number
       const rows = await status(s);
       for (const r of rows) {
         const state = r.pid === undefined ? 'stopped' : r.ready ? 'ready' : 'starting/unhealthy';
-        console.log(`  ${r.name.padEnd(12)} ${state.padEnd(18)} ${r.pid ? `pid ${r.pid}` : ''}`);
+        const restarts = r.restarts > 0 ? `restarted ${r.restarts}×` : '';
+        console.log(
+          `  ${r.name.padEnd(12)} ${state.padEnd(18)} ${(r.pid ? `pid ${r.pid}` : '').padEnd(11)} ${restarts}`,
+        );
       }
+      const supervisor = runningPid(s, supervisorName);
+      console.log(
+        `  ${supervisorName.padEnd(12)} ${supervisor ? `watching           pid ${supervisor}` : 'not running: parts that die stay down'}`,
+      );
       return rows.every((r) => r.ready) ? 0 : 3;
     }
     case 'logs': {
       const named = args.filter((a) => !a.startsWith('--'));
-      const wanted = named.length > 0 ? named : partNames;
-      const unknown = wanted.filter((n) => !(partNames as string[]).includes(n));
+      const known = [...partNames, supervisorName];
+      const wanted = named.length > 0 ? named : known;
+      const unknown = wanted.filter((n) => !known.includes(n));
       if (unknown.length > 0) {
-        console.error(`no stack part named ${unknown.join(', ')}; the parts are ${partNames.join(', ')}`);
+        console.error(`no stack part named ${unknown.join(', ')}; the parts are ${known.join(', ')}`);
         return 2;
       }
       const files = wanted.map((n) => join(s.logDir, `${n}.log`)).filter((f) => existsSync(f));

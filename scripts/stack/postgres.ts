@@ -134,6 +134,8 @@ export async function postgresReady(s: StackSettings): Promise<boolean> {
 
 async function query(url: string, sql: string, params: unknown[] = []): Promise<unknown[]> {
   const client = new Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+  // A server that dies mid-query fails the query; the client's own 'error' must not kill the caller.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     return (await client.query(sql, params)).rows;

@@ -16,6 +16,11 @@ export interface SpawnSpec {
 }
 
 const pidFile = (s: StackSettings, name: string) => join(s.runDir, `${name}.pid`);
+/**
+ * Present while a stop on purpose is under way (and left behind if that stop was cut short):
+ * the stack's supervisor restarts a part that died, never one being stopped.
+ */
+export const stoppingFile = (s: StackSettings, name: string) => join(s.runDir, `${name}.stopping`);
 export const logFile = (s: StackSettings, name: string) => join(s.logDir, `${name}.log`);
 
 export function isAlive(pid: number): boolean {
@@ -64,6 +69,7 @@ export function spawnDetached(s: StackSettings, spec: SpawnSpec): number {
     if (child.pid === undefined) throw new Error(`could not start ${spec.name} (${spec.command})`);
     child.unref();
     writeFileSync(pidFile(s, spec.name), `${child.pid}\n`);
+    rmSync(stoppingFile(s, spec.name), { force: true });
     return child.pid;
   } finally {
     closeSync(out);
@@ -94,6 +100,7 @@ export async function stopProcess(
       }
     }
   };
+  writeFileSync(stoppingFile(s, name), `${pid}\n`);
   signalGroup(opts.signal ?? 'SIGTERM');
   const deadline = Date.now() + (opts.graceMs ?? 15_000);
   while (isAlive(pid) && Date.now() < deadline) await sleep(100);
@@ -102,6 +109,7 @@ export async function stopProcess(
     while (isAlive(pid)) await sleep(50);
   }
   rmSync(pidFile(s, name), { force: true });
+  rmSync(stoppingFile(s, name), { force: true });
   return true;
 }
 

@@ -1,16 +1,28 @@
 import { loadConfig } from '../../lib/infra/config';
 import { createLogger } from '../../lib/infra/logger';
 import { migrate } from '../../lib/infra/schema-migrations';
-import { isAlive, logFile, processesUsing, runningPid, sleep, stopProcess } from './proc';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { isAlive, logFile, processesUsing, runningPid, sleep, spawnDetached, stopProcess, waitFor } from './proc';
 import { appEnv, part, parts, type PartName, type StackPart } from './parts';
 import { portHolder } from './port-holders';
 import { portEnvName, type StackSettings } from './settings';
+import { readSupervisorState, supervisorEntry, supervisorName } from './supervisor-state';
 
 /** Starts the given parts in table order (each one idempotently) and applies the schema migrations. */
 export async function up(
   s: StackSettings,
-  opts: { only?: PartName[]; fresh?: boolean; restartApps?: boolean; onStep?: (msg: string) => void } = {},
+  opts: {
+    only?: PartName[];
+    fresh?: boolean;
+    restartApps?: boolean;
+    /** Start the supervisor once the parts are up (`npm run up`; the test stack runs without one). */
+    supervise?: boolean;
+    onStep?: (msg: string) => void;
+  } = {},
 ): Promise<void> {
+  // Parts are stopped and started below on purpose: no supervisor may race them.
+  if (await stopSupervisor(s)) opts.onStep?.('stopped the supervisor');
   for (const p of parts.filter((p) => !opts.only || opts.only.includes(p.name))) {
     // A new build only takes effect in new processes; the worker drains its activities first.
     if (opts.restartApps && p.role === 'app' && (await stopProcess(s, p.name, p.stop))) {
@@ -29,7 +41,30 @@ export async function up(
       if (ran.length) opts.onStep?.(`applied migrations: ${ran.join(', ')}`);
     }
   }
+  if (opts.supervise) {
+    await startSupervisor(s);
+    opts.onStep?.('supervisor watching the parts (restarts those that die)');
+  }
 }
+
+/** Starts the stack's supervisor (scripts/stack/supervise.ts) over the given parts, all by default. */
+export async function startSupervisor(s: StackSettings, only: PartName[] = []): Promise<number> {
+  const running = runningPid(s, supervisorName);
+  if (running !== undefined) return running;
+  const log = logFile(s, supervisorName);
+  const from = existsSync(log) ? statSync(log).size : 0;
+  const pid = spawnDetached(s, {
+    name: supervisorName,
+    command: process.execPath,
+    args: [join(s.root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(s.root, supervisorEntry), s.profile, ...only],
+  });
+  // Its first line says it is watching: only then is a death sure to be seen.
+  const watching = async () => readFileSync(log).subarray(from).toString('utf8').includes('"supervising"');
+  await waitFor(supervisorName, watching, { timeoutMs: 30_000, pid: () => runningPid(s, supervisorName), log });
+  return pid;
+}
+
+export const stopSupervisor = (s: StackSettings) => stopProcess(s, supervisorName, { graceMs: 10_000 });
 
 /** Starts one part (after a test stopped or killed it). */
 export async function startPart(s: StackSettings, name: PartName, opts: { fresh?: boolean } = {}): Promise<void> {
@@ -75,6 +110,8 @@ async function claimPorts(s: StackSettings, p: StackPart): Promise<void> {
 }
 
 export async function down(s: StackSettings, onStep?: (msg: string) => void): Promise<void> {
+  // First, or it would bring back the parts as they stop.
+  if (await stopSupervisor(s)) onStep?.(`stopped ${supervisorName}`);
   for (const p of [...parts].reverse()) {
     for (const c of ('companions' in p ? p.companions : undefined) ?? []) {
       if (await stopProcess(s, c, { graceMs: 5_000 })) onStep?.(`stopped ${c}`);
@@ -98,7 +135,10 @@ export async function down(s: StackSettings, onStep?: (msg: string) => void): Pr
 
 /** Every process of this stack's that is running: by pid file, or by the data paths on its command line. */
 export function stackProcesses(s: StackSettings): { pid: number; command: string }[] {
-  const names = parts.flatMap((p) => [...(('companions' in p ? p.companions : undefined) ?? []), p.name]);
+  const names = [
+    supervisorName,
+    ...parts.flatMap((p) => [...(('companions' in p ? p.companions : undefined) ?? []), p.name]),
+  ];
   const byPid = names.flatMap((name) => {
     const pid = runningPid(s, name);
     return pid === undefined ? [] : [{ pid, command: name }];
@@ -113,10 +153,13 @@ export interface PartStatus {
   name: PartName;
   pid?: number;
   ready: boolean;
+  /** Times the supervisor restarted it since the stack's data was made. */
+  restarts: number;
   log: string;
 }
 
 export async function status(s: StackSettings): Promise<PartStatus[]> {
+  const supervised = readSupervisorState(s);
   return Promise.all(
     parts.map(async (p) => {
       const pid = runningPid(s, p.name);
@@ -124,6 +167,7 @@ export async function status(s: StackSettings): Promise<PartStatus[]> {
         name: p.name,
         pid,
         ready: pid !== undefined && (await p.ready(s).catch(() => false)),
+        restarts: supervised[p.name]?.restarts ?? 0,
         log: logFile(s, p.name),
       };
     }),

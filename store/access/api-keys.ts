@@ -1,4 +1,4 @@
-import type { Pool } from '../../lib/infra/db';
+import { releaseClient, type Pool } from '../../lib/infra/db';
 import type { Redis } from '../../lib/infra/redis';
 import type { Grant, Tier } from '../../lib/access/keys';
 import { dropCachedKey } from './key-cache';
@@ -123,6 +123,7 @@ export async function addApiKeyUsage(
   usage: { prefix: string; count: number; lastUsedAt: Date }[],
 ): Promise<boolean> {
   const client = await pool.connect();
+  let failure: unknown;
   try {
     await client.query('BEGIN');
     const { rowCount } = await client.query(
@@ -146,9 +147,10 @@ export async function addApiKeyUsage(
     await client.query('COMMIT');
     return true;
   } catch (err) {
+    failure = err;
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
   } finally {
-    client.release();
+    releaseClient(client, failure);
   }
 }

@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import { releaseClient, type Pool } from '../../lib/infra/db';
 import type { MetricRunSummary } from '../../lib/rollout/analysis-run';
 import type { MetricVerdict } from '../../lib/rollout/verdict';
 import type { RolloutSpec } from '../../lib/rollout/spec';
@@ -42,6 +42,7 @@ export interface TransitionEvent {
 export async function recordTransition(pool: Pool, e: TransitionEvent): Promise<boolean> {
   const t = e.transition;
   const client = await pool.connect();
+  let failure: unknown;
   try {
     await client.query('BEGIN');
     const inserted = await client.query(
@@ -61,10 +62,11 @@ export async function recordTransition(pool: Pool, e: TransitionEvent): Promise<
     await client.query('COMMIT');
     return (inserted.rowCount ?? 0) > 0;
   } catch (err) {
+    failure = err;
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
   } finally {
-    client.release();
+    releaseClient(client, failure);
   }
 }
 

@@ -1,7 +1,7 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { cbbSweepScheduleId } from '../../lib/cbb/contract';
-import { isAlive, runningPid, stopProcess } from '../../scripts/stack/proc';
+import { isAlive, logFile, runningPid, stopProcess } from '../../scripts/stack/proc';
 import { appEnv, stackSettings, startAppPart } from '../../scripts/stack/parts';
 import { startPart } from '../../scripts/stack/stack';
 import { getOrder } from '../../store/cbb/orders';
@@ -108,5 +108,42 @@ test('with Postgres frozen, reads and writes get 503 with Retry-After within the
   await waitUntil('the API to read orders again', async () => {
     const res = await api.post('/api/v1/orders', orderFixture());
     return res.status === 201;
+  });
+}, 120_000);
+
+test('with Redis stopped, flag routes get 503 with Retry-After within the deadline, logged as one line naming Redis', async () => {
+  const apiLog = logFile(s, 'api');
+  const logStart = statSync(apiLog).size;
+  const outcomes = { outcomes: [{ variant: 'canary', ok: true, latencyMs: 12 }] };
+  await stopProcess(s, 'redis');
+  try {
+    for (const send of [
+      () => api.post('/api/v1/flags/outage-test/outcomes', outcomes),
+      () => api.get('/api/v1/flags'),
+    ]) {
+      const started = Date.now();
+      const res = await send();
+      const took = Date.now() - started;
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(res.body.detail).toMatch(/Redis/);
+      // Within the API's 2 s deadline, with room for a loaded machine; the unbounded client took 4 s and more.
+      expect(took).toBeLessThan(3_000);
+    }
+  } finally {
+    await startPart(s, 'redis');
+  }
+  const lines = readFileSync(apiLog, 'utf8')
+    .slice(logStart)
+    .split('\n')
+    .filter((l) => l.includes('(Redis)'));
+  expect(lines.length).toBeGreaterThanOrEqual(2);
+  for (const line of lines) {
+    expect(line).not.toMatch(/previousErrors/);
+    expect(JSON.parse(line).cause).toMatch(/enableOfflineQueue|Connection is closed|max retries|timed out/i);
+  }
+  await waitUntil('the API to count outcomes again', async () => {
+    const res = await api.post('/api/v1/flags/outage-test/outcomes', outcomes);
+    return res.status === 202;
   });
 }, 120_000);

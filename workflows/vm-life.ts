@@ -1,6 +1,7 @@
 import {
   ApplicationFailure,
   CancellationScope,
+  patched,
   setCurrentDetails,
   upsertSearchAttributes,
   workflowInfo,
@@ -17,7 +18,7 @@ import type {
   VmLifecycleInput,
   VmProgress,
 } from '../lib/vm/contract';
-import { reconcile } from '../lib/vm/reconcile';
+import { convergePatch, reconcile } from '../lib/vm/reconcile';
 import type { ObservedState } from '../lib/vm/states';
 import { canApply } from '../lib/vm/transitions';
 import { correctiveCall, operationCall, vm } from './vm-activities';
@@ -248,6 +249,7 @@ export class MachineLife {
   private async correct(report: DriftReport): Promise<void> {
     const { s, ref } = this;
     if (s.phase !== 'ready') return;
+    const recorded = s.observed;
     const seen = await vm.observeMachine(ref);
     s.observed = seen.observed;
     const decision = reconcile({
@@ -255,6 +257,8 @@ export class MachineLife {
       desired: s.desired,
       observed: seen.observed,
       reason: seen.reason,
+      converge: patched(convergePatch),
+      recorded,
     });
     if (!decision.drift) return;
     if (decision.desired) s.desired = decision.desired;

@@ -17,7 +17,7 @@ import {
   type VmReconcileInput,
   type VmReconcileSummary,
 } from '../lib/vm/contract';
-import { reconcile } from '../lib/vm/reconcile';
+import { convergePatch, reconcile } from '../lib/vm/reconcile';
 import { describePass, describeReconcile } from '../lib/vm/reconcile-details';
 import { vm } from './vm-activities';
 
@@ -91,7 +91,13 @@ async function reconcilePass(pass: number): Promise<{ summary: VmReconcileSummar
   };
 
   for (const m of survey.machines) {
-    const decision = reconcile({ runStrategy: m.runStrategy, desired: m.desired, observed: m.observed });
+    const decision = reconcile({
+      runStrategy: m.runStrategy,
+      desired: m.desired,
+      observed: m.observed,
+      converge: patched(convergePatch),
+      recorded: m.recorded,
+    });
     if (!decision.drift) continue;
     summary.drifted++;
     let handled: string;

@@ -39,6 +39,8 @@ export interface SurveyedMachine extends MachineRef {
   runStrategy: RunStrategy;
   desired: DesiredState;
   observed: ObservedState;
+  /** What the machine's record last said libvirt reported. */
+  recorded?: ObservedState;
 }
 
 export interface Survey {
@@ -256,6 +258,7 @@ export function createVmActivities(deps: VmActivityDeps) {
               runStrategy: m.runStrategy,
               desired: m.desiredState,
               observed: byName.get(m.name)?.state ?? 'absent',
+              recorded: m.observedState,
             })),
           orphans: domains
             .filter((d) => !names.has(d.name))

@@ -13,13 +13,24 @@ import type { RunStrategy } from './validate';
  * A user's pause is respected by every strategy (KubeVirt does not unpause either).
  */
 
-export type CorrectiveStep = 'define' | 'start' | 'resume' | 'shutdown' | 'destroy';
+/** The patch that marks runs deciding with `converge`: older runs replay the decisions they made. */
+export const convergePatch = 'vm-reconcile-converges';
+
+export type CorrectiveStep = 'define' | 'start' | 'resume' | 'suspend' | 'shutdown' | 'destroy';
 
 export interface ReconcileInput {
   runStrategy: RunStrategy;
   desired: DesiredState;
   observed: ObservedState;
   reason?: StateReason;
+  /**
+   * Decide so that records and libvirt agree after one correction (runs recorded before
+   * this rule decide as they did, so their histories replay): a missing domain is
+   * redefined, or recorded absent once under Manual, whatever state the user left it in.
+   */
+  converge?: boolean;
+  /** What the machine's record last said libvirt reported; with `converge`, a Manual machine recorded absent is settled. */
+  recorded?: ObservedState;
 }
 
 export interface ReconcileDecision {
@@ -39,6 +50,8 @@ const completed = (reason?: StateReason) => reason === 'shutdown';
 
 export function reconcile(input: ReconcileInput): ReconcileDecision {
   const { runStrategy, desired, observed, reason } = input;
+  const lost = input.converge && desired !== 'deleted' ? lostDomain(input) : undefined;
+  if (lost) return lost;
   if (desired === 'deleted') {
     return observed === 'absent'
       ? agree('deleted and absent')
@@ -103,4 +116,26 @@ function targetState(
   if (desired === 'paused') return 'paused';
   if (runStrategy === 'Always') return 'running';
   return desired;
+}
+
+/**
+ * A domain libvirt no longer has (a host that lost it, a test driver that restarted):
+ * redefined as the user left the machine, paused included, or under Manual recorded absent
+ * once and then left to the user.
+ */
+function lostDomain({ runStrategy, desired, observed, recorded }: ReconcileInput): ReconcileDecision | undefined {
+  if (observed !== 'absent') return undefined;
+  if (runStrategy === 'Manual') {
+    return recorded === 'absent'
+      ? agree('Manual: recorded absent, left to the user')
+      : { drift: 'domain is missing', steps: [], why: 'Manual: recorded absent; the user defines it again' };
+  }
+  if (runStrategy !== 'Halted' && desired === 'paused') {
+    return {
+      drift: 'domain is missing',
+      steps: ['define', 'start', 'suspend'],
+      why: `${runStrategy}: define it again, start it and pause it as the user left it`,
+    };
+  }
+  return undefined;
 }

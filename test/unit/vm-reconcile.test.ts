@@ -105,3 +105,44 @@ describe('reconcile', () => {
     expect(decide('Always', 'deleted', 'absent').drift).toBeUndefined();
   });
 });
+
+describe('reconcile that converges (runs started with the converge patch)', () => {
+  const converge = (runStrategy: ReconcileInput['runStrategy'], desired: DesiredState, recorded?: ObservedState) =>
+    reconcile({ runStrategy, desired, observed: 'absent', converge: true, recorded });
+
+  it.each(['Always', 'RerunOnFailure'] as const)(
+    'brings back a machine the user paused, %s, whose domain is gone: define, start, pause',
+    (strategy) => {
+      const d = converge(strategy, 'paused');
+      expect(d.steps).toEqual(['define', 'start', 'suspend']);
+      expect(d.drift).toBe('domain is missing');
+      // Before the patch the same machine was only reported, every pass, and never came back.
+      expect(reconcile({ runStrategy: strategy, desired: 'paused', observed: 'absent' }).steps).toEqual([]);
+    },
+  );
+
+  it.each(['stopped', 'running', 'paused'] as const)(
+    'records a Manual machine (%s) whose domain is gone as absent once, then leaves it to the user',
+    (desired) => {
+      const first = converge('Manual', desired, 'shutoff');
+      expect(first).toMatchObject({ drift: 'domain is missing', steps: [] });
+      expect(converge('Manual', desired, 'absent')).toEqual({
+        steps: [],
+        why: 'Manual: recorded absent, left to the user',
+      });
+    },
+  );
+
+  it('before the patch, a Manual shut-off machine with no domain was called no drift at all', () => {
+    expect(reconcile({ runStrategy: 'Manual', desired: 'stopped', observed: 'absent' }).drift).toBeUndefined();
+  });
+
+  it('decides every other case as before', () => {
+    expect(converge('Always', 'running')).toEqual(decide('Always', 'running', 'absent'));
+    expect(converge('Halted', 'paused')).toEqual(decide('Halted', 'paused', 'absent'));
+    expect(converge('RerunOnFailure', 'stopped')).toEqual(decide('RerunOnFailure', 'stopped', 'absent'));
+    expect(reconcile({ runStrategy: 'Always', desired: 'deleted', observed: 'absent', converge: true })).toEqual(
+      decide('Always', 'deleted', 'absent'),
+    );
+  });
+});

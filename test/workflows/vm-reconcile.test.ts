@@ -2,7 +2,7 @@ import { driftSignal, progress } from '../../lib/vm/contract';
 import { vmReconcile } from '../../workflows';
 import { timeSkippingServer } from '../helpers/time-skipping';
 import type { MachineRow } from '../helpers/vm-fake';
-import { machineInput as input, vmTestBed, withReadyMachine } from '../helpers/vm-workflow';
+import { machineInput as input, update, vmTestBed, withReadyMachine } from '../helpers/vm-workflow';
 import { waitUntil } from '../helpers/wait';
 
 /**
@@ -37,6 +37,21 @@ test.each([
     expect(event?.outcome).toBe(steps.length ? 'ok' : 'drift');
   },
 );
+
+test('a machine the user paused whose domain libvirt lost comes back, paused, under Always', async () => {
+  const t = await vmTestBed(env());
+  const i = input('Always');
+  const name = i.spec.name;
+  await withReadyMachine(t, i, async (handle) => {
+    await update(handle, 'suspend');
+    t.hv.domains.delete(name);
+    const before = t.hv.calls.length;
+    await handle.signal(driftSignal, { observed: 'absent', drift: 'expected paused, libvirt reports absent' });
+    await waitUntil('the lost domain redefined and paused', () => t.hv.domains.get(name)?.state === 'paused');
+    expect(t.hv.calls.slice(before)).toEqual([`define ${name}`, `start ${name}`, `suspend ${name}`]);
+    expect(await handle.query(progress)).toMatchObject({ observed: 'paused', desired: 'paused' });
+  });
+});
 
 test('a Halted machine is defined but never started, and stopped when found running', async () => {
   const t = await vmTestBed(env());

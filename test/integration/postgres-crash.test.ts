@@ -1,6 +1,7 @@
 import { Client as PgClient } from 'pg';
 import { cbbSyncStartOptions, cbbSyncWorkflowType } from '../../lib/cbb/contract';
 import { stackSettings } from '../../scripts/stack/parts';
+import { adminDatabaseUrl } from '../../scripts/stack/postgres-roles';
 import { isAlive, killProcess, runningPid } from '../../scripts/stack/proc';
 import { startPart } from '../../scripts/stack/stack';
 import { seedTrades } from '../../store/batch-migration/seed-trades';
@@ -86,7 +87,14 @@ test('a worker whose checked-out connections lose Postgres stays up, and its act
 
   // The test cluster runs with synchronous_commit off, which a postmaster crash may cost the last
   // commits of: the batches committed so far are made durable here, as a production server's are.
-  await stack.pool.query('CHECKPOINT');
+  // CHECKPOINT needs the cluster's superuser: the application's role is not one.
+  const admin = new PgClient({ connectionString: adminDatabaseUrl(s) });
+  await admin.connect();
+  try {
+    await admin.query('CHECKPOINT');
+  } finally {
+    await admin.end();
+  }
   const postmaster = killProcess(s, 'postgres');
   expect(postmaster).toBeDefined();
   await waitUntil('the postmaster to be gone', () => !isAlive(postmaster!));

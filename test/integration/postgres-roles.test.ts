@@ -69,11 +69,16 @@ test('up retires a cluster whose app role was its superuser, keeping the data', 
   if (user) chownSync(dir, user.uid, user.gid);
   const as = { uid: user?.uid, gid: user?.gid, env: { PATH: process.env.PATH, LANG: 'C.UTF-8' } };
   // What older versions ran: initdb with the app role as its superuser; then a table of the app's.
-  const pwfile = join(dataDir, 'legacy.pw');
+  // Beside the cluster, as the stack keeps its own: the postgres user may not reach the checkout (a root-owned 0700 folder).
+  const pwfile = join(dir, '..', `.legacy-${process.pid}.pw`);
   writeFileSync(pwfile, `${s.db.password}\n`, { mode: 0o600 });
   if (user) chownSync(pwfile, user.uid, user.gid);
   const initdb = ['-D', dir, '-U', s.db.user, '--auth=scram-sha-256', `--pwfile=${pwfile}`, '--locale=C.UTF-8'];
-  execFileSync(join(binDir(), 'initdb'), initdb, { ...as, stdio: 'ignore' });
+  try {
+    execFileSync(join(binDir(), 'initdb'), initdb, { ...as, stdio: 'ignore' });
+  } finally {
+    rmSync(pwfile, { force: true });
+  }
   const single = (database: string, sql: string) =>
     execFileSync(join(binDir(), 'postgres'), ['--single', '-D', dir, database], { ...as, input: sql, stdio: 'pipe' });
   single('postgres', `CREATE DATABASE ${s.db.name};\n`);

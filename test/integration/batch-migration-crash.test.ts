@@ -4,7 +4,7 @@ import { startRun } from '../../store/batch-migration/start';
 import { isAlive, killProcess } from '../../scripts/stack/proc';
 import { stackSettings } from '../../scripts/stack/parts';
 import { startWorkerProcess, stopAppProcesses } from '../helpers/app-parts';
-import { batchCoverage, everyRowOnce, rowsToChange } from '../helpers/batch-migration';
+import { batchCoverage, everyRowOnce, rowsToChange } from '../../store/batch-migration/coverage';
 import { backendsGone, holdRows, type RowGate } from '../helpers/gate';
 import { connectStack, type StackHandles } from '../helpers/stack';
 import { waitUntil } from '../helpers/wait';

@@ -2,7 +2,7 @@ import { cancelMigration } from '../../lib/batch-migration/contract';
 import { getRun } from '../../store/batch-migration/runs';
 import { seedTrades, tradesFingerprint } from '../../store/batch-migration/seed-trades';
 import { startReverse, startRun } from '../../store/batch-migration/start';
-import { batchCoverage, everyRowOnce, rowsToChange } from '../helpers/batch-migration';
+import { batchCoverage, everyRowOnce, rowsToChange } from '../../store/batch-migration/coverage';
 import { migrationTestFile } from '../helpers/batch-migration-stack';
 import { holdRows } from '../helpers/gate';
 import { recordHistory } from '../helpers/histories';

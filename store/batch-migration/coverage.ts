@@ -1,7 +1,7 @@
 import type { Pool } from '../../lib/infra/db';
 import { riskScoreSql } from '../../lib/batch-migration/trades-risk-score';
 
-/** Checks on the migration records that the batch-migration tests share. */
+/** How a run's batches cover the trades table: what the tests and the chaos run check a migration by. */
 
 /** Rows whose score differs from the formula: what a forward run must change, each exactly once. */
 export async function rowsToChange(pool: Pool): Promise<number> {

@@ -251,7 +251,12 @@ export function migrationRoutes(ctx: ApiContext): ApiRouter {
     const { runId } = parse(followQuery, req.query);
     await runOr404(id);
     const ref = { workflowId: id, runId, updateId };
-    const follow = followLinks(`/api/v1/migrations/runs/${id}`, `/api/v1/migrations/runs/${id}/updates`, updateId, runId);
+    const follow = followLinks(
+      `/api/v1/migrations/runs/${id}`,
+      `/api/v1/migrations/runs/${id}/updates`,
+      updateId,
+      runId,
+    );
     answerOutcome(res, ref, await followUpdate(ctx, res, ref), follow);
   });
 

@@ -240,7 +240,8 @@ export function rolloutRoutes(ctx: ApiContext): ApiRouter {
       throw err;
     }
     if (answer.done) res.json(answer.result);
-    else answerPending(res, answer, followLinks(`/api/v1/rollouts/${id}`, updatesOf(id), answer.updateId, answer.runId));
+    else
+      answerPending(res, answer, followLinks(`/api/v1/rollouts/${id}`, updatesOf(id), answer.updateId, answer.runId));
   };
   for (const [action, update] of controls) {
     router.post(`/:id/${action}`, async (req, res) => {

@@ -283,7 +283,11 @@ export function workflowRoutes(ctx: ApiContext): ApiRouter {
       res.json({ workflowId: id, update: name, updateId, result: answer.result });
       return;
     }
-    answerPending(res, answer, followLinks(`/api/v1/workflows/${encodeURIComponent(id)}`, updateOutcomes(id), updateId, answer.runId));
+    answerPending(
+      res,
+      answer,
+      followLinks(`/api/v1/workflows/${encodeURIComponent(id)}`, updateOutcomes(id), updateId, answer.runId),
+    );
   });
 
   router.get('/:id/update-outcomes/:updateId', async (req, res) => {

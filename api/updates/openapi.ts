@@ -60,7 +60,10 @@ export const followResponses = {
     'The update ended: `status` is `completed` with `result`, or `failed` with `failure` (message and type)',
   ),
   202: {
-    ...json(anyObject, `Still pending: \`status: "pending"\` and its \`stage\`; follow again after Retry-After (${followAfterSeconds} s)`),
+    ...json(
+      anyObject,
+      `Still pending: \`status: "pending"\` and its \`stage\`; follow again after Retry-After (${followAfterSeconds} s)`,
+    ),
     headers: retryAfter,
   },
   404: {

@@ -30,9 +30,13 @@ export const updateName = (u: UpdateToSend['update']): string => (typeof u === '
 const resend = 'send it again (with the same Idempotency-Key, a resend cannot run it twice)';
 
 function notHandedOver(u: UpdateToSend, why: string): AppError {
-  return new AppError('Unavailable', `update ${u.updateId} (${updateName(u.update)}) of ${u.workflowId}: ${why}; ${resend}`, {
-    updateId: u.updateId,
-  });
+  return new AppError(
+    'Unavailable',
+    `update ${u.updateId} (${updateName(u.update)}) of ${u.workflowId}: ${why}; ${resend}`,
+    {
+      updateId: u.updateId,
+    },
+  );
 }
 
 /**
@@ -60,7 +64,13 @@ export async function sendUpdate<R>(ctx: ApiContext, res: Response, u: UpdateToS
     throw notHandedOver(u, `Temporal is unavailable and did not confirm it holds the update (${errorMessage(err)})`);
   }
   if (!known) throw notHandedOver(u, 'Temporal does not hold it, nothing was handed over');
-  const pending = { done: false as const, workflowId: u.workflowId, update: updateName(u.update), updateId: u.updateId, ...known };
+  const pending = {
+    done: false as const,
+    workflowId: u.workflowId,
+    update: updateName(u.update),
+    updateId: u.updateId,
+    ...known,
+  };
   if (known.stage !== 'completed') return pending;
   // Done between the timeout and the question: its outcome, if it can still be read in time.
   const result = await within(client, deadline, () => handle.getUpdateHandle<R>(u.updateId).result());

@@ -24,7 +24,8 @@ let machineId: string;
 let domain: string;
 
 const machine = async () => (await api.get(`/api/v1/machines/${machineId}`)).body;
-const snapshots = async () => (await virsh(uri, 'snapshot-list', '--domain', domain, '--name')).split('\n').filter(Boolean);
+const snapshots = async () =>
+  (await virsh(uri, 'snapshot-list', '--domain', domain, '--name')).split('\n').filter(Boolean);
 /** The snapshots the machine's workflow recorded as taken. */
 const snapshotsTaken = async () =>
   (
@@ -43,7 +44,11 @@ beforeAll(async () => {
   const template = await api.post('/api/v1/machine-templates', tinyTemplate(`${prefix}-tiny`));
   expect(template.status).toBe(201);
   domain = `${prefix}-m`;
-  const created = await api.post('/api/v1/machines', { name: domain, templateId: template.body.id, runStrategy: 'Manual' });
+  const created = await api.post('/api/v1/machines', {
+    name: domain,
+    templateId: template.body.id,
+    runStrategy: 'Manual',
+  });
   expect(created.status).toBe(201);
   machineId = created.body.machine.id;
   await waitUntil(`${domain} provisioned and running`, async () => {
@@ -115,6 +120,29 @@ test('an update Temporal does not hold is a 404 that says to send it again', asy
   const generic = await api.get(`/api/v1/workflows/vm-${machineId}/update-outcomes/never-sent`);
   expect(generic.status).toBe(404);
 });
+
+test('an admitted update that a Temporal restart lost is a 404 on follow; sent again, it runs once', async () => {
+  await stopProcess(s, 'worker', { graceMs: 60_000 });
+  const key = { 'Idempotency-Key': `lost-${process.pid}` };
+  const snap = () => api.post(`/api/v1/machines/${machineId}/actions/snapshot`, { name: 'lost' }, key);
+  const sent = await snap();
+  expect([sent.status, sent.body.stage]).toEqual([202, 'admitted']);
+  // An update no worker has accepted lives in the server's memory only: nothing of it is in the history yet.
+  await stopProcess(s, 'temporal');
+  await startPart(s, 'temporal');
+  let followed: ApiResponse | undefined;
+  await waitUntil('the API to reach Temporal again and follow the update', async () => {
+    followed = await api.get(sent.body.follow.update);
+    return followed.status !== 503;
+  });
+  expect(followed!.status).toBe(404);
+  expect(followed!.body.detail).toMatch(/lost when Temporal restarted/);
+
+  await startAppPart(s, 'worker');
+  await waitUntil('the resent snapshot to complete', async () => (await snap()).status === 200);
+  expect(await snapshots()).toContain('lost');
+  expect(await snapshotsTaken()).toBe('2');
+}, 240_000);
 
 test('with Temporal stopped nothing is handed over: 503 with Retry-After naming the update', async () => {
   await stopProcess(s, 'temporal');

@@ -1,16 +1,19 @@
 import type { Client } from '@temporalio/client';
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
 
 /**
  * Every Temporal call a request makes shares one deadline, so an unreachable server
  * answers 503 (DEADLINE_EXCEEDED, mapped in problem.ts) in bounded time instead of a
  * request that hangs through the client's own retries. The connection keeps the
- * deadline in async-local storage, so the calls need not pass it along.
+ * deadline in async-local storage, so the calls need not pass it along; the response
+ * keeps it too, for a route that shares it out between calls (api/updates/send.ts).
  */
 export function temporalDeadline(client: Pick<Client, 'withDeadline'>, ms: number): RequestHandler {
   return (_req, res, next) => {
+    const deadline = Date.now() + ms;
+    res.locals.temporalDeadline = deadline;
     void client.withDeadline(
-      Date.now() + ms,
+      deadline,
       () =>
         new Promise<void>((resolve) => {
           res.once('close', resolve);
@@ -18,4 +21,10 @@ export function temporalDeadline(client: Pick<Client, 'withDeadline'>, ms: numbe
         }),
     );
   };
+}
+
+/** When the request's Temporal calls must be done: the middleware's deadline, or `ms` from now outside it. */
+export function requestDeadline(res: Response, ms: number): number {
+  const deadline = res.locals.temporalDeadline;
+  return typeof deadline === 'number' ? deadline : Date.now() + ms;
 }

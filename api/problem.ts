@@ -136,11 +136,15 @@ export function toProblem(err: unknown): Problem {
     return problem(409, 'Conflict', `workflow ${err.workflowId} is already running`);
   // The workflow has no query by that name: the thing asked for does not exist.
   if (err instanceof QueryNotRegisteredError) return problem(404, 'NotFound', err.message);
-  // No worker took the update in time: the workflow is there but cannot answer now.
+  // The routes that send updates ask Temporal whether it holds one that timed out (api/updates/send.ts),
+  // and answer 202 when it does; a timeout that reaches this point was not checked, so nothing is claimed.
   if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError)
-    return problem(503, 'Unavailable', `no worker answered the update in time: ${err.message}`, {
-      retryAfter: outageRetryAfter,
-    });
+    return problem(
+      503,
+      'Unavailable',
+      `Temporal did not answer the update in time, and whether it holds it is not known: ${err.message}`,
+      { retryAfter: outageRetryAfter },
+    );
   if (err instanceof WorkflowUpdateFailedError) {
     const cause = err.cause instanceof Error ? err.cause.message : err.message;
     return problem(409, 'Conflict', cause, { title: 'Update rejected' });

@@ -20,6 +20,19 @@ import type { ApiContext } from '../context';
 import { anyObject, errorResponses, json, jsonBody } from '../openapi';
 import { startOptions } from '../start-options';
 import { parse } from '../validate';
+import { answerOutcome, answerPending } from '../updates/answer';
+import { followUpdate } from '../updates/follow';
+import { followLinks } from '../updates/links';
+import {
+  followQuery,
+  followResponses,
+  idempotencyHeaders,
+  notHandedOverResponse,
+  pendingResponse,
+  updateIdParam,
+} from '../updates/openapi';
+import { sendUpdate } from '../updates/send';
+import { updateIdFor } from '../updates/update-id';
 
 /** Data migrations: definitions, runs, their progress and their controls. */
 
@@ -37,6 +50,7 @@ const idParams = z.object({
     .max(200)
     .regex(/^migration-[a-z0-9-]+-\d+$/, 'a run id such as migration-trades-risk-score-1'),
 });
+const updateParams = idParams.extend({ updateId: updateIdParam });
 const reverseBody = z.object({ maxRowsPerSecond: z.number().int().min(1).max(10_000_000).optional() }).strict();
 const patchBody = z
   .object({
@@ -104,13 +118,26 @@ const paths: ScopedRouteConfig[] = [
     method: 'patch',
     path: runPath,
     summary: 'Set the batch size and/or the rate limit of a running run',
-    request: { params: idParams, ...jsonBody(patchBody) },
+    description:
+      'Each setting is an update of its own. When one is pending (202), `updates` lists each with its status ' +
+      'and, for a pending one, its `updateId` and `follow` links.',
+    request: { params: idParams, headers: idempotencyHeaders, ...jsonBody(patchBody) },
     responses: {
       200: json(anyObject, 'The settings now in force'),
+      202: pendingResponse,
       400: errorResponses[400],
       404: errorResponses[404],
       409: errorResponses[409],
+      503: notHandedOverResponse,
     },
+  },
+  {
+    scope: 'migrations:read',
+    method: 'get',
+    path: `${runPath}/updates/{updateId}`,
+    summary: 'The outcome of a settings change a 202 answered as pending (its `follow.update`)',
+    request: { params: updateParams, query: followQuery },
+    responses: followResponses,
   },
 ];
 for (const path of paths) registerRoute(path);
@@ -186,13 +213,51 @@ export function migrationRoutes(ctx: ApiContext): ApiRouter {
     const { id } = parse(idParams, req.params);
     const body = parse(patchBody, req.body ?? {});
     await runOr404(id);
-    const handle = ctx.client.workflow.getHandle(id);
-    let settings: Settings | undefined;
-    if (body.batchSize !== undefined)
-      settings = await handle.executeUpdate(setMigrationBatchSize, { args: [body.batchSize] });
-    if (body.maxRowsPerSecond !== undefined)
-      settings = await handle.executeUpdate(setMigrationRate, { args: [body.maxRowsPerSecond] });
+    const sends = [
+      ...(body.batchSize !== undefined ? [{ update: setMigrationBatchSize, args: [body.batchSize] }] : []),
+      ...(body.maxRowsPerSecond !== undefined ? [{ update: setMigrationRate, args: [body.maxRowsPerSecond] }] : []),
+    ];
+    // Side by side, so that each has the whole deadline: one left pending must not leave the other unsent.
+    const answers = await Promise.all(
+      sends.map((u) =>
+        sendUpdate<Settings>(ctx, res, { workflowId: id, ...u, updateId: updateIdFor(req, res, u.update.name) }),
+      ),
+    );
+    const follow = (updateId: string, runId?: string) =>
+      followLinks(`/api/v1/migrations/runs/${id}`, `/api/v1/migrations/runs/${id}/updates`, updateId, runId);
+    const pending = answers.filter((a) => !a.done);
+    if (pending.length > 0) {
+      const updates = answers.map((a, i) =>
+        a.done
+          ? { update: sends[i].update.name, status: 'completed', settings: a.result }
+          : { update: a.update, updateId: a.updateId, status: 'pending', follow: follow(a.updateId, a.runId) },
+      );
+      answerPending(res, pending[0], follow(pending[0].updateId, pending[0].runId), { id, updates });
+      return;
+    }
+    const results = answers.flatMap((a) => (a.done ? [a.result] : []));
+    // The workflow applies them one after the other: the later one's settings show both.
+    const settings =
+      results.find(
+        (r) =>
+          (body.batchSize === undefined || r.batchSize === body.batchSize) &&
+          (body.maxRowsPerSecond === undefined || r.maxRowsPerSecond === body.maxRowsPerSecond),
+      ) ?? results[results.length - 1];
     res.json({ id, settings });
+  });
+
+  router.get('/runs/:id/updates/:updateId', async (req, res) => {
+    const { id, updateId } = parse(updateParams, req.params);
+    const { runId } = parse(followQuery, req.query);
+    await runOr404(id);
+    const ref = { workflowId: id, runId, updateId };
+    const follow = followLinks(
+      `/api/v1/migrations/runs/${id}`,
+      `/api/v1/migrations/runs/${id}/updates`,
+      updateId,
+      runId,
+    );
+    answerOutcome(res, ref, await followUpdate(ctx, res, ref), follow);
   });
 
   return router;

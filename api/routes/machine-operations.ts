@@ -1,10 +1,14 @@
-import { WorkflowUpdateFailedError, WorkflowUpdateStage } from '@temporalio/client';
-import type { Request } from 'express';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import type { Request, Response } from 'express';
 import { AppError, conflict, notFound } from '../../lib/errors';
 import { operationUpdates, vmWorkflowId, type OperationName, type OperationResult } from '../../lib/vm/contract';
 import { vmErrorCodes, vmErrorKinds, type VmErrorCode } from '../../lib/vm/errors';
 import { getMachine, type MachineRecord } from '../../store/vm/machines';
 import type { ApiContext } from '../context';
+import { answerPending } from '../updates/answer';
+import { followLinks } from '../updates/links';
+import { sendUpdate, type UpdateAnswer } from '../updates/send';
+import { updateIdFor } from '../updates/update-id';
 
 /**
  * Operations on a machine are its workflow's updates: a request the machine's state cannot
@@ -59,10 +63,12 @@ function fromUpdateFailure(err: WorkflowUpdateFailedError): AppError {
   return new AppError(vmErrorKinds[code].type, message, { code, severity: vmErrorKinds[code].severity });
 }
 
+export const machineUpdatesBase = (id: string) => `/api/v1/machines/${id}/updates`;
+
 /**
- * Sends the operation as an update. Accepted or refused is known at once; the result is
- * awaited for half the request's deadline, after which the answer is 202 and the
- * operation goes on in its turn.
+ * Sends the operation as its machine workflow's update and answers: 200 with the result
+ * and the machine after it, 202 when Temporal holds it and no worker has answered yet (it
+ * runs in its turn; the answer says where to follow it), 409 with the reason when refused.
  */
 export async function operate(
   ctx: ApiContext,
@@ -70,34 +76,30 @@ export async function operate(
   op: OperationName,
   args: unknown,
   req: Request,
-): Promise<{ status: number; body: object }> {
-  const handle = ctx.client.workflow.getHandle(vmWorkflowId(machine.id));
-  const started = Date.now();
-  const update = await handle.startUpdate(operationUpdates[op] as typeof operationUpdates.start, {
-    args: [args as never],
-    waitForStage: WorkflowUpdateStage.ACCEPTED,
-  });
-  const waitMs = Math.max(0, ctx.config.api.deadlineMs / 2 - (Date.now() - started));
-  const outcome = await Promise.race([
-    update.result().then(
-      (result: OperationResult) => ({ result }),
-      (error: unknown) => ({ error }),
-    ),
-    new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), waitMs).unref()),
-  ]);
-  if (!outcome) {
-    req.log.info({ machineId: machine.id, op, updateId: update.updateId }, 'operation accepted, still running');
-    return {
-      status: 202,
-      body: { machineId: machine.id, operation: op, updateId: update.updateId, status: 'accepted' },
-    };
+  res: Response,
+): Promise<void> {
+  let answer: UpdateAnswer<OperationResult>;
+  try {
+    answer = await sendUpdate<OperationResult>(ctx, res, {
+      workflowId: vmWorkflowId(machine.id),
+      update: operationUpdates[op],
+      args: [args],
+      updateId: updateIdFor(req, res, op),
+    });
+  } catch (err) {
+    throw err instanceof WorkflowUpdateFailedError ? fromUpdateFailure(err) : err;
   }
-  if ('error' in outcome) {
-    throw outcome.error instanceof WorkflowUpdateFailedError ? fromUpdateFailure(outcome.error) : outcome.error;
+  if (!answer.done) {
+    req.log.info({ machineId: machine.id, op, updateId: answer.updateId, stage: answer.stage }, 'operation pending');
+    const follow = followLinks(
+      `/api/v1/machines/${machine.id}`,
+      machineUpdatesBase(machine.id),
+      answer.updateId,
+      answer.runId,
+    );
+    answerPending(res, answer, follow, { machineId: machine.id, operation: op });
+    return;
   }
   const fresh = await machineOr404(ctx, machine.id);
-  return {
-    status: 200,
-    body: { machineId: machine.id, operation: op, result: outcome.result, machine: machineView(fresh) },
-  };
+  res.json({ machineId: machine.id, operation: op, result: answer.result, machine: machineView(fresh) });
 }

@@ -4,6 +4,7 @@ import { operationNames, type OperationName } from '../../lib/vm/contract';
 import { machineNameSchema } from '../../lib/vm/names';
 import { metadataSchema, operationArgsSchemas, runStrategySchema, safeText } from '../../lib/vm/validate';
 import { decodePageToken, encodePageToken, pageTokenParam } from '../page-token';
+import { updateIdParam } from '../updates/openapi';
 
 /**
  * What the machine routes accept, as zod schemas. Every field a user gives is checked
@@ -22,6 +23,8 @@ export const actionParams = idParams.extend({
     errorMap: () => ({ message: `action must be one of ${actions.join(', ')}` }),
   }),
 });
+
+export const updateParams = idParams.extend({ updateId: updateIdParam });
 
 export const actionBody = (action: OperationName) => operationArgsSchemas[action];
 

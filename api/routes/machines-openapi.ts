@@ -1,6 +1,13 @@
 import { registerRoute } from '../access/routes';
 import { anyObject, errorResponses, json, jsonBody } from '../openapi';
-import { actionParams, createBody, idParams, listQuery } from './machine-requests';
+import {
+  followQuery,
+  followResponses,
+  idempotencyHeaders,
+  notHandedOverResponse,
+  pendingResponse,
+} from '../updates/openapi';
+import { actionParams, createBody, idParams, listQuery, updateParams } from './machine-requests';
 
 /** The machine routes in the OpenAPI document. */
 
@@ -43,11 +50,12 @@ export function registerMachinePaths(): void {
     path: `${machinePath}/actions/{action}`,
     summary:
       'Run an operation: start, shutdown ({timeoutSeconds}), destroy, reboot, suspend, resume, snapshot ({name, description}), revert ({snapshot}), resize ({memoryMiB, vcpus})',
-    request: { params: actionParams, ...jsonBody(anyObject) },
+    request: { params: actionParams, headers: idempotencyHeaders, ...jsonBody(anyObject) },
     responses: {
       200: json(anyObject, 'Done; the state libvirt reports afterwards'),
-      202: json(anyObject, 'Accepted and queued behind earlier operations; the machine shows its progress'),
-      ...errors(400, 404, 409, 503),
+      202: pendingResponse,
+      ...errors(400, 404, 409),
+      503: notHandedOverResponse,
     },
   });
   registerRoute({
@@ -55,7 +63,15 @@ export function registerMachinePaths(): void {
     method: 'delete',
     path: machinePath,
     summary: 'Delete a machine: destroy and undefine its domain, mark it deleted; its workflow ends',
-    request: { params: idParams },
-    responses: { 200: json(anyObject), 202: json(anyObject), ...errors(404, 409, 503) },
+    request: { params: idParams, headers: idempotencyHeaders },
+    responses: { 200: json(anyObject), 202: pendingResponse, ...errors(404, 409), 503: notHandedOverResponse },
+  });
+  registerRoute({
+    scope: 'machines:read',
+    method: 'get',
+    path: `${machinePath}/updates/{updateId}`,
+    summary: 'The outcome of an operation a 202 answered as pending (its `follow.update`)',
+    request: { params: updateParams, query: followQuery },
+    responses: followResponses,
   });
 }

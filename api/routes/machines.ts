@@ -13,7 +13,11 @@ import type { ApiContext } from '../context';
 import { startWorkflow } from '../start-options';
 import { parse } from '../validate';
 import { templateView } from './machine-templates';
-import { machineOr404, machineView, operate, refuseIfClosed } from './machine-operations';
+import { answerOutcome } from '../updates/answer';
+import { followUpdate } from '../updates/follow';
+import { followLinks } from '../updates/links';
+import { followQuery } from '../updates/openapi';
+import { machineOr404, machineUpdatesBase, machineView, operate, refuseIfClosed } from './machine-operations';
 import {
   actionBody,
   actionParams,
@@ -22,6 +26,7 @@ import {
   idParams,
   listQuery,
   machinePageToken,
+  updateParams,
 } from './machine-requests';
 import { registerMachinePaths } from './machines-openapi';
 
@@ -134,8 +139,7 @@ export function machineRoutes(ctx: ApiContext): ApiRouter {
     const args = parse(actionBody(action), req.body ?? {});
     const m = await machineOr404(ctx, id);
     refuseIfClosed(m, action);
-    const { status, body } = await operate(ctx, m, action, args, req);
-    res.status(status).json(body);
+    await operate(ctx, m, action, args, req, res);
   });
 
   router.delete('/:id', async (req, res) => {
@@ -148,8 +152,17 @@ export function machineRoutes(ctx: ApiContext): ApiRouter {
       res.json({ machineId: id, operation: 'delete', machine: machineView(await machineOr404(ctx, id)) });
       return;
     }
-    const { status, body } = await operate(ctx, m, 'delete', {}, req);
-    res.status(status).json(body);
+    await operate(ctx, m, 'delete', {}, req, res);
+  });
+
+  router.get('/:id/updates/:updateId', async (req, res) => {
+    const { id, updateId } = parse(updateParams, req.params);
+    const { runId } = parse(followQuery, req.query);
+    // A deleted machine's row stays: the outcome of its delete can still be followed.
+    await machineOr404(ctx, id);
+    const ref = { workflowId: vmWorkflowId(id), runId, updateId };
+    const follow = followLinks(`/api/v1/machines/${id}`, machineUpdatesBase(id), updateId, runId);
+    answerOutcome(res, ref, await followUpdate(ctx, res, ref), follow);
   });
 
   return router;

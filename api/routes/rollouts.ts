@@ -1,6 +1,6 @@
 import { type ApiRouter, apiRouter, registerRoute, type ScopedRouteConfig } from '../access/routes';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { conflict, notFound } from '../../lib/errors';
 import { workflowUiUrl } from '../../lib/infra/temporal';
@@ -26,6 +26,19 @@ import { anyObject, errorResponses, json, jsonBody } from '../openapi';
 import { outboundGuard } from '../outbound';
 import { startWorkflow } from '../start-options';
 import { parse } from '../validate';
+import { answerOutcome, answerPending } from '../updates/answer';
+import { followUpdate } from '../updates/follow';
+import { followLinks } from '../updates/links';
+import {
+  followQuery,
+  followResponses,
+  idempotencyHeaders,
+  notHandedOverResponse,
+  pendingResponse,
+  updateIdParam,
+} from '../updates/openapi';
+import { sendUpdate, type UpdateAnswer } from '../updates/send';
+import { updateIdFor } from '../updates/update-id';
 import { withoutControlCharacters } from '../../lib/text';
 
 /** Canary rollouts: start one per target, list them, read one with its records, and control it. */
@@ -36,6 +49,7 @@ const idParams = z.object({
     .max(200)
     .regex(/^rollout-[a-z0-9-]+$/, 'a rollout id is rollout-<target>, e.g. rollout-checkout-api'),
 });
+const updateParams = idParams.extend({ updateId: updateIdParam });
 const listQuery = z
   .object({
     target: targetName.optional(),
@@ -102,11 +116,13 @@ const paths: ScopedRouteConfig[] = [
     method: 'post' as const,
     path: `${rolloutPath}/${action}`,
     summary,
-    request: { params: idParams },
+    request: { params: idParams, headers: idempotencyHeaders },
     responses: {
       200: json(anyObject, 'Applied: the status after it'),
+      202: pendingResponse,
       404: errorResponses[404],
       409: errorResponses[409],
+      503: notHandedOverResponse,
     },
   })),
   {
@@ -117,16 +133,29 @@ const paths: ScopedRouteConfig[] = [
     description:
       'The rollout ends in phase `aborted`, with the reason and who aborted (the `X-Requested-By` header) ' +
       'in its records and incident. `retry` starts it again.',
-    request: { params: idParams, ...jsonBody(abortBody) },
+    request: { params: idParams, headers: idempotencyHeaders, ...jsonBody(abortBody) },
     responses: {
       200: json(anyObject, 'Aborted: the status with weight 0'),
+      202: pendingResponse,
       400: errorResponses[400],
       404: errorResponses[404],
       409: errorResponses[409],
+      503: notHandedOverResponse,
     },
+  },
+  {
+    scope: 'rollouts:read',
+    method: 'get',
+    path: `${rolloutPath}/updates/{updateId}`,
+    summary: 'The outcome of a control a 202 answered as pending (its `follow.update`)',
+    request: { params: updateParams, query: followQuery },
+    responses: followResponses,
   },
 ];
 for (const path of paths) registerRoute(path);
+
+const updatesOf = (id: string) => `/api/v1/rollouts/${id}/updates`;
+type RolloutControl = (typeof controls)[number][1] | typeof abort;
 
 export function rolloutRoutes(ctx: ApiContext): ApiRouter {
   const router = apiRouter('/api/v1/rollouts');
@@ -196,27 +225,49 @@ export function rolloutRoutes(ctx: ApiContext): ApiRouter {
     });
   });
 
-  const control = async (
-    id: string,
-    run: (h: ReturnType<typeof ctx.client.workflow.getHandle>) => Promise<RolloutStatus>,
-  ) => {
+  /** Sends a control; 200 with the status after it, or 202 while Temporal holds it and no worker has answered. */
+  const control = async (req: Request, res: Response, id: string, update: RolloutControl, args: unknown[] = []) => {
+    let answer: UpdateAnswer<RolloutStatus>;
     try {
-      return await run(ctx.client.workflow.getHandle(id));
+      answer = await sendUpdate<RolloutStatus>(ctx, res, {
+        workflowId: id,
+        update,
+        args,
+        updateId: updateIdFor(req, res, update.name),
+      });
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw notFound(`no running rollout ${id}`);
       throw err;
     }
+    if (answer.done) res.json(answer.result);
+    else
+      answerPending(res, answer, followLinks(`/api/v1/rollouts/${id}`, updatesOf(id), answer.updateId, answer.runId));
   };
   for (const [action, update] of controls) {
     router.post(`/:id/${action}`, async (req, res) => {
       const { id } = parse(idParams, req.params);
-      res.json(await control(id, (h) => h.executeUpdate(update)));
+      await control(req, res, id, update);
     });
   }
   router.post('/:id/abort', async (req, res) => {
     const { id } = parse(idParams, req.params);
     const { reason } = parse(abortBody, req.body ?? {});
-    res.json(await control(id, (h) => h.executeUpdate(abort, { args: [reason, abortedBy(req)] })));
+    await control(req, res, id, abort, [reason, abortedBy(req)]);
+  });
+
+  router.get('/:id/updates/:updateId', async (req, res) => {
+    const { id, updateId } = parse(updateParams, req.params);
+    const { runId } = parse(followQuery, req.query);
+    const ref = { workflowId: id, runId, updateId };
+    const follow = followLinks(`/api/v1/rollouts/${id}`, updatesOf(id), updateId, runId);
+    // The rollout first, so that a 404 below is the update's.
+    await ctx.client.workflow
+      .getHandle(id, runId)
+      .describe()
+      .catch((err: unknown) => {
+        throw err instanceof WorkflowNotFoundError ? notFound(`no rollout ${id}`) : err;
+      });
+    answerOutcome(res, ref, await followUpdate(ctx, res, ref), follow);
   });
 
   return router;

@@ -17,6 +17,19 @@ import type { ApiContext } from '../context';
 import { accessRule, checkWorkflowAccess, visibleQuery } from './workflow-access';
 import { anyObject, errorResponses, json, jsonBody } from '../openapi';
 import { parse } from '../validate';
+import { answerOutcome, answerPending } from '../updates/answer';
+import { followUpdate } from '../updates/follow';
+import { followLinks } from '../updates/links';
+import {
+  followQuery,
+  followResponses,
+  idempotencyHeaders,
+  notHandedOverResponse,
+  pendingResponse,
+  updateIdParam,
+} from '../updates/openapi';
+import { sendUpdate } from '../updates/send';
+import { updateIdFor } from '../updates/update-id';
 
 /** Generic control of any workflow: describe, list, cancel, terminate, signal, query, update. */
 
@@ -29,6 +42,7 @@ const nameParams = idParams.extend({
     .regex(/^[\w.:-]+$/, 'letters, digits, _ . : -'),
 });
 const runQuery = z.object({ runId: z.string().uuid().optional() });
+const updateParams = idParams.extend({ updateId: updateIdParam });
 const argsBody = z.object({ args: z.array(z.unknown()).max(20).default([]) }).strict();
 const listQuery = z.object({
   query: z.string().max(2000).optional(),
@@ -83,15 +97,14 @@ registerRoute({
 for (const [kind, status] of [
   ['signals', 202],
   ['queries', 200],
-  ['updates', 200],
 ] as const) {
   registerRoute({
-    // A query reads; signals and updates steer.
+    // A query reads; a signal steers.
     scope: kind === 'queries' ? 'workflows:read' : 'workflows:write',
     method: 'post',
     path: `${base}/${kind}/{name}`,
     description: accessRule,
-    summary: `Send ${kind === 'queries' ? 'a query' : kind === 'signals' ? 'a signal' : 'an update'} by name`,
+    summary: `Send ${kind === 'queries' ? 'a query' : 'a signal'} by name`,
     request: { ...byName, ...jsonBody(argsBody, false) },
     responses: {
       [status]: json(anyObject),
@@ -101,6 +114,34 @@ for (const [kind, status] of [
     },
   });
 }
+registerRoute({
+  scope: 'workflows:write',
+  method: 'post',
+  path: `${base}/updates/{name}`,
+  description: accessRule,
+  summary: 'Send an update by name and wait for its result',
+  request: { ...byName, headers: idempotencyHeaders, ...jsonBody(argsBody, false) },
+  responses: {
+    200: json(anyObject, 'The update completed: `result`'),
+    202: pendingResponse,
+    400: errorResponses[400],
+    404: errorResponses[404],
+    409: errorResponses[409],
+    503: notHandedOverResponse,
+  },
+});
+registerRoute({
+  scope: 'workflows:read',
+  method: 'get',
+  // Not under `updates/`: its `{name}` segment names an update's handler, this one an update id.
+  path: `${base}/update-outcomes/{updateId}`,
+  description: accessRule,
+  summary: 'The outcome of an update a 202 answered as pending (its `follow.update`)',
+  request: { params: updateParams, query: followQuery },
+  responses: followResponses,
+});
+
+const updateOutcomes = (id: string) => `/api/v1/workflows/${encodeURIComponent(id)}/update-outcomes`;
 
 function summary(ctx: ApiContext, d: Omit<WorkflowExecutionInfo, 'raw'>) {
   return {
@@ -234,10 +275,28 @@ export function workflowRoutes(ctx: ApiContext): ApiRouter {
     const { id, name } = parse(nameParams, req.params);
     await authorize(res, id, 'write');
     const { args } = parse(argsBody, req.body ?? {});
-    const result = await stillOpen(ctx, id, 'update', () =>
-      ctx.client.workflow.getHandle(id).executeUpdate(name, { args: args as [unknown, ...unknown[]] }),
+    const updateId = updateIdFor(req, res, name);
+    const answer = await stillOpen(ctx, id, 'update', () =>
+      sendUpdate(ctx, res, { workflowId: id, update: name, args, updateId }),
     );
-    res.json({ workflowId: id, update: name, result });
+    if (answer.done) {
+      res.json({ workflowId: id, update: name, updateId, result: answer.result });
+      return;
+    }
+    answerPending(
+      res,
+      answer,
+      followLinks(`/api/v1/workflows/${encodeURIComponent(id)}`, updateOutcomes(id), updateId, answer.runId),
+    );
+  });
+
+  router.get('/:id/update-outcomes/:updateId', async (req, res) => {
+    const { id, updateId } = parse(updateParams, req.params);
+    const { runId } = parse(followQuery, req.query);
+    await authorize(res, id, 'read');
+    const ref = { workflowId: id, runId, updateId };
+    const follow = followLinks(`/api/v1/workflows/${encodeURIComponent(id)}`, updateOutcomes(id), updateId, runId);
+    answerOutcome(res, ref, await followUpdate(ctx, res, ref), follow);
   });
 
   return router;

@@ -265,6 +265,11 @@ describe('the generic workflow API asks the scope of the workflow’s own proces
     expect({ status: read.status, type: read.body.type }).toEqual({ status: 200, type: rolloutWorkflowType });
     const query = await call('POST', `${describe}/queries/status`, ['workflows:read'], '{}');
     expect({ status: query.status, scope: query.body.scope }).toEqual({ status: 403, scope: 'rollouts:read' });
+    // An update's outcome is the rollout's to read as well.
+    const outcome = await call('GET', `${describe}/update-outcomes/some-update`, ['workflows:read']);
+    expect({ status: outcome.status, scope: outcome.body.scope }).toEqual({ status: 403, scope: 'rollouts:read' });
+    const unknown = await call('GET', `${describe}/update-outcomes/some-update`, ['workflows:read', 'rollouts:read']);
+    expect(unknown.status).toBe(404);
 
     const list = (grant: Grant[]) =>
       call('GET', `/api/v1/workflows?query=${encodeURIComponent(`WorkflowId = '${workflowId}'`)}`, grant);

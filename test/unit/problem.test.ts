@@ -1,4 +1,8 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+} from '@temporalio/client';
 import { z } from 'zod';
 import { toProblem } from '../../api/problem';
 import { AppError } from '../../lib/errors';
@@ -29,6 +33,17 @@ describe('toProblem', () => {
   test("a partner's rate limit passes its Retry-After on, rounded up to whole seconds", () => {
     const err = new AppError('RateLimited', 'CBB find contact: rate limited (429)', { retryAfterSeconds: 29.2 });
     expect(toProblem(err).retryAfter).toBe(30);
+  });
+
+  test('an update that timed out unchecked claims neither that it runs nor that it does not', () => {
+    const problem = toProblem(new WorkflowUpdateRPCTimeoutOrCancelledError('Deadline exceeded'));
+    expect(problem).toMatchObject({ status: 503, retryAfter: expect.any(Number) });
+    expect(problem.detail).toMatch(/whether it holds it is not known/);
+  });
+
+  test('an update not handed over names its id, for the resend', () => {
+    const problem = toProblem(new AppError('Unavailable', 'update u-1 of vm-1: not held', { updateId: 'u-1' }));
+    expect(problem).toMatchObject({ status: 503, updateId: 'u-1', retryAfter: expect.any(Number) });
   });
 
   test('an unknown error says nothing of its internals', () => {

@@ -9,6 +9,7 @@ import {
 } from '@temporalio/workflow';
 import type { CbbActivities } from '../activities/cbb';
 import type { CbbSyncProgress, CbbSyncResult, SyncStatus, SyncStep } from '../lib/cbb/contract';
+import { goneContact, goneTwice, resyncGoneContactPatch } from '../lib/cbb/contact-gone';
 import { describeRateLimitWait, retryAfterOf } from '../lib/cbb/rate-limit';
 import { isPermanent, rateLimitedType } from '../lib/errors';
 import { searchAttributes } from '../lib/search-attributes';
@@ -109,19 +110,62 @@ export class OrderSync {
 
     this.step('confirmation', 'WhatsApp order confirmation');
     let confirmation: CbbSyncResult['confirmation'] = 'skipped';
-    const skip = !plan.whatsappAlerts
+    let reason = !plan.whatsappAlerts
       ? 'the customer did not ask for WhatsApp alerts'
       : !hasWhatsapp
         ? 'the contact has no WhatsApp'
         : undefined;
-    if (skip) await cbb.settleOrder(orderId, { kind: 'whatsapp-skipped', reason: skip });
-    else
-      confirmation = await this.withRateLimitWaits(() =>
-        cbb.sendOrderConfirmation(orderId, contactId, plan.externalId, plan.contact.firstName),
-      );
+    if (reason) await cbb.settleOrder(orderId, { kind: 'whatsapp-skipped', reason });
+    else ({ confirmation, reason } = await this.confirm(plan, contactId));
     if (confirmation === 'sent' || confirmation === 'already-sent') this.status('confirmed');
-    this.step('done', `synced; confirmation ${confirmation}`);
-    return { orderId, status: progress.status, contactId, confirmation, reason: skip };
+    this.step(
+      'done',
+      `synced; confirmation ${confirmation}${reason && confirmation === 'failed' ? `: ${reason}` : ''}`,
+    );
+    return { orderId, status: progress.status, contactId: progress.contactId, confirmation, reason };
+  }
+
+  private send(plan: Plan, contactId: string) {
+    return this.withRateLimitWaits(() =>
+      cbb.sendOrderConfirmation(this.orderId, contactId, plan.externalId, plan.contact.firstName),
+    );
+  }
+
+  /**
+   * The confirmation; a send refused because the contact is gone makes the contact again
+   * through the same upsert (which stores the new id), sets its fields and sends once
+   * more. A second refusal ends the confirmation failed, saying what happened.
+   */
+  private async confirm(
+    plan: Plan,
+    contactId: string,
+  ): Promise<{ confirmation: CbbSyncResult['confirmation']; reason?: string }> {
+    const { orderId, progress } = this;
+    try {
+      return { confirmation: await this.send(plan, contactId) };
+    } catch (err) {
+      const gone = goneContact(applicationFailure(err));
+      // Runs from before the re-sync failed the order here, and replay so.
+      if (gone === undefined || !patched(resyncGoneContactPatch)) throw err;
+      this.step('contact', `CBB contact ${gone} was gone at send time: making the contact again`);
+      const again = await this.withRateLimitWaits(() =>
+        cbb.upsertCbbContact(orderId, plan.contact, { replacing: gone }),
+      );
+      progress.contactId = again.contactId;
+      this.step('fields', `setting ${plan.contact.fields.length} custom fields on contact ${again.contactId}`);
+      await this.withRateLimitWaits(() => cbb.setCbbContactFields(orderId, again.contactId, plan.contact.fields));
+      this.step('confirmation', `WhatsApp order confirmation, again, to contact ${again.contactId}`);
+      try {
+        return { confirmation: await this.send(plan, again.contactId) };
+      } catch (err2) {
+        const goneAgain = goneContact(applicationFailure(err2));
+        if (goneAgain === undefined) throw err2;
+        const reason = goneTwice(gone, goneAgain);
+        await cbb.settleOrder(orderId, { kind: 'confirmation-failed', reason });
+        log.warn('order confirmation not sent: contact gone twice', { orderId, reason });
+        return { confirmation: 'failed', reason };
+      }
+    }
   }
 
   /** A step failed for good: a permanent refusal fails the order, anything else leaves it pending for the next sweep. */

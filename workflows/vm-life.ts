@@ -19,6 +19,7 @@ import type {
   VmProgress,
 } from '../lib/vm/contract';
 import { convergePatch, reconcile } from '../lib/vm/reconcile';
+import { lostSnapshots, markLost, snapshotsLostPatch, taken } from '../lib/vm/snapshots';
 import type { ObservedState } from '../lib/vm/states';
 import { canApply } from '../lib/vm/transitions';
 import { correctiveCall, operationCall, vm } from './vm-activities';
@@ -182,13 +183,17 @@ export class MachineLife {
     if (op === 'delete' && (s.phase === 'ready' || s.phase === 'deleting')) return this.remove();
     if (s.phase !== 'ready') throw refused(`${op} cannot run: the machine is ${s.phase}`);
     const a = args as Record<string, unknown>;
-    const verdict = canApply(op, s.observed, { snapshots: s.snapshots, snapshot: a.snapshot as string | undefined });
+    const verdict = canApply(op, s.observed, {
+      snapshots: s.snapshots,
+      lost: s.lostSnapshots,
+      snapshot: a.snapshot as string | undefined,
+    });
     if (!verdict.ok) throw refused(verdict.reason);
     this.publish(`${op}`);
     const call = operationCall(op);
     if (!call) throw refused(`${op} is not an operation of this machine`);
     const outcome = await call(this.ref, args);
-    if (op === 'snapshot' && !s.snapshots.includes(a.name as string)) s.snapshots.push(a.name as string);
+    if (op === 'snapshot') Object.assign(s, taken(s, a.name as string));
     this.apply(outcome);
     const desired = desiredAfter[op] ?? (op === 'revert' ? desiredOf(s.observed) : undefined);
     if (desired && desired !== s.desired) {
@@ -240,15 +245,24 @@ export class MachineLife {
       try {
         await this.correct(report);
       } finally {
-        if (this.queue.waiting() === 0) this.projected = this.s.observed;
+        if (this.queue.waiting() === 0) {
+          this.projected = this.s.observed;
+          this.projectedSnapshots = [...this.s.snapshots];
+        }
         this.publish();
       }
     });
   }
 
   private async correct(report: DriftReport): Promise<void> {
+    if (this.s.phase !== 'ready') return;
+    await this.correctDomain(report);
+    // Runs from before snapshots were checked made no such calls, so their histories replay.
+    if (patched(snapshotsLostPatch)) await this.settleSnapshots();
+  }
+
+  private async correctDomain(report: DriftReport): Promise<void> {
     const { s, ref } = this;
-    if (s.phase !== 'ready') return;
     const recorded = s.observed;
     const seen = await vm.observeMachine(ref);
     s.observed = seen.observed;
@@ -282,6 +296,24 @@ export class MachineLife {
         details: { steps: decision.steps, runStrategy: s.runStrategy },
       },
     );
+  }
+
+  /**
+   * Snapshots the machine lists that libvirt does not (the domain was lost with them, or
+   * one was deleted behind the workflow's back) are marked lost, looked up afresh rather
+   * than taken from the report. A lookup that fails leaves them to the next pass.
+   */
+  private async settleSnapshots(): Promise<void> {
+    const s = this.s;
+    if (!s.snapshots.length) return;
+    try {
+      const gone = lostSnapshots(s.snapshots, await vm.listMachineSnapshots(this.ref));
+      if (!gone.length) return;
+      this.publish(`marking lost snapshots: ${gone.join(', ')}`);
+      Object.assign(s, markLost(s, await vm.markSnapshotsLost(this.ref, gone)));
+    } catch (err) {
+      this.noteError(err);
+    }
   }
 
   // ---- the run's end ---------------------------------------------------------------

@@ -89,6 +89,7 @@ export function progressOf(
     operations: s.operations,
     continuedRuns: s.continuedRuns ?? 0,
     snapshots: [...s.snapshots],
+    lostSnapshots: [...(s.lostSnapshots ?? [])],
     lastError: s.lastError,
   };
 }
@@ -100,6 +101,9 @@ export function detailsOf(s: VmCarriedState, queued: number, doing?: string): st
     `libvirt reports ${s.observed}; wanted ${s.desired} (run strategy ${s.runStrategy}).`,
     `${s.operations} operations so far${queued ? `, ${queued} waiting` : ''}.`,
     s.snapshots.length ? `Snapshots: ${s.snapshots.join(', ')}.` : 'No snapshots.',
+    ...(s.lostSnapshots?.length
+      ? [`Lost snapshots (libvirt no longer has them): ${s.lostSnapshots.map((l) => l.name).join(', ')}.`]
+      : []),
     ...(s.lastError ? [`Last error: ${s.lastError.code}: ${s.lastError.message}`] : []),
   ];
   return lines.join('\n');
@@ -136,6 +140,10 @@ export function validateOperation<K extends OperationName>(
   if (s.phase === 'deleting')
     throw new Error(`${op} refused: the machine is being deleted; only delete may be asked again`);
   const a = args as { snapshot?: string };
-  const verdict = canApply(op, accepted.projected, { snapshots: accepted.projectedSnapshots, snapshot: a.snapshot });
+  const verdict = canApply(op, accepted.projected, {
+    snapshots: accepted.projectedSnapshots,
+    lost: s.lostSnapshots,
+    snapshot: a.snapshot,
+  });
   if (!verdict.ok) throw new Error(verdict.reason);
 }

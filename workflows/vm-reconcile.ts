@@ -19,6 +19,7 @@ import {
 } from '../lib/vm/contract';
 import { convergePatch, reconcile } from '../lib/vm/reconcile';
 import { describePass, describeReconcile } from '../lib/vm/reconcile-details';
+import { describeLost, lostSnapshots, snapshotsLostPatch } from '../lib/vm/snapshots';
 import { vm } from './vm-activities';
 
 /**
@@ -98,13 +99,18 @@ async function reconcilePass(pass: number): Promise<{ summary: VmReconcileSummar
       converge: patched(convergePatch),
       recorded: m.recorded,
     });
-    if (!decision.drift) continue;
+    // Runs from before snapshots were compared signalled domain drift only, and replay so.
+    const lost =
+      m.snapshots && patched(snapshotsLostPatch) ? lostSnapshots(m.snapshots.recorded, m.snapshots.inLibvirt) : [];
+    const drift = [decision.drift, lost.length ? describeLost(lost) : undefined].filter(Boolean).join('; ');
+    if (!drift) continue;
     summary.drifted++;
     let handled: string;
     try {
       await getExternalWorkflowHandle(vmWorkflowId(m.machineId)).signal(driftSignal, {
         observed: m.observed,
-        drift: decision.drift,
+        drift,
+        ...(lost.length ? { lostSnapshots: lost } : {}),
       });
       summary.signalled++;
       sentTo.push(vmWorkflowId(m.machineId));
@@ -118,8 +124,13 @@ async function reconcilePass(pass: number): Promise<{ summary: VmReconcileSummar
       type: 'drift',
       outcome: 'drift',
       severity: 'medium',
-      message: `reconcile: ${decision.drift}; ${handled}`,
-      details: { desired: m.desired, observed: m.observed, runStrategy: m.runStrategy },
+      message: `reconcile: ${drift}; ${handled}`,
+      details: {
+        desired: m.desired,
+        observed: m.observed,
+        runStrategy: m.runStrategy,
+        ...(lost.length ? { lostSnapshots: lost } : {}),
+      },
       dedupeKey: `reconcile/${runId}/${pass}/${m.machineId}`,
     });
   }

@@ -3,6 +3,7 @@ import { errorMessage } from '../../lib/errors';
 import type { Logger } from '../../lib/infra/logger';
 import * as store from '../../store/cbb/orders';
 import type { Semaphore } from '../../lib/infra/semaphore';
+import { contactGoneDetail } from '../../lib/cbb/contact-gone';
 import { CbbError, type CbbClient } from './client';
 
 /**
@@ -13,7 +14,8 @@ import { CbbError, type CbbClient } from './client';
  * - no claim: claim, send, mark sent;
  * - CBB answered that it did not send (an HTTP error, `success: false`, 429): the
  *   claim is released and the attempt fails, so Temporal retries and the next
- *   attempt claims again;
+ *   attempt claims again; a 404 says the contact is gone, and the failure names it so
+ *   the workflow can make the contact again and send once more;
  * - the outcome is unknown (a timeout, a dropped connection, or a worker that died
  *   mid-call and left a claim): the confirmation is marked `unconfirmed` and not
  *   sent again; a duplicate WhatsApp message cannot be taken back, a missing one
@@ -65,6 +67,13 @@ export async function sendConfirmationOnce(
           await store
             .releaseConfirmation(db, r.orderId, r.attempt)
             .catch((e) => log.warn({ err: errorMessage(e) }, 'could not release a confirmation claim'));
+          // A 404 on a send names the contact: the workflow makes it again rather than fail the order.
+          if (err.type === 'NotFound') {
+            throw new CbbError('NotFound', `CBB contact ${r.contactId} is gone: ${err.message}`, 'not-sent', {
+              ...err.details,
+              ...contactGoneDetail(r.contactId),
+            });
+          }
           throw err;
         }
         await markUnconfirmed(db, r, errorMessage(err));

@@ -35,7 +35,9 @@ export type SettleOutcome =
   | { kind: 'skipped'; reason: string }
   | { kind: 'invalid'; reason: string; errorType?: string }
   | { kind: 'error'; reason: string; errorType?: string }
-  | { kind: 'whatsapp-skipped'; reason: string };
+  | { kind: 'whatsapp-skipped'; reason: string }
+  /** The order is in CBB but its confirmation could not be sent: the reason says why. */
+  | { kind: 'confirmation-failed'; reason: string };
 
 /** Who is calling: the workflow run keys the audit events, the attempt keys a confirmation claim. */
 function caller() {
@@ -86,10 +88,12 @@ export function createCbbActivities({
      * Finds the contact by phone or creates it. Safe to run twice: it looks before it
      * creates, so a retry after a create whose answer was lost finds that contact; an
      * advisory lock on the phone keeps two orders of one customer from both creating.
+     * `replacing` names a contact CBB no longer has: the one found or made now takes its place.
      */
     upsertCbbContact: async (
       orderId: string,
       draft: CbbContactDraft,
+      again?: { replacing: string },
     ): Promise<{ contactId: string; created: boolean }> => {
       const { workflowId, run } = caller();
       return inTransaction(pool, async (c) => {
@@ -110,9 +114,10 @@ export function createCbbActivities({
         const type = existing ? 'contact_found' : 'contact_created';
         await store.addEvent(c, orderId, {
           type,
-          detail: { contactId: contact.id },
+          detail: { contactId: contact.id, ...(again ? { replacing: again.replacing } : {}) },
           workflowId,
-          dedupeKey: `${run}/contact`,
+          // The re-sync's event is its own: the run's first one keeps its key.
+          dedupeKey: again ? `${run}/contact/replacing/${again.replacing}` : `${run}/contact`,
         });
         return { contactId: contact.id, created: !existing };
       });
@@ -142,12 +147,13 @@ export function createCbbActivities({
           .catch((e) => log.warn({ err: errorMessage(e) }, 'could not record field failure'));
         throw err;
       }
-      await inTransaction(pool, async (c) => {
+      const first = await inTransaction(pool, async (c) => {
         await store.setSyncState(c, orderId, { status: 'synced', lastError: null });
         const detail = { contactId, set: stale.map((f) => f.name), unchanged: fields.length - stale.length };
-        await store.addEvent(c, orderId, { type: 'synced', detail, workflowId, dedupeKey: `${run}/synced` });
+        return store.addEvent(c, orderId, { type: 'synced', detail, workflowId, dedupeKey: `${run}/synced` });
       });
-      metrics.syncEnded('synced');
+      // A run syncs an order once, however often its fields are set (a retry, a re-sync).
+      if (first) metrics.syncEnded('synced');
       return { set: stale.length, unchanged: fields.length - stale.length, hasWhatsapp: contact.hasWhatsapp };
     },
 
@@ -180,6 +186,8 @@ export function createCbbActivities({
             'skipped',
             outcome.kind === 'skipped' ? outcome.reason : 'order not synced to CBB',
           );
+        } else if (outcome.kind === 'confirmation-failed') {
+          await store.setWhatsappState(c, orderId, 'failed', outcome.reason);
         } else if (outcome.kind === 'error') {
           await store.setSyncState(c, orderId, { lastError: outcome.reason });
         } else {
@@ -193,7 +201,7 @@ export function createCbbActivities({
         });
         return true;
       });
-      if (settled && outcome.kind !== 'whatsapp-skipped') {
+      if (settled && outcome.kind !== 'whatsapp-skipped' && outcome.kind !== 'confirmation-failed') {
         const type = 'errorType' in outcome ? outcome.errorType : undefined;
         // A plan refused before any CBB call (no errorType) is an invalid order.
         if (outcome.kind === 'invalid') metrics.syncEnded('failed', type ?? 'InvalidOrder');

@@ -8,7 +8,15 @@ import type { ObservedState, StateReason } from '../../lib/vm/states';
 import type { DesiredState, MachineRef, OperationOutcome } from '../../lib/vm/contract';
 import type { MachineSpec, RunStrategy } from '../../lib/vm/validate';
 import { insertEvents, type MachineEvent } from '../../store/vm/events';
-import { addSnapshot, liveMachines, updateMachine, type MachinePatch } from '../../store/vm/machines';
+import { describeLost, type LostSnapshot } from '../../lib/vm/snapshots';
+import {
+  addSnapshot,
+  liveMachines,
+  liveSnapshots,
+  markSnapshotsLost,
+  updateMachine,
+  type MachinePatch,
+} from '../../store/vm/machines';
 import { buildDomainXml } from './domain-xml';
 import type { VmResources } from './resources';
 import { runtimeVmMetrics, type VmMetrics } from './metrics';
@@ -41,6 +49,8 @@ export interface SurveyedMachine extends MachineRef {
   observed: ObservedState;
   /** What the machine's record last said libvirt reported. */
   recorded?: ObservedState;
+  /** A machine with snapshots not marked lost: those, and the ones libvirt lists for its domain. */
+  snapshots?: { recorded: string[]; inLibvirt: string[] };
 }
 
 export interface Survey {
@@ -121,6 +131,16 @@ export function createVmActivities(deps: VmActivityDeps) {
           dedupeKey: dedupeKey('error'),
         },
       ]).catch((dbErr: unknown) => log.error({ err: errorMessage(dbErr) }, 'VM error not recorded'));
+      throw err;
+    }
+  }
+
+  /** The domain's snapshots as libvirt lists them; a domain that is gone has none. */
+  async function snapshotsOf(name: string): Promise<string[]> {
+    try {
+      return await adapter.listSnapshots(name);
+    } catch (err) {
+      if (vmErrorCode(err) === 'MACHINE_NOT_FOUND') return [];
       throw err;
     }
   }
@@ -236,6 +256,39 @@ export function createVmActivities(deps: VmActivityDeps) {
       });
     },
 
+    /** The snapshots libvirt has of the machine's domain; none when the domain is gone. Reads only. */
+    async listMachineSnapshots(ref: MachineRef): Promise<string[]> {
+      return heartbeating(() => snapshotsOf(ref.name));
+    },
+
+    /**
+     * Marks snapshots libvirt no longer has lost (the workflow found them so), with their
+     * event, a warning and the count. Safe twice: a mark keeps the time it was first
+     * noticed, the event is keyed, and the count only follows a first write.
+     */
+    async markSnapshotsLost(ref: MachineRef, names: string[]): Promise<LostSnapshot[]> {
+      const marked = new Map((await markSnapshotsLost(pool, ref.machineId, names)).map((l) => [l.name, l.lostAt]));
+      // A name the table never had (its row was not written) is lost all the same.
+      const now = new Date().toISOString();
+      const lost = names.map((name) => ({ name, lostAt: marked.get(name) ?? now }));
+      const written = await insertEvents(pool, [
+        {
+          machineId: ref.machineId,
+          type: 'snapshot-lost',
+          outcome: 'drift',
+          severity: 'high',
+          message: `${describeLost(names)}: marked lost, a revert to ${names.length === 1 ? 'it' : 'one'} is refused`,
+          details: { snapshots: lost },
+          dedupeKey: dedupeKey('ok'),
+        },
+      ]);
+      if (written) {
+        metrics.snapshotsLost(names.length);
+        log.warn({ machineId: ref.machineId, name: ref.name, snapshots: names }, 'VM snapshots lost');
+      }
+      return lost;
+    },
+
     /** What the workflow decided (status, desired state, why it failed), and its event. Safe twice: absolute values, keyed event. */
     async recordMachine(machineId: string, patch: MachinePatch, event?: Omit<MachineEvent, 'machineId' | 'dedupeKey'>) {
       await updateMachine(pool, machineId, patch);
@@ -248,18 +301,32 @@ export function createVmActivities(deps: VmActivityDeps) {
         const [machines, domains] = await Promise.all([liveMachines(pool), adapter.list()]);
         const byName = new Map(domains.map((d) => [d.name, d]));
         const names = new Set(machines.map((m) => m.name));
+        // Machines being provisioned or deleted belong to their workflow's step in progress.
+        const ready = machines.filter((m) => m.status === 'ready');
+        // Each snapshot's row is written after libvirt made it, and the rows are read before
+        // libvirt's lists: a snapshot taken meanwhile is never taken for lost.
+        const recorded = await liveSnapshots(
+          pool,
+          ready.map((m) => m.id),
+        );
+        const surveyed: SurveyedMachine[] = [];
+        // One virsh call per machine with snapshots, one at a time: a pass must not crowd libvirtd.
+        for (const m of ready) {
+          const held = recorded.get(m.id);
+          surveyed.push({
+            machineId: m.id,
+            name: m.name,
+            runStrategy: m.runStrategy,
+            desired: m.desiredState,
+            observed: byName.get(m.name)?.state ?? 'absent',
+            recorded: m.observedState,
+            ...(held
+              ? { snapshots: { recorded: held, inLibvirt: byName.has(m.name) ? await snapshotsOf(m.name) : [] } }
+              : {}),
+          });
+        }
         return {
-          // Machines being provisioned or deleted belong to their workflow's step in progress.
-          machines: machines
-            .filter((m) => m.status === 'ready')
-            .map((m) => ({
-              machineId: m.id,
-              name: m.name,
-              runStrategy: m.runStrategy,
-              desired: m.desiredState,
-              observed: byName.get(m.name)?.state ?? 'absent',
-              recorded: m.observedState,
-            })),
+          machines: surveyed,
           orphans: domains
             .filter((d) => !names.has(d.name))
             .map((d) => ({ name: d.name, uuid: d.uuid, state: d.state })),

@@ -15,6 +15,8 @@ export const vmHistograms = ['vm_operation_duration_seconds'];
 
 export interface VmMetrics {
   operation(op: string, outcome: 'ok' | 'error', seconds: number, code?: VmErrorCode): void;
+  /** Snapshots found missing from libvirt and marked lost. */
+  snapshotsLost(count: number): void;
 }
 
 const opLabel = (op: string) => ((vmOperations as readonly string[]).includes(op) ? op : 'other');
@@ -28,6 +30,12 @@ export function createVmMetrics(meter: MetricMeter): VmMetrics {
     's',
     'Time a VM operation took, failed ones included, by operation',
   );
+  const lost = meter.createCounter(
+    'vm_snapshots_lost_total',
+    '',
+    "Snapshots a machine's record listed that libvirt no longer had, marked lost by reconcile",
+  );
+  lost.add(0);
   for (const set of labelSets({ op: vmOperations, outcome: ['ok', 'error'] })) ops.add(0, set);
   for (const code of vmErrorCodes) errors.add(0, { code });
   return {
@@ -35,6 +43,9 @@ export function createVmMetrics(meter: MetricMeter): VmMetrics {
       ops.add(1, { op: opLabel(op), outcome });
       latency.record(seconds, { op: opLabel(op) });
       if (outcome === 'error') errors.add(1, { code: code ?? 'MACHINE_OPERATION_FAILED' });
+    },
+    snapshotsLost(count) {
+      lost.add(count);
     },
   };
 }

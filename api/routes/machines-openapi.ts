@@ -40,7 +40,8 @@ export function registerMachinePaths(): void {
     scope: 'machines:read',
     method: 'get',
     path: machinePath,
-    summary: 'A machine with its template, snapshots, recent events, allowed actions and Web UI link',
+    summary:
+      'A machine with its template, snapshots (those libvirt no longer has marked `lost`, with `lostAt`), recent events, allowed actions and Web UI link',
     request: { params: idParams },
     responses: { 200: json(anyObject), ...errors(404) },
   });

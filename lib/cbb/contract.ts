@@ -20,7 +20,8 @@ export interface CbbSyncResult {
   orderId: string;
   status: SyncStatus;
   contactId?: string;
-  confirmation?: 'sent' | 'already-sent' | 'unconfirmed' | 'skipped';
+  /** failed: the contact was gone at send time even after it was made again (the reason says so). */
+  confirmation?: 'sent' | 'already-sent' | 'unconfirmed' | 'skipped' | 'failed';
   reason?: string;
 }
 

@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import type { ScheduleDeclaration, ScheduleStop, ScheduleSwitch } from '../schedule';
 import { searchAttributes } from '../search-attributes';
 import type { VmErrorCode } from './errors';
+import type { LostSnapshot } from './snapshots';
 import type { ObservedState, StateReason } from './states';
 import type { MachineSpec, RunStrategy, operationArgsSchemas } from './validate';
 
@@ -63,6 +64,8 @@ export interface VmCarriedState {
   observed: ObservedState;
   runStrategy: RunStrategy;
   snapshots: string[];
+  /** Snapshots libvirt no longer has, kept so that a revert to one is refused with the reason. */
+  lostSnapshots?: LostSnapshot[];
   operations: number;
   /** Runs before this one (continue-as-new), for the progress query. */
   continuedRuns?: number;
@@ -90,6 +93,7 @@ export interface VmProgress {
   operations: number;
   continuedRuns: number;
   snapshots: string[];
+  lostSnapshots: LostSnapshot[];
   lastError?: { code: VmErrorCode; message: string };
 }
 
@@ -119,6 +123,8 @@ export interface DriftReport {
   observed: ObservedState;
   reason?: StateReason;
   drift: string;
+  /** Recorded snapshots libvirt did not list; the workflow looks again before it marks them lost. */
+  lostSnapshots?: string[];
 }
 
 export const driftSignal = defineSignal<[DriftReport]>('drift');

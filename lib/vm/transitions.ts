@@ -1,4 +1,5 @@
 import type { OperationName } from './contract';
+import type { LostSnapshot } from './snapshots';
 import type { ObservedState } from './states';
 
 /**
@@ -16,6 +17,8 @@ export type Verdict = { ok: true; target: ObservedState | 'unchanged' } | { ok: 
 export interface TransitionContext {
   /** Snapshots the machine has, for revert. */
   snapshots?: readonly string[];
+  /** Snapshots libvirt no longer has: a revert to one is refused, saying so. */
+  lost?: readonly LostSnapshot[];
   snapshot?: string;
 }
 
@@ -53,6 +56,13 @@ export function canApply(op: OperationName, state: ObservedState, ctx: Transitio
         : to('unchanged');
     case 'revert':
       if (ctx.snapshot !== undefined && ctx.snapshots && !ctx.snapshots.includes(ctx.snapshot)) {
+        const lost = ctx.lost?.find((l) => l.name === ctx.snapshot);
+        if (lost) {
+          return refuse(
+            `revert refused: snapshot ${JSON.stringify(lost.name)} is lost: libvirt no longer has it (noticed ${lost.lostAt}; ` +
+              'its domain was lost or the snapshot deleted outside the machine); take a new snapshot',
+          );
+        }
         const known = ctx.snapshots.length ? ctx.snapshots.join(', ') : 'none';
         return refuse(
           `revert needs an existing snapshot; ${JSON.stringify(ctx.snapshot)} is not one (snapshots: ${known})`,

@@ -6,7 +6,8 @@ import { contactJson, fieldIdOf, invalidForType, knownFields, type Faults, type 
  * A stand-in for CBB (app.chatgptbuilder.io/api), which cannot be reached from here:
  * the same routes, the same X-ACCESS-TOKEN header and the same quirks (errors as
  * HTTP 200 `{success: false}`, name and email fixed at creation, unknown fields in
- * creation actions silently dropped). `/_admin` is ours: request log, counts, fault knobs.
+ * creation actions silently dropped). `/_admin` is ours: request log, counts, fault knobs,
+ * and forgetting a contact (what a restart does to every one).
  * It holds customers' phone numbers and can reset the server, so every admin route but
  * the readiness probe (`/_admin/health`, which tells nothing) takes the admin token as a
  * bearer token.
@@ -103,6 +104,11 @@ export function createCbbApp(store: Store, apiKey: string, adminToken: string): 
   app.get('/_admin/requests', (_req, res) => res.json(store.requests()));
   app.get('/_admin/messages', (_req, res) => res.json(store.messages()));
   app.get('/_admin/contacts', (_req, res) => res.json(store.contacts().map(contactJson)));
+  app.delete('/_admin/contacts/:id', (req, res) =>
+    store.forgetContact(req.params.id)
+      ? res.json({ forgotten: req.params.id })
+      : res.status(404).json({ error: `no contact ${req.params.id}` }),
+  );
   app.get('/_admin/stats', (_req, res) => {
     const byRoute: Record<string, number> = {};
     for (const r of store.requests()) byRoute[`${r.route} ${r.status}`] = (byRoute[`${r.route} ${r.status}`] ?? 0) + 1;

@@ -126,6 +126,17 @@ export function createStore() {
       return contact;
     },
     contact: (id: string) => contacts.get(id),
+    /** Drops a contact as a CBB that lost it would (the stand-in's restart loses them all); false if unknown. */
+    forgetContact(id: string): boolean {
+      const contact = contacts.get(id);
+      if (!contact) return false;
+      contacts.delete(id);
+      byPhone.set(
+        contact.phone,
+        (byPhone.get(contact.phone) ?? []).filter((c) => c.id !== id),
+      );
+      return true;
+    },
     findByPhone: (phone: string) => byPhone.get(phone) ?? [],
     findByField: (fieldId: string, value: string) =>
       [...contacts.values()].filter((c) => c.fields.get(fieldId) === value),

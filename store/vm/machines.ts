@@ -174,21 +174,71 @@ export async function updateMachine(db: Db, id: string, patch: MachinePatch): Pr
   );
 }
 
+/** Records a snapshot taken; one of the same name that was lost is replaced (taken now, no longer lost). */
 export async function addSnapshot(db: Db, machineId: string, name: string, description?: string): Promise<void> {
   await db.query(
     `INSERT INTO machine_snapshots (machine_id, name, description) VALUES ($1, $2, $3)
-     ON CONFLICT (machine_id, name) DO NOTHING`,
+     ON CONFLICT (machine_id, name) DO UPDATE
+       SET description = EXCLUDED.description, created_at = now(), lost_at = NULL
+       WHERE machine_snapshots.lost_at IS NOT NULL`,
     [machineId, name, description ?? null],
   );
 }
 
-export async function listSnapshots(
-  db: Db,
-  machineId: string,
-): Promise<{ name: string; description: string | null; createdAt: string }[]> {
+export interface SnapshotRecord {
+  name: string;
+  description: string | null;
+  createdAt: string;
+  /** libvirt no longer has it; `lostAt` is when that was noticed. */
+  lost: boolean;
+  lostAt: string | null;
+}
+
+export async function listSnapshots(db: Db, machineId: string): Promise<SnapshotRecord[]> {
   const { rows } = await db.query(
-    'SELECT name, description, created_at FROM machine_snapshots WHERE machine_id = $1 ORDER BY created_at, name',
+    `SELECT name, description, created_at, lost_at FROM machine_snapshots WHERE machine_id = $1
+     ORDER BY created_at, name`,
     [machineId],
   );
-  return rows.map((r) => ({ name: r.name, description: r.description, createdAt: iso(r.created_at) as string }));
+  return rows.map((r) => ({
+    name: r.name,
+    description: r.description,
+    createdAt: iso(r.created_at) as string,
+    lost: r.lost_at !== null,
+    lostAt: iso(r.lost_at),
+  }));
+}
+
+/** The snapshots not marked lost of the given machines, by machine id: what the reconciler checks. */
+export async function liveSnapshots(db: Db, machineIds: string[]): Promise<Map<string, string[]>> {
+  const byMachine = new Map<string, string[]>();
+  if (!machineIds.length) return byMachine;
+  const { rows } = await db.query(
+    `SELECT machine_id, name FROM machine_snapshots WHERE lost_at IS NULL AND machine_id = ANY($1::bigint[])
+     ORDER BY machine_id, created_at, name`,
+    [machineIds],
+  );
+  for (const r of rows) {
+    const id = String(r.machine_id);
+    byMachine.set(id, [...(byMachine.get(id) ?? []), r.name as string]);
+  }
+  return byMachine;
+}
+
+/**
+ * Marks the snapshots lost and returns each with the time it was first noticed: marking
+ * one twice keeps the first time, so a retried call answers the same.
+ */
+export async function markSnapshotsLost(
+  db: Db,
+  machineId: string,
+  names: string[],
+): Promise<{ name: string; lostAt: string }[]> {
+  const { rows } = await db.query(
+    `UPDATE machine_snapshots SET lost_at = coalesce(lost_at, now())
+     WHERE machine_id = $1 AND name = ANY($2::text[])
+     RETURNING name, lost_at`,
+    [machineId, names],
+  );
+  return rows.map((r) => ({ name: r.name as string, lostAt: iso(r.lost_at) as string }));
 }

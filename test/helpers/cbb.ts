@@ -25,6 +25,7 @@ export function cbbAdmin(cbb: { baseUrl: string; adminToken?: string }) {
     faults: (f: Partial<Faults>) => call<Faults>('PUT', '/faults', f),
     requests: () => call<LoggedRequest[]>('GET', '/requests'),
     messages: () => call<SentMessage[]>('GET', '/messages'),
+    forgetContact: (id: string) => call('DELETE', `/contacts/${id}`),
     contacts: () =>
       call<
         {

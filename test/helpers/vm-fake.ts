@@ -209,8 +209,35 @@ export function fakeMachineStore(machines: MachineRow[] = []) {
   const events: MachineEvent[] = [];
   const fields = new Map<string, Record<string, unknown>>();
   const keys = new Set<string>();
+  /** machine id → snapshot name → when it was marked lost (null while libvirt has it). */
+  const snapshots = new Map<string, Map<string, Date | null>>();
+  const snapshotsOf = (id: unknown) =>
+    snapshots.get(String(id)) ?? snapshots.set(String(id), new Map()).get(String(id))!;
   const pool = {
     async query(sql: string, params: unknown[] = []) {
+      if (sql.includes('INSERT INTO machine_snapshots')) {
+        const held = snapshotsOf(params[0]);
+        if (!held.has(params[1] as string) || held.get(params[1] as string)) held.set(params[1] as string, null);
+        return { rows: [], rowCount: 1 };
+      }
+      if (sql.includes('FROM machine_snapshots WHERE lost_at IS NULL')) {
+        const ids = (params[0] as string[]).map(String);
+        return {
+          rows: ids.flatMap((id) =>
+            [...snapshotsOf(id)].filter(([, lost]) => !lost).map(([name]) => ({ machine_id: id, name })),
+          ),
+        };
+      }
+      if (sql.startsWith('UPDATE machine_snapshots SET lost_at')) {
+        const held = snapshotsOf(params[0]);
+        const rows = (params[1] as string[])
+          .filter((name) => held.has(name))
+          .map((name) => {
+            held.set(name, held.get(name) ?? new Date());
+            return { name, lost_at: held.get(name) };
+          });
+        return { rows, rowCount: rows.length };
+      }
       if (sql.includes('INSERT INTO machine_events')) {
         const [ids, domains, types, outcomes, codes, severities, messages, details, dedupe] = params as unknown[][];
         let n = 0;
@@ -248,7 +275,7 @@ export function fakeMachineStore(machines: MachineRow[] = []) {
       return { rows: [], rowCount: 0 };
     },
   };
-  return { pool: pool as unknown as Pool, events, fields, machines };
+  return { pool: pool as unknown as Pool, events, fields, machines, snapshots };
 }
 
 export function fakeVmActivities(

@@ -292,3 +292,65 @@ test.each([
   expect(f.names()).not.toContain('sendOrderConfirmation');
   expect(f.calls.at(-1)?.args[1]).toEqual({ kind: 'whatsapp-skipped', reason });
 });
+
+describe('a send refused because the contact is gone', () => {
+  const gone = (contactId: string) =>
+    ApplicationFailure.create({
+      type: 'NotFound',
+      message: `CBB contact ${contactId} is gone: CBB send: not found (HTTP 404)`,
+      nonRetryable: true,
+      details: [{ upstreamStatus: 404, contactGone: contactId }],
+    });
+
+  test('makes the contact again through the upsert, sets its fields, sends once more, and confirms', async () => {
+    let sends = 0;
+    const f = fakes({
+      upsertCbbContact: async (_order: string, _draft: unknown, again?: { replacing: string }) => ({
+        contactId: again ? '100002' : '100001',
+        created: true,
+      }),
+      sendOrderConfirmation: async (_order: string, contactId: string) => {
+        if (sends++ === 0) throw gone(contactId);
+        return 'sent';
+      },
+    });
+    const { outcome, progress } = await run(f.activities);
+    expect(outcome).toEqual({
+      ok: true,
+      r: { orderId: '1', status: 'confirmed', contactId: '100002', confirmation: 'sent' },
+    });
+    expect(progress.contactId).toBe('100002');
+    expect(f.names()).toEqual([
+      'loadOrderForSync',
+      'upsertCbbContact',
+      'setCbbContactFields',
+      'sendOrderConfirmation',
+      'upsertCbbContact',
+      'setCbbContactFields',
+      'sendOrderConfirmation',
+    ]);
+    expect(f.calls[4].args[2]).toEqual({ replacing: '100001' });
+    expect(f.calls[6].args[1]).toBe('100002');
+  });
+
+  test('a second refusal ends the confirmation failed with a reason that says so, the order not called invalid', async () => {
+    const f = fakes({
+      upsertCbbContact: async (_order: string, _draft: unknown, again?: { replacing: string }) => ({
+        contactId: again ? '100002' : '100001',
+        created: true,
+      }),
+      sendOrderConfirmation: async (_order: string, contactId: string) => {
+        throw gone(contactId);
+      },
+    });
+    const { outcome } = await run(f.activities);
+    const reason = 'the CBB contact was gone at send time twice: 100001, then 100002 made again for the order';
+    expect(outcome).toEqual({
+      ok: true,
+      r: { orderId: '1', status: 'synced', contactId: '100002', confirmation: 'failed', reason },
+    });
+    expect(f.names().filter((n) => n === 'sendOrderConfirmation')).toHaveLength(2);
+    const settled = f.calls.filter((c) => c.name === 'settleOrder').map((c) => c.args[1]);
+    expect(settled).toEqual([{ kind: 'confirmation-failed', reason }]);
+  });
+});

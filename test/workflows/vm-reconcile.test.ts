@@ -2,7 +2,7 @@ import { driftSignal, progress } from '../../lib/vm/contract';
 import { vmReconcile } from '../../workflows';
 import { timeSkippingServer } from '../helpers/time-skipping';
 import type { MachineRow } from '../helpers/vm-fake';
-import { machineInput as input, update, vmTestBed, withReadyMachine } from '../helpers/vm-workflow';
+import { machineInput as input, update, vmTestBed, withReadyMachine, type VmTestBed } from '../helpers/vm-workflow';
 import { waitUntil } from '../helpers/wait';
 
 /**
@@ -162,4 +162,81 @@ test('a triggered run makes its pass at once, then ends when it sees the Schedul
   expect(looks).toBe(1);
   expect(drift).toHaveLength(1);
   expect(details).toMatch(/ended after 1 pass \(another run of the Schedule reconciles\)$/);
+});
+
+describe('snapshots libvirt no longer has', () => {
+  const rowOf = (i: ReturnType<typeof input>): MachineRow => ({
+    id: i.spec.machineId,
+    name: i.spec.name,
+    status: 'ready',
+    run_strategy: i.spec.runStrategy,
+    desired_state: 'running',
+  });
+  const pass = (t: VmTestBed, id: string) =>
+    env().client.workflow.execute(vmReconcile, { taskQueue: t.taskQueue, workflowId: `vm-reconcile-snap-${id}` });
+
+  test('are marked lost in one pass after libvirt forgot the domain; a revert to one is refused; the next pass agrees', async () => {
+    const i = input('Always');
+    const name = i.spec.name;
+    const t = await vmTestBed(env(), [rowOf(i)]);
+    await withReadyMachine(t, i, async (handle) => {
+      await update(handle, 'snapshot', { name: 'a' });
+      await update(handle, 'snapshot', { name: 'b' });
+      // What a restart of the test driver's libvirtd does: the domain and its snapshots are gone.
+      t.hv.domains.delete(name);
+
+      const first = await pass(t, `${i.spec.machineId}-1`);
+      expect(first).toMatchObject({ drifted: 1, signalled: 1 });
+      await waitUntil(
+        'the snapshots marked lost',
+        async () => (await handle.query(progress)).lostSnapshots.length === 2,
+      );
+      const seen = await handle.query(progress);
+      expect(seen).toMatchObject({ observed: 'running', snapshots: [] });
+      expect(seen.lostSnapshots.map((l) => l.name)).toEqual(['a', 'b']);
+      expect(t.hv.domains.get(name)?.state).toBe('running');
+      expect([...t.store.snapshots.get(i.spec.machineId)!.values()].every((lostAt) => lostAt instanceof Date)).toBe(
+        true,
+      );
+
+      await expect(update(handle, 'revert', { snapshot: 'a' })).rejects.toMatchObject({
+        cause: { message: expect.stringMatching(/^revert refused: snapshot "a" is lost: libvirt no longer has it/) },
+      });
+      expect(await pass(t, `${i.spec.machineId}-2`)).toMatchObject({ drifted: 0 });
+
+      // A snapshot taken again under the name is a live one.
+      await update(handle, 'snapshot', { name: 'a' });
+      await update(handle, 'revert', { snapshot: 'a' });
+      expect((await handle.query(progress)).lostSnapshots.map((l) => l.name)).toEqual(['b']);
+    });
+    const drift = t.store.events.find((e) => e.type === 'drift' && e.machineId === i.spec.machineId);
+    expect(drift?.message).toMatch(/^reconcile: expected running, libvirt reports absent; snapshots lost: a, b \(/);
+    const lost = t.store.events.filter((e) => e.type === 'snapshot-lost');
+    expect(lost).toEqual([
+      expect.objectContaining({
+        outcome: 'drift',
+        severity: 'high',
+        message: expect.stringMatching(/^snapshots lost: a, b/),
+      }),
+    ]);
+  });
+
+  test('one deleted behind the workflow while the domain runs is marked lost, the domain left alone', async () => {
+    const i = input('Always');
+    const name = i.spec.name;
+    const t = await vmTestBed(env(), [rowOf(i)]);
+    await withReadyMachine(t, i, async (handle) => {
+      await update(handle, 'snapshot', { name: 'keep' });
+      await update(handle, 'snapshot', { name: 'gone' });
+      t.hv.domains.get(name)!.snapshots.delete('gone');
+      const before = t.hv.calls.length;
+      expect(await pass(t, i.spec.machineId)).toMatchObject({ drifted: 1, signalled: 1 });
+      await waitUntil(
+        'the snapshot marked lost',
+        async () => (await handle.query(progress)).lostSnapshots.length === 1,
+      );
+      expect(await handle.query(progress)).toMatchObject({ snapshots: ['keep'], observed: 'running' });
+      expect(t.hv.calls.slice(before)).toEqual([]);
+    });
+  });
 });

@@ -33,7 +33,7 @@ export interface LoadOptions {
 
 function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+  return Math.round(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]);
 }
 
 export async function measure(name: string, url: string, next: () => Request, opts: LoadOptions): Promise<Figures> {
@@ -89,6 +89,6 @@ export async function measure(name: string, url: string, next: () => Request, op
     failed: latencies.length - ok.length - shed.length + result.errors,
     okP99: percentile(ok, 99),
     shedP99: percentile(shed, 99),
-    shedMax: shed.at(-1) ?? 0,
+    shedMax: Math.round(shed.at(-1) ?? 0),
   };
 }

@@ -17,6 +17,12 @@ export function createMetrics() {
     labelNames: ['type'],
     registers: [registry],
   });
+  const shed = new Counter({
+    name: 'orchestrator_api_requests_shed_total',
+    help: 'Requests answered 503 because the API was busy: full (no room in the queue), waited (the queue wait ran out), deadline (no answer by the deadline)',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
   const track: RequestHandler = (req, res, next) => {
     const end = duration.startTimer();
     res.on('finish', () => {
@@ -26,7 +32,7 @@ export function createMetrics() {
     });
     next();
   };
-  return { registry, track, started };
+  return { registry, track, started, shed };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -54,7 +54,7 @@ export const errorResponses = {
     },
   },
   503: problemResponse(
-    'A dependency (Temporal, Postgres, Redis, a partner) is unavailable; `Retry-After` says when to retry',
+    'A dependency (Temporal, Postgres, Redis, a partner) is unavailable, or the API is at its limit of requests in flight or could not answer within its deadline; `Retry-After` says when to retry',
   ),
 };
 

@@ -12,6 +12,7 @@ import { ZodError } from 'zod';
 import { AppError, errorMessage, type ErrorType } from '../lib/errors';
 import { redisOutageCause } from '../lib/infra/redis';
 import { redactedUrl } from './access/redact-url';
+import { answeredLate } from './request-deadline';
 
 /**
  * Errors leave the API as RFC 9457 problem documents; this is the one place that maps
@@ -56,6 +57,14 @@ const problem = (status: number, title: string, detail: string, extra: Partial<P
 
 /** How long a client should wait before retrying after an outage: a few seconds, the dependency restarts fast. */
 const outageRetryAfter = 5;
+
+/** Seconds: a request refused for load will likely find the API less busy a moment later. */
+export const busyRetryAfter = 1;
+
+/** The API itself is at its limit: the answer to shed load, the same wherever it is shed. */
+export function busyProblem(detail: string, instance: string, requestId: string): Problem {
+  return problem(503, 'Unavailable', detail, { instance, requestId, retryAfter: busyRetryAfter });
+}
 
 export function zodProblemErrors(err: ZodError): { field: string; message: string }[] {
   return err.issues.map((i) => ({ field: i.path.join('.') || '(body)', message: i.message }));
@@ -200,6 +209,9 @@ export function sendProblem(res: Parameters<RequestHandler>[1], p: Problem): voi
 }
 
 export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
+  // The deadline answered for this request already; what the handler met since (often the
+  // refusal to write a second answer) is what a late handler meets, not a bug.
+  if (answeredLate(res)) return req.log?.debug({ cause: outageCause(err) }, 'late handler finished after the deadline');
   const p = { ...toProblem(err), instance: redactedUrl(req.originalUrl), requestId: String(req.id ?? '') };
   // A dependency's outage is one line naming its cause: the error object of a driver can be huge
   // (ioredis's transaction errors hold every command's error, which refer back to each other).

@@ -8,6 +8,10 @@ export const apiEnv = z.object({
   API_TOKEN: optional,
   // Every request's calls to Temporal and Postgres share this bound: a dependency that is down is a 503 within it.
   API_DEADLINE: duration.default('2s'),
+  // Requests worked on at once; more wait in a queue of API_MAX_QUEUED for at most a quarter of the
+  // deadline, and past that get 503 with Retry-After at once (README, "Outages are quick 503s").
+  API_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000).default(16),
+  API_MAX_QUEUED: z.coerce.number().int().min(0).max(100_000).default(16),
   // A statement slower than this is logged and counted; their share over 5 minutes is /readyz's query health.
   API_SLOW_QUERY: duration.default('100ms'),
   // open: a key's requests go through unlimited while Redis is down; closed: they get 503.
@@ -30,6 +34,8 @@ export interface ApiConfig {
     port: number;
     token?: string;
     deadlineMs: number;
+    /** Requests worked on at once, and how many may wait for a slot (api/admission.ts). */
+    admission: { maxInFlight: number; maxQueued: number };
     slowQueryMs: number;
     rateLimitOnRedisDown: 'open' | 'closed';
     keyCacheSecret?: string;
@@ -45,6 +51,7 @@ export function apiConfig(e: z.infer<typeof apiEnv>): ApiConfig {
       port: e.API_PORT,
       token: e.API_TOKEN,
       deadlineMs: durationMs(e.API_DEADLINE),
+      admission: { maxInFlight: e.API_MAX_IN_FLIGHT, maxQueued: e.API_MAX_QUEUED },
       slowQueryMs: durationMs(e.API_SLOW_QUERY),
       rateLimitOnRedisDown: e.API_RATE_LIMIT_ON_REDIS_DOWN,
       keyCacheSecret: e.API_KEY_CACHE_SECRET,

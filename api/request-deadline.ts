@@ -1,0 +1,19 @@
+import type { Response } from 'express';
+
+/** When the answer to this request is due (epoch ms), set on arrival by api/response-deadline.ts. */
+export function deadlineOf(res: Response): number | undefined {
+  return res.locals.deadline as number | undefined;
+}
+
+export function setDeadline(res: Response, at: number): void {
+  res.locals.deadline = at;
+}
+
+/** Whether the deadline answered 503 before the handler did; the handler's own answer then goes nowhere. */
+export function answeredLate(res: Response): boolean {
+  return res.locals.answeredLate === true;
+}
+
+export function markAnsweredLate(res: Response): void {
+  res.locals.answeredLate = true;
+}

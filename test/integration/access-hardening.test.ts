@@ -173,7 +173,12 @@ describe('Redis is a cache, not an authority', () => {
 
 describe('failed authentication', () => {
   test('1,000 wrong secrets for a known prefix: 429 with Retry-After and RateLimit headers past the limit', async () => {
-    const p = await serve({ authFailures: { perKey: 10, perAddress: 30 } });
+    // Each wave of 50 must reach the failed-authentication limit, not the door's admission limit
+    // in front of it (16 at work, 16 waiting by default; api-load-shedding tests that one).
+    const p = await serve({
+      authFailures: { perKey: 10, perAddress: 30 },
+      admission: { maxInFlight: 50, maxQueued: 50 },
+    });
     const agent = agentFrom(freshAddress());
     const { key } = await createApiKey(pool, { name: 'target', scopes: ['orders:read'], tier: 'enterprise' });
     const prefix = key.split('.')[0];

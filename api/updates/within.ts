@@ -7,12 +7,20 @@ import { requestDeadline } from '../deadline';
 const minAskMs = 250;
 
 /**
+ * Kept back from the request's deadline for writing the answer: at the deadline itself the
+ * API's backstop (api/response-deadline.ts) answers a bare 503, without the update's id.
+ */
+const answerMarginMs = 200;
+
+/**
  * The request's deadline shared out: waiting for an update's outcome until `answerBy`,
  * then, when none came, the last quarter (at least `minAskMs`) to ask Temporal whether it
- * holds the update, which is what tells "pending" from "never handed over".
+ * holds the update, which is what tells "pending" from "never handed over"; all of it
+ * ends `answerMarginMs` before the request's deadline.
  */
 export function updateDeadlines(ctx: ApiContext, res: Response): { answerBy: number; deadline: number } {
-  const deadline = requestDeadline(res, ctx.config.api.deadlineMs);
+  const deadline =
+    requestDeadline(res, ctx.config.api.deadlineMs) - Math.min(answerMarginMs, ctx.config.api.deadlineMs / 10);
   return { answerBy: deadline - Math.max(minAskMs, (deadline - Date.now()) / 4), deadline };
 }
 

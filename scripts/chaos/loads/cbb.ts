@@ -42,7 +42,40 @@ function admin(ctx: LoadContext) {
   };
 }
 
+/**
+ * The sweep is what starts the sync of an order whose API start Temporal could not take, so
+ * the run needs its Schedule unpaused (the test files pause it, and an operator may have).
+ * The pause, with its note, is put back when the run stops.
+ */
+interface SweepPause {
+  paused: boolean;
+  note: string | null;
+}
+const sweepPath = '/api/v1/schedules/cbb-sweep';
+
+async function unpauseSweep(ctx: LoadContext): Promise<SweepPause | undefined> {
+  // The worker creates the Schedule as it starts: a 404 here is a worker not yet through its start.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const res = await ctx.api.persist<SweepPause>('GET /api/v1/schedules/{id}', 'GET', sweepPath);
+    if (res.status === 200) {
+      if (!res.body.paused) return undefined;
+      ctx.say(`unpausing the CBB sweep Schedule for the run (paused: ${res.body.note ?? 'no note'})`);
+      const note = `unpaused by the chaos run ${ctx.tag}: it starts the syncs of orders that came while Temporal was down`;
+      const done = await ctx.api.persist('POST /api/v1/schedules/{id}/unpause', 'POST', `${sweepPath}/unpause`, {
+        note,
+      });
+      if (done.status !== 200) throw new Error(`could not unpause the CBB sweep Schedule: ${done.status}`);
+      return res.body;
+    }
+    if (res.status !== 404 || Date.now() > deadline)
+      throw new Error(`the CBB sweep Schedule could not be read: ${res.status}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
 export function cbbLoad(): ChaosLoad {
+  let pausedBefore: SweepPause | undefined;
   let total = 0;
   let sent = 0;
   const accepted = new Map<string, { id: string; phone: string }>();
@@ -87,6 +120,7 @@ export function cbbLoad(): ChaosLoad {
     name: 'cbb',
     async start(ctx) {
       total = scaled(300, ctx.scale, 10);
+      pausedBefore = await unpauseSweep(ctx);
       await admin(ctx).faults(faults);
       // A tenth up front, the rest spread over the window by `step`.
       const first = Math.ceil(total / 10);
@@ -113,6 +147,11 @@ export function cbbLoad(): ChaosLoad {
         .persist('POST /api/v1/schedules/{id}/trigger', 'POST', '/api/v1/schedules/cbb-sweep/trigger')
         .catch((err: unknown) => ctx.say(`could not trigger the CBB sweep: ${(err as Error).message}`));
       await settled(async () => (await pending(ctx)).length === 0, 300_000, 2000);
+    },
+    async stop(ctx) {
+      if (!pausedBefore) return;
+      const note = pausedBefore.note ?? `paused again after the chaos run ${ctx.tag}`;
+      await ctx.api.persist('POST /api/v1/schedules/{id}/pause', 'POST', `${sweepPath}/pause`, { note });
     },
     async check(ctx) {
       const ids = [...accepted.values()].map((o) => o.id);

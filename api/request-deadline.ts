@@ -5,6 +5,12 @@ export function deadlineOf(res: Response): number | undefined {
   return res.locals.deadline as number | undefined;
 }
 
+/**
+ * How far ahead of the deadline the backstop answers, so that its 503, written on an event
+ * loop that may lag by some tens of milliseconds under load, still arrives within it.
+ */
+export const backstopMarginMs = (deadlineMs: number) => Math.min(100, deadlineMs / 20);
+
 export function setDeadline(res: Response, at: number): void {
   res.locals.deadline = at;
 }

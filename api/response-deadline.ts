@@ -1,32 +1,35 @@
 import type { RequestHandler, Response } from 'express';
 import { redactedUrl } from './access/redact-url';
 import { busyProblem, sendProblem } from './problem';
-import { markAnsweredLate, setDeadline } from './request-deadline';
+import { backstopMarginMs, markAnsweredLate, setDeadline } from './request-deadline';
 
 /**
  * The promise every request keeps: an answer within the API's deadline. Each dependency
  * has its own bound (api/deadline.ts for Temporal, the pool's and Redis's timeouts), but
  * a request that calls two in turn, or waited for admission first, can add them up past
- * the deadline; so whatever has not answered by then gets a 503 with Retry-After here.
+ * the deadline; so whatever has not answered just before it gets a 503 with Retry-After here.
  * The handler carries on until its dependency's own timeout; its late answer is dropped
  * (problemHandler sees it was answered late and does not report a bug).
  */
 export function responseDeadline(ms: number, onLate: (res: Response) => void): RequestHandler {
   return (req, res, next) => {
     setDeadline(res, Date.now() + ms);
-    const timer = setTimeout(() => {
-      if (res.headersSent) return;
-      markAnsweredLate(res);
-      onLate(res);
-      sendProblem(
-        res,
-        busyProblem(
-          `the API could not answer within its ${ms} ms deadline; retry shortly`,
-          redactedUrl(req.originalUrl),
-          String(req.id ?? ''),
-        ),
-      );
-    }, ms);
+    const timer = setTimeout(
+      () => {
+        if (res.headersSent) return;
+        markAnsweredLate(res);
+        onLate(res);
+        sendProblem(
+          res,
+          busyProblem(
+            `the API could not answer within its ${ms} ms deadline; retry shortly`,
+            redactedUrl(req.originalUrl),
+            String(req.id ?? ''),
+          ),
+        );
+      },
+      ms - backstopMarginMs(ms),
+    );
     res.once('close', () => clearTimeout(timer));
     next();
   };

@@ -7,8 +7,9 @@ import { requestDeadline } from '../deadline';
 const minAskMs = 250;
 
 /**
- * Kept back from the request's deadline for writing the answer: at the deadline itself the
- * API's backstop (api/response-deadline.ts) answers a bare 503, without the update's id.
+ * Kept back from the request's deadline for writing the answer: just before the deadline
+ * the API's backstop (api/response-deadline.ts, 100 ms ahead) answers a bare 503, without
+ * the update's id.
  */
 const answerMarginMs = 200;
 

@@ -1,11 +1,4 @@
-import {
-  ApplicationFailure,
-  CancellationScope,
-  patched,
-  setCurrentDetails,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { ApplicationFailure, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { searchAttributes } from '../lib/search-attributes';
 import type {
   DriftReport,
@@ -18,11 +11,11 @@ import type {
   VmLifecycleInput,
   VmProgress,
 } from '../lib/vm/contract';
-import { convergePatch, reconcile } from '../lib/vm/reconcile';
-import { lostSnapshots, markLost, snapshotsLostPatch, taken } from '../lib/vm/snapshots';
+import { taken } from '../lib/vm/snapshots';
 import type { ObservedState } from '../lib/vm/states';
 import { canApply } from '../lib/vm/transitions';
-import { correctiveCall, operationCall, vm } from './vm-activities';
+import { operationCall, vm } from './vm-activities';
+import { correctDrift } from './vm-drift';
 import {
   desiredAfter,
   desiredOf,
@@ -33,20 +26,23 @@ import {
   refused,
   serialQueue,
   validateOperation,
+  type Machine,
 } from './vm-machine';
+import { provisionMachine } from './vm-provision';
 
 const defaultOperationsPerRun = 200;
 
 /**
  * One machine's state and what changes it, as vmLifecycle's handlers call it: provision,
  * the operations served one at a time in arrival order, the drift corrections that wait
- * their turn in the same queue, and delete.
+ * their turn in the same queue, and delete. Provisioning and drift correction, each a
+ * sequence of activities of its own, are in ./vm-provision and ./vm-drift.
  */
-export class MachineLife {
+export class MachineLife implements Machine {
   readonly s: VmCarriedState;
   readonly spec: VmLifecycleInput['spec'];
   readonly queue = serialQueue();
-  private readonly ref: MachineRef;
+  readonly ref: MachineRef;
   private readonly perRun: number;
   private operationsThisRun = 0;
   private current: OperationName | undefined;
@@ -59,7 +55,7 @@ export class MachineLife {
   // the attributes registered, like the test server, refuses the upsert).
   private readonly indexed = workflowInfo().typedSearchAttributes.get(searchAttributes.vmName) !== undefined;
 
-  constructor(private readonly input: VmLifecycleInput) {
+  constructor(readonly input: VmLifecycleInput) {
     this.spec = input.spec;
     this.ref = { machineId: input.spec.machineId, name: input.spec.name };
     this.s = initialState(input);
@@ -81,62 +77,21 @@ export class MachineLife {
     return progressOf(this.input, this.s, { current: this.current, queued: this.queue.waiting() });
   }
 
-  private noteError(err: unknown): string {
+  noteError(err: unknown): string {
     this.s.lastError = errorOf(err);
     return this.s.lastError.message;
   }
 
-  private apply(outcome: OperationOutcome): void {
+  apply(outcome: OperationOutcome): void {
     this.s.observed = outcome.observed;
   }
 
   // ---- provisioning ----------------------------------------------------------------
 
-  async provision(): Promise<void> {
-    const { s, ref } = this;
-    this.publish('defining the domain');
-    try {
-      this.apply(await vm.defineMachine(ref, { uuid: this.input.uuid, spec: this.input.spec }));
-      if (s.desired === 'running') {
-        this.publish('starting the domain');
-        this.apply(await vm.startMachine(ref));
-      }
-      s.phase = 'ready';
-      await vm.recordMachine(
-        ref.machineId,
-        { status: 'ready', desiredState: s.desired },
-        { type: 'provision', outcome: 'ok', message: `provisioned: ${s.observed}` },
-      );
-      this.publish();
-    } catch (err) {
-      const why = this.noteError(err);
-      // Undo whatever was done, even if this workflow is being cancelled.
-      await CancellationScope.nonCancellable(() => this.undoProvision(why));
-    }
-  }
-
-  private async undoProvision(why: string): Promise<void> {
-    const { s, ref } = this;
-    this.publish(`provisioning failed (${why}): removing the domain`);
-    let undone = 'the domain was removed';
-    try {
-      this.apply(await vm.removeDomain(ref));
-    } catch (undoErr) {
-      undone = `removing the domain failed too (${this.noteError(undoErr)}); the reconciler reports it if it is left`;
-    }
-    s.phase = 'failed';
-    await vm.recordMachine(
-      ref.machineId,
-      { status: 'failed', lastError: why },
-      {
-        type: 'provision',
-        outcome: 'error',
-        code: s.lastError?.code,
-        severity: 'high',
-        message: `provisioning failed: ${why}; ${undone}`,
-      },
-    );
-    this.publish();
+  // Its steps are in ./vm-provision. The promise is handed back as it is, with no async
+  // wrapper around it, so no extra microtask turn comes between its end and the next job.
+  provision(): Promise<void> {
+    return provisionMachine(this);
   }
 
   // ---- operations ------------------------------------------------------------------
@@ -243,7 +198,7 @@ export class MachineLife {
     if (this.deleteQueued || this.s.phase !== 'ready') return;
     await this.queue.run(async () => {
       try {
-        await this.correct(report);
+        await correctDrift(this, report);
       } finally {
         if (this.queue.waiting() === 0) {
           this.projected = this.s.observed;
@@ -252,68 +207,6 @@ export class MachineLife {
         this.publish();
       }
     });
-  }
-
-  private async correct(report: DriftReport): Promise<void> {
-    if (this.s.phase !== 'ready') return;
-    await this.correctDomain(report);
-    // Runs from before snapshots were checked made no such calls, so their histories replay.
-    if (patched(snapshotsLostPatch)) await this.settleSnapshots();
-  }
-
-  private async correctDomain(report: DriftReport): Promise<void> {
-    const { s, ref } = this;
-    const recorded = s.observed;
-    const seen = await vm.observeMachine(ref);
-    s.observed = seen.observed;
-    const decision = reconcile({
-      runStrategy: s.runStrategy,
-      desired: s.desired,
-      observed: seen.observed,
-      reason: seen.reason,
-      converge: patched(convergePatch),
-      recorded,
-    });
-    if (!decision.drift) return;
-    if (decision.desired) s.desired = decision.desired;
-    this.publish(`correcting drift: ${decision.drift}`);
-    let outcome = 'corrected';
-    try {
-      for (const step of decision.steps)
-        this.apply(await correctiveCall(step, ref, { uuid: this.input.uuid, spec: this.input.spec }));
-    } catch (err) {
-      outcome = `correction failed: ${this.noteError(err)}`;
-    }
-    await vm.recordMachine(
-      ref.machineId,
-      { desiredState: s.desired },
-      {
-        type: 'reconcile',
-        outcome: outcome === 'corrected' ? (decision.steps.length ? 'ok' : 'drift') : 'error',
-        message: `${decision.drift} (reported as ${report.observed}): ${decision.why}${
-          decision.steps.length ? `; ${decision.steps.join(', then ')}: ${outcome}, now ${s.observed}` : ''
-        }`,
-        details: { steps: decision.steps, runStrategy: s.runStrategy },
-      },
-    );
-  }
-
-  /**
-   * Snapshots the machine lists that libvirt does not (the domain was lost with them, or
-   * one was deleted behind the workflow's back) are marked lost, looked up afresh rather
-   * than taken from the report. A lookup that fails leaves them to the next pass.
-   */
-  private async settleSnapshots(): Promise<void> {
-    const s = this.s;
-    if (!s.snapshots.length) return;
-    try {
-      const gone = lostSnapshots(s.snapshots, await vm.listMachineSnapshots(this.ref));
-      if (!gone.length) return;
-      this.publish(`marking lost snapshots: ${gone.join(', ')}`);
-      Object.assign(s, markLost(s, await vm.markSnapshotsLost(this.ref, gone)));
-    } catch (err) {
-      this.noteError(err);
-    }
   }
 
   // ---- the run's end ---------------------------------------------------------------

@@ -2,8 +2,10 @@ import { ApplicationFailure } from '@temporalio/workflow';
 import { applicationFailure, failureMessage } from './failure';
 import type {
   DesiredState,
+  MachineRef,
   OperationArgs,
   OperationName,
+  OperationOutcome,
   VmCarriedState,
   VmLifecycleInput,
   VmProgress,
@@ -14,6 +16,19 @@ import { canApply } from '../lib/vm/transitions';
 import { operationArgsSchemas } from '../lib/vm/validate';
 
 /** vmLifecycle's bookkeeping, apart from its calls: what it wants, shows, and accepts. */
+
+/**
+ * The machine as a step of its life (./vm-provision, ./vm-drift) works on it: its carried
+ * state and the bookkeeping each step does as it goes. MachineLife is one.
+ */
+export interface Machine {
+  readonly input: VmLifecycleInput;
+  readonly ref: MachineRef;
+  readonly s: VmCarriedState;
+  publish(doing?: string): void;
+  apply(outcome: OperationOutcome): void;
+  noteError(err: unknown): string;
+}
 
 /** What the machine is wanted to be after each operation that changes it. */
 export const desiredAfter: Partial<Record<OperationName, DesiredState>> = {

@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import { type ApiRouter, apiRouter, registerRoute } from '../access/routes';
+import { type ApiRouter, apiRouter } from '../access/routes';
 import {
   ServiceError,
   WorkflowFailedError,
@@ -9,137 +9,28 @@ import {
 } from '@temporalio/client';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
 import { conflict } from '../../lib/errors';
-import { decodePageToken, encodePageToken, pageTokenParam } from '../page-token';
-import { z } from 'zod';
+import { decodePageToken, encodePageToken } from '../page-token';
 import { workflowUiUrl } from '../../lib/infra/temporal';
 import type { WorkflowAccess } from '../../lib/access/workflow-scopes';
 import type { ApiContext } from '../context';
-import { accessRule, checkWorkflowAccess, visibleQuery } from './workflow-access';
-import { anyObject, errorResponses, json, jsonBody } from '../openapi';
+import { checkWorkflowAccess, visibleQuery } from './workflow-access';
 import { parse } from '../validate';
 import { answerOutcome, answerPending } from '../updates/answer';
 import { followUpdate } from '../updates/follow';
 import { followLinks } from '../updates/links';
-import {
-  followQuery,
-  followResponses,
-  idempotencyHeaders,
-  notHandedOverResponse,
-  pendingResponse,
-  updateIdParam,
-} from '../updates/openapi';
+import { followQuery } from '../updates/openapi';
 import { sendUpdate } from '../updates/send';
 import { updateIdFor } from '../updates/update-id';
+import { argsBody, idParams, listQuery, nameParams, runQuery, terminateBody, updateParams } from './workflow-requests';
+import { registerWorkflowPaths } from './workflows-openapi';
 
-/** Generic control of any workflow: describe, list, cancel, terminate, signal, query, update. */
+/**
+ * Generic control of any workflow: describe, list, cancel, terminate, signal, query,
+ * update. Requests are validated by the schemas of ./workflow-requests; the routes are
+ * declared, with their scopes, in ./workflows-openapi.
+ */
 
-const idParams = z.object({ id: z.string().min(1).max(1000) });
-const nameParams = idParams.extend({
-  name: z
-    .string()
-    .min(1)
-    .max(200)
-    .regex(/^[\w.:-]+$/, 'letters, digits, _ . : -'),
-});
-const runQuery = z.object({ runId: z.string().uuid().optional() });
-const updateParams = idParams.extend({ updateId: updateIdParam });
-const argsBody = z.object({ args: z.array(z.unknown()).max(20).default([]) }).strict();
-const listQuery = z.object({
-  query: z.string().max(2000).optional(),
-  pageSize: z.coerce.number().int().min(1).max(500).default(50),
-  pageToken: pageTokenParam,
-});
-const terminateBody = z.object({ reason: z.string().min(1).max(1000) }).strict();
-
-const base = '/api/v1/workflows/{id}';
-const byId = { params: idParams };
-const byName = { params: nameParams };
-registerRoute({
-  scope: 'workflows:read',
-  method: 'get',
-  path: '/api/v1/workflows',
-  summary: 'List workflows matching a visibility query',
-  description:
-    'The query takes the fields WorkflowType, WorkflowId, ExecutionStatus, StartTime, CloseTime and the ' +
-    'custom search attributes, the operators = != > >= < <= IN BETWEEN STARTS_WITH, AND, OR, parentheses ' +
-    'and quoted literals or numbers; anything else is a 400 naming it. ' +
-    accessRule,
-  request: { query: listQuery },
-  responses: { 200: json(anyObject), 400: errorResponses[400] },
-});
-registerRoute({
-  scope: 'workflows:read',
-  method: 'get',
-  path: base,
-  summary: 'Describe a workflow: status, times, pending activities, result or failure',
-  description: accessRule,
-  request: { ...byId, query: runQuery },
-  responses: { 200: json(anyObject), 404: errorResponses[404] },
-});
-registerRoute({
-  scope: 'workflows:write',
-  method: 'post',
-  path: `${base}/cancel`,
-  summary: 'Request cancellation',
-  description: accessRule,
-  request: byId,
-  responses: { 202: json(anyObject), 404: errorResponses[404] },
-});
-registerRoute({
-  scope: 'workflows:write',
-  method: 'post',
-  path: `${base}/terminate`,
-  summary: 'Terminate with a reason',
-  description: accessRule,
-  request: { ...byId, ...jsonBody(terminateBody) },
-  responses: { 200: json(anyObject), 400: errorResponses[400], 404: errorResponses[404] },
-});
-for (const [kind, status] of [
-  ['signals', 202],
-  ['queries', 200],
-] as const) {
-  registerRoute({
-    // A query reads; a signal steers.
-    scope: kind === 'queries' ? 'workflows:read' : 'workflows:write',
-    method: 'post',
-    path: `${base}/${kind}/{name}`,
-    description: accessRule,
-    summary: `Send ${kind === 'queries' ? 'a query' : 'a signal'} by name`,
-    request: { ...byName, ...jsonBody(argsBody, false) },
-    responses: {
-      [status]: json(anyObject),
-      400: errorResponses[400],
-      404: errorResponses[404],
-      409: errorResponses[409],
-    },
-  });
-}
-registerRoute({
-  scope: 'workflows:write',
-  method: 'post',
-  path: `${base}/updates/{name}`,
-  description: accessRule,
-  summary: 'Send an update by name and wait for its result',
-  request: { ...byName, headers: idempotencyHeaders, ...jsonBody(argsBody, false) },
-  responses: {
-    200: json(anyObject, 'The update completed: `result`'),
-    202: pendingResponse,
-    400: errorResponses[400],
-    404: errorResponses[404],
-    409: errorResponses[409],
-    503: notHandedOverResponse,
-  },
-});
-registerRoute({
-  scope: 'workflows:read',
-  method: 'get',
-  // Not under `updates/`: its `{name}` segment names an update's handler, this one an update id.
-  path: `${base}/update-outcomes/{updateId}`,
-  description: accessRule,
-  summary: 'The outcome of an update a 202 answered as pending (its `follow.update`)',
-  request: { params: updateParams, query: followQuery },
-  responses: followResponses,
-});
+registerWorkflowPaths();
 
 const updateOutcomes = (id: string) => `/api/v1/workflows/${encodeURIComponent(id)}/update-outcomes`;
 

@@ -67,7 +67,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * carried out with SIGKILL while the stack's supervisor brings each part back as it would
  * after a crash, then, once the parts are back and the work has ended, every invariant
  * checked. The run leaves the stack as it found it: its machines deleted, its gated
- * rollout aborted, its API key revoked, a supervisor it started stopped.
+ * rollout aborted, its API key revoked, the sweep Schedule paused again if it was, a
+ * supervisor it started stopped.
  */
 export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const say = o.say ?? ((msg: string) => console.log(`[chaos] ${msg}`));

@@ -20,7 +20,7 @@ module.exports = {
     },
   ],
   testTimeout: 60_000,
-  testSequencer: '<rootDir>/test/setup/chaos-last.js',
+  testSequencer: '<rootDir>/test/setup/sequencer.js',
   // A client a failed file left open must not hold the run past its end: CI would wait
   // for its time limit instead of reporting the failure.
   forceExit: true,

@@ -23,3 +23,21 @@ export function answeredLate(res: Response): boolean {
 export function markAnsweredLate(res: Response): void {
   res.locals.answeredLate = true;
 }
+
+/** What the deadline's 503 says instead of its bare detail, with fields a client acts on (an update's id). */
+export interface LateAnswer {
+  detail: string;
+  extensions: Record<string, unknown>;
+}
+
+/**
+ * Set by a handler whose work a client may need to follow or resend: if the deadline
+ * answers before the handler does, the 503 still names it (api/updates/send.ts).
+ */
+export function setLateAnswer(res: Response, late: LateAnswer): void {
+  res.locals.lateAnswer = late;
+}
+
+export function lateAnswerOf(res: Response): LateAnswer | undefined {
+  return res.locals.lateAnswer as LateAnswer | undefined;
+}

@@ -2,6 +2,7 @@ import type { UpdateDefinition } from '@temporalio/common';
 import type { Response } from 'express';
 import { AppError, errorMessage } from '../../lib/errors';
 import type { ApiContext } from '../context';
+import { setLateAnswer } from '../request-deadline';
 import { updateStage, type UpdateStage } from './stage';
 import { updateDeadlines, within } from './within';
 
@@ -49,6 +50,11 @@ function notHandedOver(u: UpdateToSend, why: string): AppError {
 export async function sendUpdate<R>(ctx: ApiContext, res: Response, u: UpdateToSend): Promise<UpdateAnswer<R>> {
   const { client } = ctx;
   const { answerBy, deadline } = updateDeadlines(ctx, res);
+  // A loaded machine can hold this past the request's deadline: the deadline's 503 then says what this one would.
+  setLateAnswer(res, {
+    detail: notHandedOver(u, `Temporal did not confirm it holds the update within the API's deadline`).message,
+    extensions: { updateId: u.updateId },
+  });
   const handle = client.workflow.getHandle(u.workflowId);
   const sent = await within(client, answerBy, () =>
     handle.executeUpdate<R, [unknown, ...unknown[]]>(u.update, {

@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { adminRole, ensureRoles, newAdminPassword } from './postgres-roles';
-import { runningPid, spawnDetached, logFile, waitFor } from './proc';
+import { isAlive, runningPid, spawnDetached, logFile, untilReaped, waitFor } from './proc';
 import type { StackSettings } from './settings';
 
 /**
@@ -98,6 +98,10 @@ export async function startPostgres(s: StackSettings, opts: { fresh?: boolean } 
     }
   }
   if (runningPid(s, 'postgres') === undefined) {
+    // A postmaster killed a moment ago may not be reaped yet: its lock file would stop this start.
+    const lockFile = join(dir, 'postmaster.pid');
+    const lastOwner = existsSync(lockFile) ? Number(readFileSync(lockFile, 'utf8').split('\n')[0]) : 0;
+    if (lastOwner > 0 && !isAlive(lastOwner)) await untilReaped(lastOwner);
     const settings = [
       'listen_addresses=127.0.0.1',
       'unix_socket_directories=',

@@ -38,6 +38,23 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * Waits (up to `timeoutMs`) until a dead process's pid is gone too: until its parent reaps
+ * it, the pid still answers signals, and a program that checks its lock file that way
+ * (Postgres's postmaster.pid) takes the dead owner for a live one and refuses to start.
+ */
+export async function untilReaped(pid: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      process.kill(pid, 0);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH') return;
+    }
+    await sleep(50);
+  }
+}
+
 export function readPid(s: StackSettings, name: string): number | undefined {
   try {
     const pid = Number(readFileSync(pidFile(s, name), 'utf8').trim());

@@ -6,6 +6,7 @@ import { Client as PgClient } from 'pg';
 import { createLogger } from '../../lib/infra/logger';
 import { migrate } from '../../lib/infra/schema-migrations';
 import { appEnv, part, stackSettings } from '../../scripts/stack/parts';
+import { adminDatabaseUrl } from '../../scripts/stack/postgres-roles';
 import { stopProcess } from '../../scripts/stack/proc';
 import { docsNamespace, startApp, workerPolling } from '../../scripts/stack/services';
 import type { DocRewrite } from './doc-commands';
@@ -72,7 +73,9 @@ export async function startDocsStack(tag: string): Promise<DocsStack> {
       await endWorkflows();
       await undefineDomains(url, env.LIBVIRT_URI);
       for (const a of [...apps].reverse()) await stopProcess(s, a.name, { graceMs: 60_000 });
-      await admin(base, (c) => c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
+      // As the cluster's superuser: FORCE ends every session on it, and one left by a process of
+      // another role (the API's, a CLI's) is not the owner's to end.
+      await admin(new URL(adminDatabaseUrl(s)), (c) => c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
       await flushRedis(env.REDIS_URL);
     },
   };

@@ -1,7 +1,6 @@
 import { Client as PgClient } from 'pg';
 import { cbbSyncStartOptions, cbbSyncWorkflowType } from '../../lib/cbb/contract';
 import { stackSettings } from '../../scripts/stack/parts';
-import { adminDatabaseUrl } from '../../scripts/stack/postgres-roles';
 import { isAlive, killProcess, runningPid } from '../../scripts/stack/proc';
 import { startPart } from '../../scripts/stack/stack';
 import { seedTrades } from '../../store/batch-migration/seed-trades';
@@ -85,16 +84,6 @@ test('a worker whose checked-out connections lose Postgres stays up, and its act
   await waitUntil('the contact upsert to wait on its advisory lock', () => blocksSomeone(lockHolder));
   await waitUntil("the confirmation's claim to wait on the test's", () => blocksSomeone(claimHolder));
 
-  // The test cluster runs with synchronous_commit off, which a postmaster crash may cost the last
-  // commits of: the batches committed so far are made durable here, as a production server's are.
-  // CHECKPOINT needs the cluster's superuser: the application's role is not one.
-  const admin = new PgClient({ connectionString: adminDatabaseUrl(s) });
-  await admin.connect();
-  try {
-    await admin.query('CHECKPOINT');
-  } finally {
-    await admin.end();
-  }
   const postmaster = killProcess(s, 'postgres');
   expect(postmaster).toBeDefined();
   await waitUntil('the postmaster to be gone', () => !isAlive(postmaster!));

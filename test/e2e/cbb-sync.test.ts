@@ -143,10 +143,11 @@ async function sweepThroughStop(stop: 'kill' | 'term') {
       );
       if (rows[0].n === count) return true;
       // At 25 % failed calls a step fails several times running now and then, and its retries
-      // back off from 1 s doubling to a minute: the last orders can take minutes.
+      // back off from 1 s doubling to a minute: the last orders can take minutes (this file
+      // once took 413 s on a loaded machine, the cause of the tail not yet found).
       throw new Error(`${rows[0].n} of ${count} settled so far`);
     },
-    420_000,
+    540_000,
     1000,
   );
   await cbb.faults({ errorRate: 0, rateLimitRate: 0, latencyMs: 0 });
@@ -194,11 +195,11 @@ test('with 20 % CBB failures, 429s and a worker killed mid-run: every order sync
       `(worker killed mid-send; ${reachedCbb} of them did reach CBB, once)`,
   );
   expect(stuck).toEqual([]);
-}, 600_000);
+}, 720_000);
 
 test('a worker stopped with SIGTERM mid-run (a deploy) lets its syncs finish: every confirmation sent exactly once', async () => {
   const { count, contacts, orders, sentPerOrder, stuck } = await sweepThroughStop('term');
   expect(contacts).toHaveLength(count);
   expect(orders.filter((o) => o.whatsapp_status !== 'sent' || sentPerOrder.get(o.external_id) !== 1)).toEqual([]);
   expect(stuck).toEqual([]);
-}, 600_000);
+}, 720_000);

@@ -2,9 +2,10 @@
 # One-shot job of the `temporal-schema` service (temporalio/admin-tools): creates
 # Temporal's two databases and brings their schemas to the server's version, so
 # the server image itself never changes the schema. Safe on every `up`: setup-schema
-# only adds the version table, and update-schema applies what is missing.
+# only adds the version table, and update-schema applies what is missing. The local
+# stack's real-server mode runs this same file, with the schema of its own build.
 set -eu
-schema=/etc/temporal/schema/postgresql/v12
+schema=${TEMPORAL_SCHEMA_DIR:-/etc/temporal/schema/postgresql/v12}
 sql() { temporal-sql-tool --plugin postgres12 --ep "$POSTGRES_SEEDS" -p "$DB_PORT" -u "$POSTGRES_USER" "$@"; }
 
 for pair in "$DBNAME:temporal" "$VISIBILITY_DBNAME:visibility"; do

@@ -4,6 +4,7 @@ import { libvirtdKeeper, libvirtdPaths, libvirtdReady, libvirtUri, startLibvirtd
 import { haproxySocketPath } from './haproxy';
 import { databaseUrl, postgresDataDir, postgresReady, startPostgres } from './postgres';
 import { prometheusDir, startStackPrometheus } from './prometheus';
+import { realServerLeftovers, temporalUiProcess } from './temporal-server';
 import { cbbAdminToken } from './secrets';
 import {
   httpReady,
@@ -94,20 +95,26 @@ export const parts = [
       temporal: { local: 7233, test: 17233 },
       temporalUi: { local: 8233, test: 18233 },
       temporalMetrics: { local: 8234, test: 18234 },
+      // TEMPORAL_SERVER=postgres only: the real server's other seven ports and its frontend's HTTP port, from here up.
+      temporalServices: { local: 7300, test: 17300 },
     },
     start: async (s, opts) => {
       if (opts.fresh) rmSync(join(s.dataDir, 'temporal'), { recursive: true, force: true });
-      await startTemporal(s);
+      await startTemporal(s, opts);
     },
     ready: (s) => temporalReady(s).catch(() => false),
     stop: infrastructureStop,
-    leftovers: (s) => [join(s.dataDir, 'temporal', 'temporal.db')],
+    companions: [temporalUiProcess],
+    leftovers: (s) => [join(s.dataDir, 'temporal', 'temporal.db'), ...realServerLeftovers(s)],
     env: (s) => ({
       TEMPORAL_ADDRESS: `127.0.0.1:${s.ports.temporal}`,
       TEMPORAL_UI_URL: `http://localhost:${s.ports.temporalUi}`,
     }),
     endpoints: (s) => [
-      ['Temporal gRPC', `127.0.0.1:${s.ports.temporal}`],
+      [
+        'Temporal gRPC',
+        `127.0.0.1:${s.ports.temporal}  (${s.temporalServer === 'postgres' ? `the real server on Postgres` : 'the dev server'})`,
+      ],
       ['Temporal Web UI', `http://localhost:${s.ports.temporalUi}`],
       ['Temporal metrics', `http://127.0.0.1:${s.ports.temporalMetrics}/metrics`],
     ],

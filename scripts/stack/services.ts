@@ -7,6 +7,7 @@ import { searchAttributeFlags } from '../../lib/search-attributes';
 import { ensureSearchAttributes } from '../../lib/infra/temporal-setup';
 import { logFile, runningPid, spawnDetached, stopProcess, waitFor } from './proc';
 import type { StackSettings } from './settings';
+import { assertSameTemporalServer, startRealTemporal } from './temporal-server';
 
 export const venvBin = (s: StackSettings, name: string) => join(s.root, '.venv', 'bin', name);
 
@@ -53,9 +54,11 @@ export function redisReady(s: StackSettings): Promise<boolean> {
   });
 }
 
-export async function startTemporal(s: StackSettings): Promise<void> {
+export async function startTemporal(s: StackSettings, opts: { fresh?: boolean } = {}): Promise<void> {
+  if (s.temporalServer === 'postgres') return startRealTemporal(s, stackNamespaces(s), opts);
   const dir = join(s.dataDir, 'temporal');
   mkdirSync(dir, { recursive: true });
+  assertSameTemporalServer(s);
   if (runningPid(s, 'temporal') === undefined) spawnTemporal(s, join(dir, 'temporal.db'));
   await waitForTemporal(s);
   // The dev server registers --search-attribute flags only when it creates its database.

@@ -16,8 +16,25 @@ export interface PortDeclaration {
   test: number;
 }
 
+/**
+ * Which Temporal server the stack runs: `dev` is `temporal server start-dev` (SQLite, the
+ * default); `postgres` is the real server, built from its Go module, on the stack's
+ * Postgres with Postgres visibility, as a production cluster runs it.
+ */
+export type TemporalServerKind = 'dev' | 'postgres';
+export const temporalServerKinds: readonly TemporalServerKind[] = ['dev', 'postgres'];
+
+export function temporalServerKind(env: NodeJS.ProcessEnv = process.env): TemporalServerKind {
+  const raw = env.TEMPORAL_SERVER || 'dev';
+  if (!(temporalServerKinds as readonly string[]).includes(raw))
+    throw new Error(`TEMPORAL_SERVER must be one of ${temporalServerKinds.join(', ')}, got ${JSON.stringify(raw)}`);
+  return raw as TemporalServerKind;
+}
+
 export interface StackSettings {
   profile: Profile;
+  /** TEMPORAL_SERVER, read for both profiles: the tests can run on the real server too. */
+  temporalServer: TemporalServerKind;
   root: string;
   dataDir: string;
   logDir: string;
@@ -70,6 +87,7 @@ export function baseSettings(
   );
   return {
     profile,
+    temporalServer: temporalServerKind(env),
     root: projectRoot,
     dataDir,
     logDir: resolve(dataDir, 'logs'),

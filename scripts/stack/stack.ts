@@ -7,6 +7,7 @@ import { isAlive, logFile, processesUsing, runningPid, sleep, spawnDetached, sto
 import { appEnv, part, parts, type PartName, type StackPart } from './parts';
 import { portHolder } from './port-holders';
 import { portEnvName, type StackSettings } from './settings';
+import { assertSameTemporalServer } from './temporal-server';
 import { readSupervisorState, supervisorEntry, supervisorName } from './supervisor-state';
 
 /** Starts the given parts in table order (each one idempotently) and applies the schema migrations. */
@@ -21,6 +22,8 @@ export async function up(
     onStep?: (msg: string) => void;
   } = {},
 ): Promise<void> {
+  // Before anything stops: a stack asked to switch servers under it refuses as it stands.
+  if (!opts.only || opts.only.includes('temporal')) assertSameTemporalServer(s);
   // Parts are stopped and started below on purpose: no supervisor may race them.
   if (await stopSupervisor(s)) opts.onStep?.('stopped the supervisor');
   for (const p of parts.filter((p) => !opts.only || opts.only.includes(p.name))) {
@@ -84,9 +87,14 @@ async function claimPorts(s: StackSettings, p: StackPart): Promise<void> {
   let own: Set<number> | undefined;
   const ours = (pid: number | undefined) =>
     pid !== undefined && (own ??= new Set(stackProcesses(s).map((x) => x.pid))).has(pid);
+  // A companion that outlived its part (the Web UI of a killed Temporal) keeps its port: the part's start reuses it.
+  const companions = new Set(
+    (p.companions ?? []).map((c) => runningPid(s, c)).filter((pid): pid is number => pid !== undefined),
+  );
   for (const name of Object.keys(p.ports)) {
     const port = s.ports[name];
     let holder = portHolder(port);
+    if (holder?.pid !== undefined && companions.has(holder.pid)) continue;
     // A process of this stack's stopped or killed a moment ago may still be closing its socket. A killed
     // multi-threaded server (Temporal's) is a zombie while its other threads still hold the socket, which
     // then belongs to no visible process: that too is waited out. A live foreign holder is refused at once.

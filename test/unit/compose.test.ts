@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { load } from 'js-yaml';
 import { envSchema } from '../../lib/infra/config';
+import { temporalServerVersion, temporalUiVersion } from '../../scripts/stack/temporal-tools';
 
 /** docker-compose.yml cannot be run here (no Docker engine), so it is checked as far as it can be. */
 const root = join(__dirname, '..', '..');
@@ -161,4 +162,11 @@ test('Temporal runs the server image on a schema the admin tools apply, not the 
   expect(compose.services.setup.depends_on).toMatchObject({
     'temporal-namespace': { condition: 'service_completed_successfully' },
   });
+});
+
+test("the local stack's real-server mode builds the versions compose runs", () => {
+  const compose = config();
+  const version = (image?: string) => image?.split(':')[1];
+  expect(version(compose.services.temporal.image)).toBe(temporalServerVersion);
+  expect(version(compose.services['temporal-ui'].image)).toBe(temporalUiVersion);
 });

@@ -96,7 +96,7 @@ export const parts = [
       temporalUi: { local: 8233, test: 18233 },
       temporalMetrics: { local: 8234, test: 18234 },
       // TEMPORAL_SERVER=postgres only: the real server's other seven ports and its frontend's HTTP port, from here up.
-      temporalServices: { local: 7300, test: 17300 },
+      temporalServices: { local: 7300, test: 27300 },
     },
     start: async (s, opts) => {
       if (opts.fresh) rmSync(join(s.dataDir, 'temporal'), { recursive: true, force: true });

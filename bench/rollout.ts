@@ -14,8 +14,9 @@ import { isolatedStack } from './support/isolated-stack';
 import { formatSpread, pairedRounds, spreadOf } from './support/rounds';
 
 /**
- * `npm run bench -- rollout [rollouts=5] [flagRounds=7] [seconds=4]`: on an isolated stack of its own (test slot 7 unless
- * TEST_STACK_SLOT says otherwise), with the built worker and API as in production:
+ * `npm run bench -- rollout [rollouts=5] [flagRounds=7] [seconds=4]`: on an isolated stack
+ * of its own (test slot 7 unless TEST_STACK_SLOT says otherwise), with the built worker
+ * and API as in production:
  *
  * 1. Reaction: a canary at 50 % through a feature flag, judged by the built-in metrics every
  *    2 s, turns bad (every request an error, reported through the SDK). Measured: from the

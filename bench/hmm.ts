@@ -3,12 +3,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { analysisBench } from './hmm-analysis';
+import { formatSpread, pairedRounds } from './support/rounds';
 import { fitFrom, modelToJson, syntheticBars, returnObservations, type HmmParams, type Observations } from '../lib/hmm';
 
 /**
  * `npm run bench -- hmm [engine|analysis|all] [...]`, all by default:
- * - engine [nIter] [sizes...]: see engineBench.
- * - analysis [bars...]: see analysisBench (bench/hmm-analysis.ts).
+ * - engine [nIter=100] [rounds=5] [sizes...]: see engineBench.
+ * - analysis [rounds=5] [bars...]: see analysisBench (bench/hmm-analysis.ts).
  */
 export default async function bench(args: string[]): Promise<void> {
   const [mode, ...rest] = /^(engine|analysis|all)$/.test(args[0] ?? '') ? args : ['all', ...args];
@@ -16,16 +17,24 @@ export default async function bench(args: string[]): Promise<void> {
   if (mode !== 'engine') await analysisBench(mode === 'all' ? [] : rest);
 }
 
+/** A round of each arm runs fits for this long at least, so a round is not one preempted fit. */
+const roundSeconds = 2;
+
 /**
  * Baum-Welch in this engine against hmmlearn (the project's venv) on the same daily
  * returns from the same initial parameters: 3 states, diagonal covariance, a fixed
- * number of iterations (no early stop), one thread each. Prints both times (fit only: no
- * interpreter start, no data loading), the ratio engine / hmmlearn (target <= 1.0,
- * stretch 0.5) and the log-likelihood difference.
+ * number of iterations (no early stop), one thread each. After a warm-up, paired rounds
+ * (ABBA): in each, each side fits as many times as fill about 2 s (once at least) and
+ * its figure is the mean time of a fit (fit only: no interpreter start, no data loading).
+ * Prints the ratio engine / hmmlearn as the median of the rounds ± half their range
+ * (target <= 1.0, stretch 0.5) and the log-likelihood difference.
  */
 async function engineBench(args: string[]): Promise<void> {
   const nIter = Number(args[0] ?? 100);
-  const sizes = args.length > 1 ? args.slice(1).map(Number) : [10_000, 100_000];
+  const rounds = Number(args[1] ?? 5);
+  const sizes = args.length > 2 ? args.slice(2).map(Number) : [10_000, 100_000];
+  for (const [what, v] of Object.entries({ nIter, rounds, size: Math.min(...sizes) }))
+    if (!(Number.isInteger(v) && v > 0)) throw new Error(`${what} must be a positive whole number, got ${v}`);
   const root = join(__dirname, '..');
   const dir = mkdtempSync(join(tmpdir(), 'bench-hmm-'));
   const rows: string[] = [];
@@ -36,33 +45,54 @@ async function engineBench(args: string[]): Promise<void> {
     for (const n of sizes) {
       const obs = series(n);
       const init = start(obs);
-      const repeats = n <= 20_000 ? 3 : 1;
-      const ours = time(() => fitFrom(obs, init, { nIter }), repeats);
       const file = join(dir, `in-${n}.json`);
-      writeFileSync(
-        file,
-        JSON.stringify({ X: Array.from(obs.data, (v) => [v]), ...modelToJson(init), nIter, repeats }),
+      const hmmlearn = (repeats: number) => {
+        writeFileSync(
+          file,
+          JSON.stringify({ X: Array.from(obs.data, (v) => [v]), ...modelToJson(init), nIter, repeats }),
+        );
+        return JSON.parse(
+          execFileSync(join(root, '.venv/bin/python'), [join(root, 'scripts/hmm/hmmlearn_reference.py'), 'fit', file], {
+            encoding: 'utf8',
+            maxBuffer: 1 << 28,
+            env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
+          }),
+        ) as { logLikelihood: number; seconds: number[] };
+      };
+      const engine = (repeats: number) => {
+        let result!: ReturnType<typeof fitFrom>;
+        const started = process.hrtime.bigint();
+        for (let i = 0; i < repeats; i++) result = fitFrom(obs, init, { nIter });
+        return { seconds: Number(process.hrtime.bigint() - started) / 1e9 / repeats, result };
+      };
+      // One fit each: the warm-up, and the time that sets how many fits fill a round.
+      const first = { ours: engine(1), ref: hmmlearn(1) };
+      const repeatsOf = (s: number) => Math.max(1, Math.ceil(roundSeconds / s));
+      const [oursRepeats, refRepeats] = [repeatsOf(first.ours.seconds), repeatsOf(first.ref.seconds[0]!)];
+      console.log(
+        `[bench] n=${n}: ${rounds} rounds, a round ${oursRepeats} engine fit(s) against ${refRepeats} hmmlearn fit(s)`,
       );
-      console.log(`[bench] n=${n}: engine ${ms(ours.seconds)}; running hmmlearn (${repeats} run(s))`);
-      const ref = JSON.parse(
-        execFileSync(join(root, '.venv/bin/python'), [join(root, 'scripts/hmm/hmmlearn_reference.py'), 'fit', file], {
-          encoding: 'utf8',
-          maxBuffer: 1 << 28,
-          env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
-        }),
-      ) as { logLikelihood: number; seconds: number[] };
-      const theirs = Math.min(...ref.seconds);
-      const diff = Math.abs(ours.result.logLikelihood - ref.logLikelihood) / Math.abs(ref.logLikelihood);
+      const paired = await pairedRounds({
+        rounds,
+        baseline: async () => mean(hmmlearn(refRepeats).seconds),
+        subject: async () => engine(oursRepeats).seconds,
+        onRound: (r, theirs, ours) =>
+          console.log(
+            `[bench] n=${n} round ${r + 1}: engine ${ms(ours)}, hmmlearn ${ms(theirs)}, ratio ${(ours / theirs).toFixed(3)}`,
+          ),
+      });
+      const ll = first.ours.result.logLikelihood;
+      const diff = Math.abs(ll - first.ref.logLikelihood) / Math.abs(first.ref.logLikelihood);
       rows.push(
-        `  ${String(n).padStart(7)} points  engine ${ms(ours.seconds).padStart(9)}  hmmlearn ${ms(theirs).padStart(9)}  ` +
-          `ratio ${(ours.seconds / theirs).toFixed(3)}  log-likelihood ${ours.result.logLikelihood.toFixed(4)} vs ${ref.logLikelihood.toFixed(4)} (relative difference ${diff.toExponential(1)})`,
+        `  ${String(n).padStart(7)} points  engine ${ms(paired.subject.median).padStart(9)}  hmmlearn ${ms(paired.baseline.median).padStart(9)}  ` +
+          `ratio ${formatSpread(paired.ratio, 3)}  log-likelihood ${ll.toFixed(4)} vs ${first.ref.logLikelihood.toFixed(4)} (relative difference ${diff.toExponential(1)})`,
       );
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   console.log(`
-hmm benchmark: Baum-Welch, 3 states, diag, ${nIter} iterations from the same start, one thread, best of 3 (1 at 100,000)
+hmm benchmark: Baum-Welch, 3 states, diag, ${nIter} iterations from the same start, one thread; times are medians of the rounds' mean fit
 ${rows.join('\n')}
   target: ratio <= 1.0 (stretch 0.5), log-likelihoods equal to 1e-6`);
 }
@@ -91,15 +121,5 @@ function start(obs: Observations): HmmParams {
   };
 }
 
-function time<T>(fn: () => T, repeats: number): { seconds: number; result: T } {
-  let best = Infinity;
-  let result!: T;
-  for (let i = 0; i < repeats; i++) {
-    const started = process.hrtime.bigint();
-    result = fn();
-    best = Math.min(best, Number(process.hrtime.bigint() - started) / 1e9);
-  }
-  return { seconds: best, result };
-}
-
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const ms = (s: number) => `${(s * 1000).toFixed(1)} ms`;

@@ -11,10 +11,12 @@ import { createRolloutClient } from '../scripts/rollout/sdk';
 import { sleep } from '../scripts/stack/proc';
 import { readFlag } from '../store/rollout/flags';
 import { isolatedStack } from './support/isolated-stack';
+import { formatSpread, pairedRounds, spreadOf } from './support/rounds';
 
 /**
- * `npm run bench -- rollout [rounds]`: on an isolated stack of its own (test slot 7 unless
- * TEST_STACK_SLOT says otherwise), with the built worker and API as in production:
+ * `npm run bench -- rollout [rollouts=5] [flagRounds=7] [seconds=4]`: on an isolated stack
+ * of its own (test slot 7 unless TEST_STACK_SLOT says otherwise), with the built worker
+ * and API as in production:
  *
  * 1. Reaction: a canary at 50 % through a feature flag, judged by the built-in metrics every
  *    2 s, turns bad (every request an error, reported through the SDK). Measured: from the
@@ -22,13 +24,17 @@ import { isolatedStack } from './support/isolated-stack';
  *    turned bad (target: at most one analysis interval + 1 s).
  * 2. The flag evaluation endpoint (`POST /api/v1/flags/:key/evaluate`: the whole API stack,
  *    Redis, sticky hashing) against a bare Express handler answering the same shape, both
- *    driven by autocannon in the same run: req/s and p95 (target: ≥ 0.8 of its req/s).
+ *    driven by autocannon: after a warm-up of each, `flagRounds` paired rounds (ABBA) of
+ *    `seconds` per arm; req/s and p95, and the ratio of req/s as the median of the rounds
+ *    ± half their range (target: ≥ 0.8).
  */
 
 const intervalMs = 2000;
 
 export default async function bench(args: string[]): Promise<void> {
-  const rounds = Number(args[0] ?? 5);
+  const [rounds = 5, flagRounds = 7, seconds = 4] = args.map(Number);
+  for (const [what, v] of Object.entries({ rounds, flagRounds, seconds }))
+    if (!(v > 0)) throw new Error(`${what} must be a positive number, got ${v}`);
   const say = (msg: string) => console.log(`[bench] ${msg}`);
   const stack = await isolatedStack({
     slot: 7,
@@ -67,24 +73,38 @@ export default async function bench(args: string[]): Promise<void> {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ weight: 30, groups: ['beta_users'] }),
     });
-    const runs: Record<'bare' | 'flag', Figures[]> = { bare: [], flag: [] };
-    for (let i = 0; i < 2; i++) {
-      runs.bare.push(await load(`http://127.0.0.1:${s.ports.api + 1}/api/v1/flags/bench-flag/evaluate`));
-      runs.flag.push(await load(`${apiUrl}/api/v1/flags/bench-flag/evaluate`));
-    }
-    const best = (xs: Figures[]) => xs.reduce((a, b) => (b.rps > a.rps ? b : a));
-    const bareBest = best(runs.bare);
-    const flagBest = best(runs.flag);
+    const bareUrl = `http://127.0.0.1:${s.ports.api + 1}/api/v1/flags/bench-flag/evaluate`;
+    const flagUrl = `${apiUrl}/api/v1/flags/bench-flag/evaluate`;
+    say(`flag evaluation against bare Express: warm-up of 2 s each, then ${flagRounds} rounds of ${seconds} s each`);
+    await load(bareUrl, 2);
+    await load(flagUrl, 2);
+    const p95s: Record<'bare' | 'flag', number[]> = { bare: [], flag: [] };
+    const measured = (arm: 'bare' | 'flag', url: string) => async () => {
+      const f = await load(url, seconds);
+      p95s[arm].push(f.p95);
+      return f.rps;
+    };
+    const flags = await pairedRounds({
+      rounds: flagRounds,
+      baseline: measured('bare', bareUrl),
+      subject: measured('flag', flagUrl),
+      onRound: (r, b, f) =>
+        say(`round ${r + 1}: bare ${fmt(b)} req/s, evaluation ${fmt(f)} req/s, ${(f / b).toFixed(2)}`),
+    });
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     const fromMeasurement = reactions.map((r) => r.fromMeasurement);
     const fromFlip = reactions.map((r) => r.fromFlip);
+    const rps = (arm: 'bare' | 'flag') => {
+      const x = arm === 'bare' ? flags.baseline : flags.subject;
+      return `${fmt(x.median)} req/s ±${Math.round(x.spread * 100)} %, p95 ${spreadOf(p95s[arm]).median.toFixed(2)} ms`;
+    };
     console.log(`
 rollout benchmark (${rounds} rollouts; analysis interval ${intervalMs / 1000} s; built worker and API on an isolated stack)
   first bad measurement → weight 0     median ${median(fromMeasurement)} ms, max ${Math.max(...fromMeasurement)} ms
   canary turned bad → weight 0         median ${median(fromFlip)} ms, max ${Math.max(...fromFlip)} ms  (target <= ${intervalMs + 1000} ms)
-  flag evaluation endpoint             ${fmt(flagBest.rps)} req/s, p95 ${flagBest.p95} ms  (auth, zod, flag cache kept fresh by Redis pub/sub, sticky hash)
-  bare Express handler                 ${fmt(bareBest.rps)} req/s, p95 ${bareBest.p95} ms
-  evaluation / bare                    ${(flagBest.rps / bareBest.rps).toFixed(2)} of its req/s (target >= 0.8)`);
+  flag evaluation endpoint             ${rps('flag')}  (auth, zod, flag cache kept fresh by Redis pub/sub, sticky hash)
+  bare Express handler                 ${rps('bare')}
+  evaluation / bare                    ${formatSpread(flags.ratio)} of its req/s, ${seconds} s a round (target >= 0.8)`);
   } finally {
     bare.kill('SIGTERM');
     await Promise.allSettled([pool.end(), redis.quit(), connection.close()]);
@@ -163,8 +183,8 @@ interface Figures {
   p95: number;
 }
 
-/** autocannon for 8 s; p95 from every response's time (autocannon's own summary has no p95). */
-async function load(url: string): Promise<Figures> {
+/** autocannon for `seconds`; p95 from every response's time (autocannon's own summary has no p95). */
+async function load(url: string, seconds: number): Promise<Figures> {
   const times: number[] = [];
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
@@ -174,7 +194,7 @@ async function load(url: string): Promise<Figures> {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ subject: { id: 'user-42', groups: ['staff'] } }),
         connections: 16,
-        duration: 8,
+        duration: seconds,
       },
       (err, res) => (err ? reject(err) : resolve(res)),
     );
@@ -183,7 +203,8 @@ async function load(url: string): Promise<Figures> {
   if (result.non2xx > 0 || result.errors > 0) {
     throw new Error(`${url}: ${result.non2xx} non-2xx answers and ${result.errors} errors under load`);
   }
-  return { rps: result.requests.average, p95: Number(quantile(times, 0.95).toFixed(2)) };
+  // Every answer over the whole run: a mean of per-second samples would drop the last part second.
+  return { rps: result.requests.total / result.duration, p95: Number(quantile(times, 0.95).toFixed(2)) };
 }
 
 async function waitHttp(url: string): Promise<void> {

@@ -37,27 +37,30 @@ const windowWhere = (m: MigrationDefinition) =>
 
 /**
  * Computed in Postgres: one statement reads the batch (old and new values, the
- * expression evaluated once per row), updates the rows whose value changes and
- * reports them. A writer that changes an input in the instant between the read and
- * the write of the same statement would leave a stale value; verify finds it.
+ * expression evaluated once per row), updates the rows whose value changes, records
+ * the batch with its originals and reports it; the originals never leave Postgres. A
+ * writer that changes an input in the instant between the read and the write of the
+ * same statement would leave a stale value; verify finds it.
+ *
+ * The UPDATE repeats the batch's key range (after, last key]: without it, once a batch
+ * passes a few tens of thousands of rows the planner joins the batch to the table by
+ * hashing the whole table (a sequential scan of every row, spilled to disk), so a batch
+ * cost grew with the table instead of with the batch, and two partitions each scanned
+ * all of it. With the range the join reads only the batch's own rows.
+ *
+ * Parameters: those of `forwardParams`.
  */
-async function sqlBatch(
-  client: PoolClient,
-  m: MigrationDefinition,
-  expr: string,
-  w: BatchWindow,
-  at: BatchKey,
-): Promise<BatchChange> {
+export function forwardStatement(m: MigrationDefinition, expr: string): string {
   const next = `(${expr})::${m.columnType}`;
-  // The originals never leave Postgres: the record is inserted by the same statement.
-  const { rows } = await client.query(
-    `WITH batch AS (
+  return `WITH batch AS (
        SELECT t.${m.key} AS key, t.${m.column} AS old, ${next} AS new
        FROM ${m.table} t WHERE ${windowWhere(m)} ORDER BY t.${m.key} LIMIT $3
      ), changed AS (
        SELECT key, old, new FROM batch WHERE old IS DISTINCT FROM new
      ), updated AS (
-       UPDATE ${m.table} t SET ${m.column} = c.new FROM changed c WHERE t.${m.key} = c.key AND NOT $4::boolean
+       UPDATE ${m.table} t SET ${m.column} = c.new FROM changed c
+       WHERE t.${m.key} = c.key AND NOT $4::boolean
+         AND ($1::bigint IS NULL OR t.${m.key} > $1::bigint) AND t.${m.key} <= (SELECT max(key) FROM batch)
      ), summary AS (
        SELECT (SELECT count(*) FROM batch)::int AS rows, (SELECT max(key) FROM batch)::text AS last_key,
               (SELECT count(*) FROM changed)::int AS changed
@@ -69,9 +72,28 @@ async function sqlBatch(
        FROM summary s
        ON CONFLICT (run_id, partition, seq) DO NOTHING RETURNING id
      )
-     SELECT s.rows, s.last_key, s.changed, (SELECT id::text FROM saved) AS batch_id FROM summary s`,
-    [w.after ?? null, w.upTo ?? null, w.limit, w.dryRun, at.runId, at.partition, at.seq, w.after ?? null],
-  );
+     SELECT s.rows, s.last_key, s.changed, (SELECT id::text FROM saved) AS batch_id FROM summary s`;
+}
+
+export const forwardParams = (w: BatchWindow, at: BatchKey) => [
+  w.after ?? null,
+  w.upTo ?? null,
+  w.limit,
+  w.dryRun,
+  at.runId,
+  at.partition,
+  at.seq,
+  w.after ?? null,
+];
+
+async function sqlBatch(
+  client: PoolClient,
+  m: MigrationDefinition,
+  expr: string,
+  w: BatchWindow,
+  at: BatchKey,
+): Promise<BatchChange> {
+  const { rows } = await client.query(forwardStatement(m, expr), forwardParams(w, at));
   const r = rows[0];
   return { rows: r.rows, changed: r.changed, lastKey: r.last_key ?? undefined, batchId: r.batch_id ?? undefined };
 }

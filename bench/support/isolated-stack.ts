@@ -8,7 +8,8 @@ export interface IsolatedStack {
   s: StackSettings;
   /** The configuration of this process, pointed at the stack. */
   config: Config;
-  startApp(name: AppName, env?: NodeJS.ProcessEnv): Promise<number>;
+  /** Starts an app part; `instance` 2 and up starts another process of it (`worker-2`, its own metrics port). */
+  startApp(name: AppName, env?: NodeJS.ProcessEnv, opts?: { instance?: number }): Promise<number>;
   /** Stops every part, unless KEEP_BENCH_STACK is set (to look at the stack after a run). */
   stop(): Promise<void>;
 }
@@ -43,7 +44,7 @@ export async function isolatedStack(opts: {
   return {
     s,
     config: loadConfig(),
-    startApp: (name, env) => startAppPart(s, name, env),
+    startApp: (name, env, startOpts) => startAppPart(s, name, env, startOpts),
     async stop() {
       if (process.env.KEEP_BENCH_STACK) return opts.say(`KEEP_BENCH_STACK: the stack in ${s.dataDir} stays up`);
       opts.say('stopping the isolated stack');

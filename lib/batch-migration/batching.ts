@@ -5,6 +5,8 @@
 
 export const batchSizeFloor = 10;
 export const batchSizeCeiling = 100_000;
+/** Partitions a run may have: each is a child workflow with one batch in flight on the database. */
+export const maxPartitions = 16;
 
 export interface DbLoad {
   /** Other sessions of the database running a statement right now. */
@@ -78,4 +80,22 @@ export function splitKeyRange(min: string, max: string, parts: number): { after?
     after = upTo;
   }
   return ranges;
+}
+
+/** What `partitions: 'auto'` reads from the database before a run (store/batch-migration/capacity.ts). */
+export interface DbCapacity {
+  /** Cores the database server runs on. */
+  cores: number;
+  /** How many of them other work keeps busy now (a load average, or active sessions). */
+  load: number;
+}
+
+/**
+ * `partitions: 'auto'`: one partition per database core that other work leaves idle, at
+ * least 1 and never more than the cores (a partition keeps one statement running, and a
+ * second statement on a busy core only takes turns with the first).
+ */
+export function autoPartitionCount({ cores, load }: DbCapacity): number {
+  const cap = Math.min(maxPartitions, Math.max(1, Math.floor(cores)));
+  return clamp(Math.round(cores - Math.max(0, load)), 1, cap);
 }

@@ -15,7 +15,7 @@ import { temporalConnectionOptions, workflowUiUrl } from '../../lib/infra/tempor
  * follows one started earlier. Ctrl-C detaches: the run goes on in Temporal. A Temporal
  * restart while following is shown and ridden out, never reported as the run's failure.
  */
-const usage = `usage: npm run batch-migration -- <name> [--batch-size N] [--rate ROWS_PER_S] [--target-ms MS] [--partitions N] [--dry-run] [--concurrent]
+const usage = `usage: npm run batch-migration -- <name> [--batch-size N] [--rate ROWS_PER_S] [--target-ms MS] [--partitions N|auto] [--dry-run] [--concurrent]
        npm run batch-migration -- attach <run id>
 migrations: ${[...dataMigrations.keys()].join(', ')}`;
 
@@ -44,7 +44,7 @@ async function main(argv: string[]): Promise<number> {
     batchSize: int(values['batch-size']),
     maxRowsPerSecond: int(values.rate),
     targetBatchMs: int(values['target-ms']),
-    partitions: int(values.partitions),
+    partitions: values.partitions === 'auto' ? 'auto' : int(values.partitions),
     dryRun: values['dry-run'],
     concurrent: values.concurrent,
   });
@@ -56,6 +56,9 @@ async function main(argv: string[]): Promise<number> {
   return withConnections(async ({ config, pool, client }) => {
     const run = await startRun({ client, pool, taskQueue: config.temporal.taskQueue }, name, settings);
     console.log(`started ${run.id}${settings.dryRun ? ' (dry run)' : ''}\n  Web UI: ${workflowUiUrl(config, run.id)}`);
+    const auto = run.params.autoPartitions as { cores: number; load: number } | undefined;
+    if (auto)
+      console.log(`  partitions: ${run.params.partitions} (auto: ${auto.cores} database cores, load ${auto.load})`);
     return follow(client, pool, run.id);
   });
 }

@@ -9,6 +9,7 @@ import { cbbAdminToken } from './secrets';
 import {
   httpReady,
   redisReady,
+  instanceName,
   startApp,
   startRedis,
   startTemporal,
@@ -46,6 +47,13 @@ export interface StackPart {
 
 const infrastructureStop = { signal: 'SIGTERM' as const, graceMs: 20_000 };
 
+/**
+ * Worker processes a benchmark or test may run at once. Instance n (2 and up) listens for
+ * metrics on workerMetrics + n: the test slots' ports are ten apart and workerMetrics + 1
+ * is the hmm worker's, so instances 2 to 9 stay within the slot's own ports.
+ */
+const workerInstances = 9;
+
 function app(
   spec: Omit<AppSpec, 'env'> & Pick<StackPart, 'ports' | 'endpoints'> & { graceMs?: number },
 ): StackPart & { app: AppSpec } {
@@ -56,7 +64,7 @@ function app(
     ports: spec.ports,
     app: appSpec,
     start: async (s) => void (await startApp(s, appSpec)),
-    ready: spec.ready,
+    ready: (s) => spec.ready(s, spec.name),
     stop: { signal: 'SIGTERM', graceMs: spec.graceMs ?? 20_000 },
     endpoints: spec.endpoints,
   };
@@ -164,7 +172,13 @@ export const parts = [
     name: 'worker',
     entry: 'dist/workers/orchestrator.js',
     ports: { workerMetrics: { local: 9464, test: 19464 } },
-    ready: (s) => workerPolling(s, 'worker', process.env.TEMPORAL_TASK_QUEUE ?? 'orchestrator'),
+    ready: (s, name) => workerPolling(s, name, process.env.TEMPORAL_TASK_QUEUE ?? 'orchestrator'),
+    // Benchmarks and tests scale out by starting more workers on the same task queue (`worker-2`…),
+    // each with its own metrics port: the one after the hmm worker's, within the test slot's ten.
+    instances: {
+      max: workerInstances,
+      env: (s, n) => ({ WORKER_METRICS_PORT: String(s.ports.workerMetrics + n) }),
+    },
     // A worker drains its running activities before it exits.
     graceMs: 60_000,
     endpoints: (s) => [['Worker metrics', `http://127.0.0.1:${s.ports.workerMetrics}/metrics`]],
@@ -236,9 +250,25 @@ function appProcessEnv(s: StackSettings): NodeJS.ProcessEnv {
   };
 }
 
-/** Starts one of the project's own processes (worker, API, local CBB server), with extra environment if given. */
-export function startAppPart(s: StackSettings, name: AppName, env: NodeJS.ProcessEnv = {}): Promise<number> {
+/**
+ * Starts one of the project's own processes (worker, API, local CBB server), with extra
+ * environment if given; `instance` 2 and up starts one more of it (`worker-2`), where the
+ * part allows more than one. `npm run up` and `down`'s supervisor know only the first.
+ */
+export function startAppPart(
+  s: StackSettings,
+  name: AppName,
+  env: NodeJS.ProcessEnv = {},
+  opts: { instance?: number } = {},
+): Promise<number> {
   const spec = part(name).app;
   if (!spec) throw new Error(`${name} is not one of the project's own processes`);
-  return startApp(s, spec, env);
+  return startApp(s, spec, env, opts);
+}
+
+/** The pid-file names of a part's extra instances (2 and up) that a benchmark or test may have started. */
+export function extraInstanceNames(p: StackPart & { app?: AppSpec }): string[] {
+  const app = p.app;
+  if (!app?.instances) return [];
+  return Array.from({ length: app.instances.max - 1 }, (_, i) => instanceName(app, i + 2));
 }

@@ -146,23 +146,49 @@ export interface AppSpec {
   name: string;
   entry: string;
   env: (s: StackSettings) => NodeJS.ProcessEnv;
-  ready: (s: StackSettings) => Promise<boolean>;
+  /** Whether the process under this pid-file name (the spec's name, or an instance's) serves. */
+  ready: (s: StackSettings, name: string) => Promise<boolean>;
+  /**
+   * More processes of the same part doing the same work (workers on one task queue): what
+   * instance `n` (2 and up) gets beside the part's environment, its own metrics port say.
+   */
+  instances?: { max: number; env: (s: StackSettings, instance: number) => NodeJS.ProcessEnv };
 }
 
-export async function startApp(s: StackSettings, app: AppSpec, env: NodeJS.ProcessEnv = {}): Promise<number> {
-  const existing = runningPid(s, app.name);
+/** The pid-file and log name of an app's instance: the part's own name for the first, `worker-2` for the second. */
+export function instanceName(app: Pick<AppSpec, 'name'>, instance = 1): string {
+  return instance === 1 ? app.name : `${app.name}-${instance}`;
+}
+
+export async function startApp(
+  s: StackSettings,
+  app: AppSpec,
+  env: NodeJS.ProcessEnv = {},
+  opts: { instance?: number } = {},
+): Promise<number> {
+  const instance = opts.instance ?? 1;
+  const max = app.instances?.max ?? 1;
+  if (!Number.isInteger(instance) || instance < 1 || instance > max) {
+    throw new Error(
+      max === 1
+        ? `${app.name} runs as one process only, got instance ${instance}`
+        : `instance of ${app.name} must be a whole number from 1 to ${max}, got ${instance}`,
+    );
+  }
+  const name = instanceName(app, instance);
+  const existing = runningPid(s, name);
   const pid =
     existing ??
     spawnDetached(s, {
-      name: app.name,
+      name,
       command: process.execPath,
       args: ['--enable-source-maps', join(s.root, app.entry)],
-      env: { ...process.env, ...app.env(s), ...env },
+      env: { ...process.env, ...app.env(s), ...(instance > 1 ? app.instances?.env(s, instance) : {}), ...env },
     });
-  await waitFor(app.name, () => app.ready(s), {
+  await waitFor(name, () => app.ready(s, name), {
     timeoutMs: 90_000,
-    pid: () => runningPid(s, app.name),
-    log: logFile(s, app.name),
+    pid: () => runningPid(s, name),
+    log: logFile(s, name),
   });
   return pid;
 }

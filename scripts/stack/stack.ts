@@ -4,7 +4,7 @@ import { migrate } from '../../lib/infra/schema-migrations';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAlive, logFile, processesUsing, runningPid, sleep, spawnDetached, stopProcess, waitFor } from './proc';
-import { appEnv, part, parts, type PartName, type StackPart } from './parts';
+import { appEnv, extraInstanceNames, part, parts, type PartName, type StackPart } from './parts';
 import { portHolder } from './port-holders';
 import { portEnvName, type StackSettings } from './settings';
 import { assertSameTemporalServer } from './temporal-server';
@@ -124,6 +124,11 @@ export async function down(s: StackSettings, onStep?: (msg: string) => void): Pr
     for (const c of ('companions' in p ? p.companions : undefined) ?? []) {
       if (await stopProcess(s, c, { graceMs: 5_000 })) onStep?.(`stopped ${c}`);
     }
+    // A benchmark's or test's extra workers stop as the part does, all at once: each drains its own activities.
+    const stopped = await Promise.all(
+      extraInstanceNames(p).map((n) => stopProcess(s, n, p.stop).then((ok) => ok && n)),
+    );
+    for (const n of stopped) if (n) onStep?.(`stopped ${n}`);
     if (await stopProcess(s, p.name, p.stop)) onStep?.(`stopped ${p.name}`);
   }
   // Anything still holding the stack's data (a lost pid file, a crashed `up`) goes too.
@@ -145,7 +150,11 @@ export async function down(s: StackSettings, onStep?: (msg: string) => void): Pr
 export function stackProcesses(s: StackSettings): { pid: number; command: string }[] {
   const names = [
     supervisorName,
-    ...parts.flatMap((p) => [...(('companions' in p ? p.companions : undefined) ?? []), p.name]),
+    ...parts.flatMap((p) => [
+      ...(('companions' in p ? p.companions : undefined) ?? []),
+      ...extraInstanceNames(p),
+      p.name,
+    ]),
   ];
   const byPid = names.flatMap((name) => {
     const pid = runningPid(s, name);

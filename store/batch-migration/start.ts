@@ -2,7 +2,12 @@ import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import type { Pool } from '../../lib/infra/db';
 import { conflict, notFound, validationError } from '../../lib/errors';
-import { batchSizeCeiling, batchSizeFloor } from '../../lib/batch-migration/batching';
+import {
+  autoPartitionCount,
+  batchSizeCeiling,
+  batchSizeFloor,
+  maxPartitions,
+} from '../../lib/batch-migration/batching';
 import { getMigrationDefinition } from '../../lib/batch-migration/registry';
 import {
   batchMigrationStartOptions,
@@ -10,6 +15,7 @@ import {
   type BatchMigrationInput,
   type BatchMigrationWorkflow,
 } from '../../lib/batch-migration/contract';
+import { databaseCapacity } from './capacity';
 import { createRun, getRun, updateRun, type RunRecord } from './runs';
 
 /** Starting a run, shared by the API and `npm run migrate:data`. */
@@ -20,7 +26,12 @@ export const runParameters = z
     maxRowsPerSecond: z.number().int().min(1).max(10_000_000).optional(),
     targetBatchMs: z.number().int().min(50).max(60_000).optional(),
     dryRun: z.boolean().default(false),
-    partitions: z.number().int().min(1).max(16).default(1),
+    /** 'auto': one per database core other work leaves idle (./capacity.ts), chosen when the run starts. */
+    partitions: z
+      .union([z.number().int().min(1).max(maxPartitions), z.literal('auto')], {
+        errorMap: () => ({ message: `must be a whole number from 1 to ${maxPartitions}, or "auto"` }),
+      })
+      .default(1),
     /** Start even while another forward run of the same migration is active (they then share the table). */
     concurrent: z.boolean().default(false),
   })
@@ -56,15 +67,20 @@ async function launch(ctx: StartContext, run: RunRecord, input: BatchMigrationIn
 
 export async function startRun(ctx: StartContext, migration: string, params: RunParameters): Promise<RunRecord> {
   getMigrationDefinition(migration);
-  const { concurrent, ...rest } = params;
+  const { concurrent, partitions: asked, ...rest } = params;
   // Dry runs change nothing, so they never contend with a real run.
   const exclusive = !concurrent && !rest.dryRun;
+  // The count is fixed when the run starts, so the workflow (and a replay of it) sees a number;
+  // the record keeps what it was chosen from.
+  const auto = asked === 'auto' ? await databaseCapacity(ctx.pool) : undefined;
+  const partitions = auto ? autoPartitionCount(auto) : Number(asked);
+  const recorded = auto ? { ...rest, partitions, autoPartitions: auto } : { ...rest, partitions };
   const run = await createRun(
     ctx.pool,
-    { migration, kind: 'forward', dryRun: rest.dryRun, params: rest },
+    { migration, kind: 'forward', dryRun: rest.dryRun, params: recorded },
     { exclusive },
   );
-  return launch(ctx, run, { migration, ...rest });
+  return launch(ctx, run, { migration, ...rest, partitions });
 }
 
 /** A reverse run restores what a finished forward run changed, batch by batch. */

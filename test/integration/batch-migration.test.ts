@@ -1,3 +1,5 @@
+import { availableParallelism } from 'node:os';
+import { autoPartitionCount } from '../../lib/batch-migration/batching';
 import { cancelMigration } from '../../lib/batch-migration/contract';
 import { getRun } from '../../store/batch-migration/runs';
 import { seedTrades, tradesFingerprint } from '../../store/batch-migration/seed-trades';
@@ -133,4 +135,23 @@ test('two partitions split the key range and together migrate every row once; th
   const reverse = await runToEnd(() => startReverse(file.ctx, run.id));
   expect(reverse.result).toMatchObject({ state: 'completed', rowsChanged: expected, verify: { ok: true } });
   expect(await tradesFingerprint(file.stack.pool)).toBe(original);
+}, 120_000);
+
+test('partitions auto picks the count from the database cores and load when the run starts, and records both', async () => {
+  await seedTrades(file.stack.pool, 20_000);
+  const { run, result } = await runToEnd(() =>
+    startRun(file.ctx, 'trades-risk-score', { batchSize: 3000, dryRun: true, partitions: 'auto' }),
+  );
+  expect(result).toMatchObject({ state: 'completed', rowsDone: 20_000 });
+  const { params } = (await getRun(file.stack.pool, run.id))!;
+  // The test stack's Postgres runs on this machine, so it has this machine's cores.
+  const auto = params.autoPartitions as { cores: number; load: number; local: boolean };
+  expect(auto).toMatchObject({ local: true, cores: availableParallelism() });
+  expect(auto.load).toBeGreaterThanOrEqual(0);
+  expect(params.partitions).toBe(autoPartitionCount(auto));
+  const { rows } = await file.stack.pool.query(
+    `SELECT count(DISTINCT partition)::int AS n FROM migration_batches WHERE run_id = $1`,
+    [run.id],
+  );
+  expect(rows[0].n).toBe(params.partitions);
 }, 120_000);

@@ -1,4 +1,5 @@
 import {
+  autoPartitionCount,
   etaSeconds,
   nextBatchSize,
   overloadDelayMs,
@@ -9,6 +10,7 @@ import {
   splitKeyRange,
 } from '../../lib/batch-migration/batching';
 import { dataMigrations, getMigrationDefinition } from '../../lib/batch-migration/registry';
+import { runParameters } from '../../store/batch-migration/start';
 
 test('the batch size moves toward the target time, at most ×2 or ×½ a step, within floor and ceiling', () => {
   expect(nextBatchSize(1000, 250, 500)).toBe(2000);
@@ -61,6 +63,31 @@ test('key ranges for partitions are contiguous, cover min..max, and leave the la
   // Beyond 2^53 a double holds only even numbers; the split must still be exact.
   const big = splitKeyRange('9007199254740993', '9007199254741994', 2);
   expect(big[0].upTo).toBe('9007199254741493');
+});
+
+test('partitions auto: one per database core left idle, at least 1, at most the cores and 16', () => {
+  expect(autoPartitionCount({ cores: 2, load: 0 })).toBe(2);
+  expect(autoPartitionCount({ cores: 2, load: 0.4 })).toBe(2);
+  expect(autoPartitionCount({ cores: 2, load: 0.6 })).toBe(1);
+  expect(autoPartitionCount({ cores: 2, load: 9 })).toBe(1);
+  expect(autoPartitionCount({ cores: 8, load: 3 })).toBe(5);
+  expect(autoPartitionCount({ cores: 64, load: 1 })).toBe(16);
+  expect(autoPartitionCount({ cores: 1, load: 0 })).toBe(1);
+  expect(autoPartitionCount({ cores: 4, load: -1 })).toBe(4);
+});
+
+test('partitions: a number from 1 to 16 or "auto"; anything else is refused with what is allowed', () => {
+  expect(runParameters.parse({}).partitions).toBe(1);
+  expect(runParameters.parse({ partitions: 'auto' }).partitions).toBe('auto');
+  expect(runParameters.parse({ partitions: 16 }).partitions).toBe(16);
+  for (const bad of [0, 17, 2.5, 'x', null]) {
+    const parsed = runParameters.safeParse({ partitions: bad });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues[0]?.path).toEqual(['partitions']);
+  }
+  expect(runParameters.safeParse({ partitions: 'many' }).error?.issues[0]?.message).toBe(
+    'must be a whole number from 1 to 16, or "auto"',
+  );
 });
 
 test('definitions: the phone migration computes E.164 in the branch country and keeps what it cannot read', () => {

@@ -246,13 +246,14 @@ function appProcessEnv(s: StackSettings): NodeJS.ProcessEnv {
 /**
  * Starts one of the project's own processes (worker, API, local CBB server), with extra
  * environment if given; `instance` 2 and up starts one more of it (`worker-2`), where the
- * part allows more than one. `npm run up` and `down`'s supervisor know only the first.
+ * part allows more than one; `nodeArgs` are Node's options for the process (`--cpu-prof`).
+ * `npm run up` and `down`'s supervisor know only the first.
  */
 export function startAppPart(
   s: StackSettings,
   name: AppName,
   env: NodeJS.ProcessEnv = {},
-  opts: { instance?: number } = {},
+  opts: { instance?: number; nodeArgs?: string[] } = {},
 ): Promise<number> {
   const spec = part(name).app;
   if (!spec) throw new Error(`${name} is not one of the project's own processes`);

@@ -161,7 +161,7 @@ export async function startApp(
   s: StackSettings,
   app: AppSpec,
   env: NodeJS.ProcessEnv = {},
-  opts: { instance?: number } = {},
+  opts: { instance?: number; nodeArgs?: string[] } = {},
 ): Promise<number> {
   const instance = opts.instance ?? 1;
   const max = app.instances?.max ?? 1;
@@ -179,7 +179,8 @@ export async function startApp(
     spawnDetached(s, {
       name,
       command: process.execPath,
-      args: ['--enable-source-maps', join(s.root, app.entry)],
+      // Node's own options (a profiler's, say) go on the command line: NODE_OPTIONS refuses some.
+      args: ['--enable-source-maps', ...(opts.nodeArgs ?? []), join(s.root, app.entry)],
       env: { ...process.env, ...app.env(s), ...(instance > 1 ? app.instances?.env(s, instance) : {}), ...env },
     });
   await waitFor(name, () => app.ready(s, name), {

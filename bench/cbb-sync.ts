@@ -1,224 +1,218 @@
-import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { Pool } from 'pg';
-import { createCbbClient, type CbbClient } from '../activities/cbb/client';
-import { mapOrderToContact } from '../lib/cbb/fields';
-import { loadConfig } from '../lib/infra/config';
-import type { Order } from '../lib/cbb/order';
-import { runningPid } from '../scripts/stack/proc';
-import { startAppPart } from '../scripts/stack/parts';
-import { appEnv, stackSettings } from '../scripts/stack/parts';
-import { cbbAdminToken } from '../scripts/stack/secrets';
-import { down, up } from '../scripts/stack/stack';
+import { createCbbClient } from '../activities/cbb/client';
 import { cbbSweepWorkflowType, type CbbSweepWorkflow } from '../lib/cbb/contract';
-import { cpuSeconds, cpuSecondsOf } from './cpu';
+import { runningPid, stopProcess } from '../scripts/stack/proc';
+import { instanceName } from '../scripts/stack/services';
+import { cbbAdminToken } from '../scripts/stack/secrets';
+import { directCalls, emptyWorkflows } from './cbb-sync/direct';
+import { peakRssMb, snapshot, usedBetween, type RoundUse, type StackPids } from './cbb-sync/measure';
+import { formatSpread, pairedRounds, spreadOf } from './support/rounds';
+import { isolatedStack } from './support/isolated-stack';
 
 /**
- * `npm run bench -- cbb-sync [orders=10000] [concurrency=200]`: pending orders through
- * the real stack (its own, in test slot 5 unless TEST_STACK_SLOT says otherwise), the
- * local CBB server answering after 5 ms. It prints orders per minute through Temporal
- * and the ratio to the same CBB calls made directly, without Temporal, at the same
- * concurrency, measured in the same run. Then, for scale, the CPU each part used per
- * order, and how many empty workflows a minute the same Temporal server runs at the
- * same concurrency: the most any one-workflow-per-order design can reach on it.
+ * `npm run bench -- cbb-sync [orders=10000] [concurrency=200] [--workers N] [--rounds R]
+ * [--profile cpu|heap] [--worker-env KEY=VALUE]...`: pending orders swept through the real
+ * stack (its own, in test slot 5 unless TEST_STACK_SLOT says otherwise) by N worker
+ * processes, the local CBB server answering after 5 ms. Paired rounds (ABBA) of the
+ * ceiling, as many empty workflows started eagerly on the same Temporal server at the same
+ * concurrency, and of the sweep; it prints both rates, their ratio (median ± spread), the
+ * CPU each process used per order and each worker's threads, the share of the syncs each
+ * worker ran, and the workers' peak RSS; and, once, the same CBB calls made directly.
+ * `--profile cpu` runs the workers under `--cpu-prof` (`--profile heap`: `--heap-prof`),
+ * the profiles written into the stack's folder when they stop.
  */
 export default async function bench(args: string[]): Promise<void> {
-  const orders = Number(args[0] ?? 10_000);
-  const concurrency = Number(args[1] ?? 200);
-  process.env.TEST_STACK_SLOT ??= '5';
-  const s = stackSettings('test');
-  const env = appEnv(s);
-  const config = loadConfig({ ...process.env, ...env, LOG_PRETTY: 'false' });
+  const o = parseArgs(args);
   const say = (m: string) => console.log(`[bench cbb-sync] ${m}`);
-
-  say('building the worker (tsc and workflow bundle)');
-  execFileSync('npm', ['run', '-s', 'build'], { cwd: s.root, stdio: ['ignore', 'ignore', 'inherit'] });
-  say(`starting an isolated stack in ${s.dataDir}`);
-  await down(s);
-  rmSync(s.dataDir, { recursive: true, force: true });
-  await up(s, { only: ['postgres', 'redis', 'temporal', 'cbb'], fresh: true });
-  const pool = new Pool({ connectionString: env.DATABASE_URL, max: 10 });
+  const stack = await isolatedStack({
+    slot: 5,
+    // libvirtd too: a worker that cannot reach it spends a tenth of a core retrying its connection pool.
+    only: ['postgres', 'redis', 'temporal', 'libvirtd', 'cbb'],
+    build: 'the worker',
+    say,
+  });
+  const { s, config } = stack;
+  const pool = new Pool({ connectionString: config.database.url, max: 10 });
   const admin = (path: string, body: unknown) =>
     fetch(`http://127.0.0.1:${s.ports.cbb}/_admin${path}`, {
       method: path === '/faults' ? 'PUT' : 'POST',
-      // Read after `up`: the stack generates the token into the data folder it has just made afresh.
       headers: { 'content-type': 'application/json', authorization: `Bearer ${cbbAdminToken(s)}` },
       body: JSON.stringify(body),
     });
+  const connection = await Connection.connect({ address: config.temporal.address });
+  const client = new Client({ connection });
+  const profileDir = join(s.dataDir, 'profiles');
   try {
     await admin('/faults', { latencyMs: 5 });
-    const cbb = createCbbClient(config.cbb);
-
-    say(`baseline: ${orders} orders' CBB calls made directly, ${concurrency} at a time`);
-    const directMs = await direct(cbb, orders, concurrency);
-    const directRate = (orders / directMs) * 60_000;
+    say(`baseline: ${o.orders} orders' CBB calls made directly, ${o.concurrency} at a time`);
+    const directMs = await directCalls(createCbbClient(config.cbb), o.orders, o.concurrency);
+    const directRate = (o.orders / directMs) * 60_000;
     await admin('/reset', {});
     await admin('/faults', { latencyMs: 5 });
 
-    await pool.query(
-      `INSERT INTO orders (external_id, branch, customer_name, email, phone, whatsapp_alerts, visa_country, visa_type, visa_quantity, amount, currency)
-       SELECT 'BENCH-' || g, 'IL', 'Bench Customer', 'bench' || g || '@example.com', '+97254' || lpad(g::text, 7, '0'), true, 'India', 'tourist', 1, 99, 'ILS'
-       FROM generate_series(1, $1) g`,
-      [orders],
-    );
-    say(`starting the worker; sweeping ${orders} pending orders, ${concurrency} syncs at a time`);
-    await startAppPart(s, 'worker', {
-      LOG_LEVEL: 'warn',
-      DATABASE_POOL_MAX: '60',
-      WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: String(concurrency + 50),
-      WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: String(concurrency + 50),
-      CBB_SWEEP_CONCURRENCY: String(concurrency),
-      // The bench starts its own sweep; the schedule's would run beside it and double the concurrency.
-      CBB_SWEEP_EVERY: '24h',
-    });
-    const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
-    const client = new Client({ connection });
-    const pids = { temporal: runningPid(s, 'temporal'), worker: runningPid(s, 'worker'), cbb: runningPid(s, 'cbb') };
-    const cpuBefore = {
-      temporal: cpuSeconds(pids.temporal),
-      worker: cpuSeconds(pids.worker),
-      cbb: cpuSeconds(pids.cbb),
-      postgres: cpuSecondsOf('postgres'),
-    };
-    const started = Date.now();
-    await client.workflow.start<CbbSweepWorkflow>(cbbSweepWorkflowType, {
-      taskQueue: config.temporal.taskQueue,
-      workflowId: 'cbb-sweep-bench',
-      args: [{ concurrency }],
-    });
-    let done = 0;
-    let lastReport = Date.now();
-    while (done < orders) {
-      await new Promise((r) => setTimeout(r, 500));
-      const { rows } = await pool.query(
-        "SELECT count(*)::int AS n FROM orders WHERE cbb_status = 'synced' AND whatsapp_status <> 'pending'",
-      );
-      done = rows[0].n;
-      if (Date.now() - lastReport >= 5000) {
-        lastReport = Date.now();
-        say(`  ${done} of ${orders} done after ${((Date.now() - started) / 1000).toFixed(0)} s`);
-      }
-      if (Date.now() - started > 30 * 60_000) throw new Error(`only ${done} of ${orders} orders done after 30 minutes`);
+    const profileFlags = { cpu: '--cpu-prof', heap: '--heap-prof' } as const;
+    if (o.profile) {
+      rmSync(profileDir, { recursive: true, force: true });
+      mkdirSync(profileDir, { recursive: true });
     }
-    const temporalMs = Date.now() - started;
-    const perOrderMs = (after: number, before: number) => (((after - before) * 1000) / orders).toFixed(1);
-    const cpu = [
-      `Temporal server ${perOrderMs(cpuSeconds(pids.temporal), cpuBefore.temporal)}`,
-      `worker ${perOrderMs(cpuSeconds(pids.worker), cpuBefore.worker)}`,
-      `Postgres ${perOrderMs(cpuSecondsOf('postgres'), cpuBefore.postgres)}`,
-      `CBB server ${perOrderMs(cpuSeconds(pids.cbb), cpuBefore.cbb)}`,
-    ].join(', ');
-    await connection.close();
-    const temporalRate = (orders / temporalMs) * 60_000;
-
-    say(`ceiling: ${orders} empty workflows on the same server, ${concurrency} at a time`);
-    const emptyMs = await emptyWorkflows(env.TEMPORAL_ADDRESS, orders, concurrency);
-    const emptyRate = (orders / emptyMs) * 60_000;
-
-    say(
-      `through Temporal:  ${Math.round(temporalRate)} orders/min (${(temporalMs / 1000).toFixed(1)} s for ${orders})`,
-    );
-    say(`direct CBB calls:  ${Math.round(directRate)} orders/min (${(directMs / 1000).toFixed(1)} s for ${orders})`);
-    say(
-      `ratio (Temporal / direct): ${(temporalRate / directRate).toFixed(3)}  (target ≥ 0.5; throughput target ≥ 12000 orders/min)`,
-    );
-    say(`CPU per order through Temporal, ms: ${cpu}`);
-    say(
-      `empty workflows:   ${Math.round(emptyRate)} /min on this server; the sync reached ${(temporalRate / emptyRate).toFixed(2)} of that ceiling`,
-    );
-  } finally {
-    await pool.end();
-    say('stopping the stack');
-    await down(s);
-  }
-}
-
-/** The calls one sync makes to CBB (find, create with fields, read back, send), with no Temporal and no Postgres. */
-async function direct(cbb: CbbClient, count: number, concurrency: number): Promise<number> {
-  let next = 0;
-  const started = Date.now();
-  const one = async (i: number) => {
-    const order: Order = {
-      id: String(i),
-      externalId: `DIRECT-${i}`,
-      branch: 'IL',
-      isTest: false,
-      customerName: 'Bench Customer',
-      email: null,
-      phone: `+97253${String(i).padStart(7, '0')}`,
-      whatsappAlerts: true,
-      visaCountry: 'India',
-      visaType: 'tourist',
-      visaQuantity: 1,
-      entryDate: null,
-      amount: '99',
-      currency: 'ILS',
-      urgency: 'standard',
-      createdAt: new Date().toISOString(),
+    const pids: StackPids = {
+      temporal: runningPid(s, 'temporal'),
+      postgres: runningPid(s, 'postgres'),
+      cbb: runningPid(s, 'cbb'),
+      workers: [],
     };
-    const mapped = mapOrderToContact(order);
-    if (!mapped.ok) throw new Error('bench order invalid');
-    const c = mapped.contact;
-    const found = await cbb.findContactsByPhone(c.phone);
-    const contact =
-      found[0] ??
-      (await cbb.createContact({
-        ...c,
-        fields: c.fields.map((f) => ({ name: f.name, value: f.value })),
-        tags: ['visa-order'],
-      }));
-    const read = await cbb.getContact(contact.id);
-    await Promise.all(
-      c.fields.filter((f) => read.fields[f.id] !== f.value).map((f) => cbb.setCustomField(contact.id, f.id, f.value)),
-    );
-    await cbb.sendWhatsappTemplate(contact.id, {
-      template: 'order_confirmation',
-      language: 'he',
-      params: { order_id: order.externalId },
+    for (let instance = 1; instance <= o.workers; instance++) {
+      say(`starting worker ${instance} of ${o.workers}`);
+      const pid = await stack.startApp(
+        'worker',
+        {
+          LOG_LEVEL: 'warn',
+          DATABASE_POOL_MAX: '60',
+          CBB_SWEEP_CONCURRENCY: String(o.concurrency),
+          // The bench starts its own sweeps; the Schedule's would run beside them.
+          CBB_SWEEP_EVERY: 'off',
+          ...o.workerEnv,
+        },
+        { instance, nodeArgs: o.profile ? [profileFlags[o.profile], `--${o.profile}-prof-dir=${profileDir}`] : [] },
+      );
+      pids.workers.push({ pid, metricsPort: s.ports.workerMetrics + (instance === 1 ? 0 : instance) });
+    }
+
+    let nextId = 0;
+    const uses: RoundUse[] = [];
+    const result = await pairedRounds({
+      rounds: o.rounds,
+      baseline: async (round) => {
+        const ms = await emptyWorkflows(config.temporal.address, o.orders, o.concurrency, String(round));
+        return (o.orders / ms) * 60_000;
+      },
+      subject: async (round) => {
+        const from = nextId;
+        nextId += o.orders;
+        await pool.query(
+          `INSERT INTO orders (external_id, branch, customer_name, email, phone, whatsapp_alerts, visa_country, visa_type, visa_quantity, amount, currency)
+           SELECT 'BENCH-' || g, 'IL', 'Bench Customer', 'bench' || g || '@example.com', '+97254' || lpad(g::text, 7, '0'), true, 'India', 'tourist', 1, 99, 'ILS'
+           FROM generate_series($1::int + 1, $1::int + $2::int) g`,
+          [from, o.orders],
+        );
+        const before = await snapshot(pids);
+        const started = Date.now();
+        await client.workflow.start<CbbSweepWorkflow>(cbbSweepWorkflowType, {
+          taskQueue: config.temporal.taskQueue,
+          workflowId: `cbb-sweep-bench-${round}`,
+          args: [{ concurrency: o.concurrency }],
+        });
+        await untilDone(pool, nextId, say, started);
+        const ms = Date.now() - started;
+        uses.push(usedBetween(before, await snapshot(pids), o.orders));
+        return (o.orders / ms) * 60_000;
+      },
+      onRound: (round, empty, sync) => {
+        const u = uses.at(-1)!;
+        say(
+          `round ${round + 1}: empty ${Math.round(empty)}/min, syncs ${Math.round(sync)}/min (${(sync / empty).toFixed(2)}); ` +
+            `CPU ms/order ${describe(u.cpuMs)}; shares ${u.shares.map(pct).join(' / ')}`,
+        );
+      },
     });
-  };
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) await one(next++);
-    }),
-  );
-  return Date.now() - started;
+
+    const median = (pick: (u: RoundUse) => number) => spreadOf(uses.map(pick)).median;
+    const cpuKeys = Object.keys(uses[0]!.cpuMs);
+    const threadKeys = pids.workers.map((_, i) => {
+      const names = new Set(uses.flatMap((u) => Object.keys(u.threadMs[i] ?? {})));
+      return [...names].filter((n) => median((u) => u.threadMs[i]?.[n] ?? 0) >= 0.05);
+    });
+    const workerCpu = median((u) => cpuKeys.filter((k) => k.startsWith('worker')).reduce((a, k) => a + u.cpuMs[k]!, 0));
+    console.log(`
+cbb-sync: ${o.orders} orders a round, ${o.concurrency} at a time, ${o.workers} worker(s), CBB latency 5 ms, ${o.rounds} paired rounds
+  syncs through Temporal   ${formatSpread(result.subject, 0)} orders/min
+  empty workflows          ${formatSpread(result.baseline, 0)} /min: the ceiling of this server
+  syncs / ceiling          ${formatSpread(result.ratio)}  (target >= 0.7)
+  direct CBB calls         ${Math.round(directRate)} orders/min (once; syncs / direct ${(result.subject.median / directRate).toFixed(3)})
+  CPU per order, ms        ${cpuKeys.map((k) => `${k} ${median((u) => u.cpuMs[k]!).toFixed(1)}`).join(', ')}
+  workers' CPU / server's  ${(workerCpu / median((u) => u.cpuMs.temporal!)).toFixed(2)}  (target <= 1)`);
+    pids.workers.forEach((_, i) => {
+      const threads = threadKeys[i]!.map((n) => `${n} ${median((u) => u.threadMs[i]?.[n] ?? 0).toFixed(1)}`);
+      console.log(`  worker ${i + 1} threads, ms    ${threads.join(', ')}`);
+    });
+    console.log(`  share of syncs           ${pids.workers.map((_, i) => `worker ${i + 1} ${formatSpread(spreadOf(uses.map((u) => u.shares[i]!)))}`).join(', ')}
+  worker peak RSS, MB      ${peakRssMb(pids).join(', ')}  (target <= 450)`);
+  } finally {
+    await Promise.allSettled([pool.end(), connection.close()]);
+    if (o.profile) {
+      // The profiles are written as the workers exit.
+      for (let instance = o.workers; instance >= 1; instance--) {
+        await stopProcess(s, instanceName({ name: 'worker' }, instance), { graceMs: 60_000 });
+      }
+      say(`profiles in ${profileDir}`);
+    }
+    await stack.stop();
+  }
 }
 
-/** Workflows with no steps, started eagerly on an in-process worker the way the sweep starts syncs, each awaited. */
-async function emptyWorkflows(address: string, count: number, concurrency: number): Promise<number> {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  const connection = await NativeConnection.connect({ address });
-  const taskQueue = 'bench-empty';
-  try {
-    const worker = await Worker.create({
-      connection,
-      taskQueue,
-      workflowsPath: require.resolve('./workflows/empty'),
-      maxConcurrentWorkflowTaskExecutions: concurrency + 50,
-    });
-    const client = new Client({ connection });
-    return await worker.runUntil(async () => {
-      let next = 0;
-      const started = Date.now();
-      await Promise.all(
-        Array.from({ length: concurrency }, async () => {
-          while (next < count) {
-            const id = next++;
-            const handle = await client.workflow.start('emptyWorkflow', {
-              taskQueue,
-              workflowId: `bench-empty-${id}`,
-              requestEagerStart: true,
-            });
-            await handle.result();
-          }
-        }),
-      );
-      return Date.now() - started;
-    });
-  } finally {
-    await connection.close();
+async function untilDone(pool: Pool, total: number, say: (m: string) => void, started: number): Promise<void> {
+  let lastReport = Date.now();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 250));
+    const { rows } = await pool.query(
+      "SELECT count(*)::int AS n FROM orders WHERE cbb_status = 'synced' AND whatsapp_status <> 'pending'",
+    );
+    const done: number = rows[0].n;
+    if (done >= total) return;
+    if (Date.now() - lastReport >= 10_000) {
+      lastReport = Date.now();
+      say(`  ${done} of ${total} done after ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    }
+    if (Date.now() - started > 30 * 60_000) throw new Error(`only ${done} of ${total} orders done after 30 minutes`);
   }
+}
+
+const pct = (x: number) => `${Math.round(x * 100)} %`;
+const describe = (ms: Record<string, number>) =>
+  Object.entries(ms)
+    .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+    .join(', ');
+
+interface Options {
+  orders: number;
+  concurrency: number;
+  workers: number;
+  rounds: number;
+  profile?: 'cpu' | 'heap';
+  workerEnv: Record<string, string>;
+}
+
+function parseArgs(args: string[]): Options {
+  const positional: string[] = [];
+  const o: Options = { orders: 10_000, concurrency: 200, workers: 1, rounds: 3, workerEnv: {} };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const value = () => {
+      const v = args[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--workers') o.workers = Number(value());
+    else if (a === '--rounds') o.rounds = Number(value());
+    else if (a === '--profile') {
+      const p = value();
+      if (p !== 'cpu' && p !== 'heap') throw new Error(`--profile is cpu or heap, got ${p}`);
+      o.profile = p;
+    } else if (a === '--worker-env') {
+      const [k, ...v] = value().split('=');
+      if (!k || v.length === 0) throw new Error(`--worker-env takes KEY=VALUE, got ${args[i]}`);
+      o.workerEnv[k] = v.join('=');
+    } else if (a.startsWith('--')) throw new Error(`unknown option ${a}`);
+    else positional.push(a);
+  }
+  if (positional[0]) o.orders = Number(positional[0]);
+  if (positional[1]) o.concurrency = Number(positional[1]);
+  for (const [k, v] of Object.entries({ orders: o.orders, concurrency: o.concurrency, rounds: o.rounds }))
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${k} must be a whole number of at least 1, got ${v}`);
+  if (!Number.isInteger(o.workers) || o.workers < 1 || o.workers > 9)
+    throw new Error(`--workers must be a whole number from 1 to 9, got ${o.workers}`);
+  return o;
 }

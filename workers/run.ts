@@ -78,6 +78,7 @@ export async function runWorker(config: Config, spec: WorkerSpec): Promise<void>
       maxConcurrentActivityTaskExecutions: spec.maxConcurrentActivities ?? config.worker.maxConcurrentActivities,
       maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
       maxConcurrentLocalActivityExecutions: config.worker.maxConcurrentLocalActivities,
+      maxCachedWorkflows: config.worker.maxCachedWorkflows,
       ...(spec.maxHeartbeatThrottleInterval ? { maxHeartbeatThrottleInterval: spec.maxHeartbeatThrottleInterval } : {}),
     });
     log.info(

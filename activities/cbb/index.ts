@@ -13,6 +13,7 @@ import type { Logger } from '../../lib/infra/logger';
 import { cbbBranches } from '../../lib/cbb/order';
 import { Semaphore } from '../../lib/infra/semaphore';
 import * as store from '../../store/cbb/orders';
+import * as writes from '../../store/cbb/sync-writes';
 import { CbbError, createCbbClient, type CbbClient } from './client';
 import { sendConfirmationOnce } from './confirmation';
 import { runtimeCbbMetrics, type CbbMetrics } from './metrics';
@@ -62,14 +63,14 @@ export function createCbbActivities({
      * which a second call does not write again.
      */
     loadOrderForSync: async (orderId: string): Promise<SyncPlan> => {
-      const order = await store.getOrder(pool, orderId);
-      if (!order) throw notFound(`order ${orderId} does not exist`);
       const { workflowId, run } = caller();
-      await inTransaction(pool, async (c) => {
-        if (await store.addEvent(c, orderId, { type: 'sync_started', workflowId, dedupeKey: `${run}/sync_started` })) {
-          await store.setSyncState(c, orderId, { countAttempt: true });
-        }
+      // One statement: the read, the event and the attempt count.
+      const order = await writes.startOrderSync(pool, orderId, {
+        type: 'sync_started',
+        workflowId,
+        dedupeKey: `${run}/sync_started`,
       });
+      if (!order) throw notFound(`order ${orderId} does not exist`);
       if (!cbbBranches.has(order.branch))
         return { action: 'skip', reason: `branch ${order.branch} does not sync to CBB`, branch: order.branch };
       if (order.isTest) return { action: 'skip', reason: 'test order', branch: order.branch };
@@ -110,9 +111,8 @@ export function createCbbActivities({
             fields: draft.fields.map((f) => ({ name: f.name, value: f.value })),
             tags: ['visa-order'],
           }));
-        await store.setSyncState(c, orderId, { contactId: contact.id });
         const type = existing ? 'contact_found' : 'contact_created';
-        await store.addEvent(c, orderId, {
+        await writes.recordContact(c, orderId, contact.id, {
           type,
           detail: { contactId: contact.id, ...(again ? { replacing: again.replacing } : {}) },
           workflowId,
@@ -147,10 +147,12 @@ export function createCbbActivities({
           .catch((e) => log.warn({ err: errorMessage(e) }, 'could not record field failure'));
         throw err;
       }
-      const first = await inTransaction(pool, async (c) => {
-        await store.setSyncState(c, orderId, { status: 'synced', lastError: null });
-        const detail = { contactId, set: stale.map((f) => f.name), unchanged: fields.length - stale.length };
-        return store.addEvent(c, orderId, { type: 'synced', detail, workflowId, dedupeKey: `${run}/synced` });
+      const detail = { contactId, set: stale.map((f) => f.name), unchanged: fields.length - stale.length };
+      const first = await writes.markSynced(pool, orderId, {
+        type: 'synced',
+        detail,
+        workflowId,
+        dedupeKey: `${run}/synced`,
       });
       // A run syncs an order once, however often its fields are set (a retry, a re-sync).
       if (first) metrics.syncEnded('synced');

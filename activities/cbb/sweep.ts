@@ -5,6 +5,7 @@ import {
   type Client,
   type WorkflowHandle,
 } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { correlationMemoKey } from '../../lib/correlation';
 import type { Pool } from '../../lib/infra/db';
 import { scheduleStop } from '../../lib/infra/schedules';
@@ -55,12 +56,35 @@ interface SweepCheckpoint {
  * task straight back to this worker (eager start): no task queue round trip, no reload
  * of the run, and no child bookkeeping in the sweep's history. That is most of what a
  * sync costs the server, and the server bounds the throughput (docs/cbb-sync.md).
+ * But eager start pins every sync to this worker: while other worker processes poll the
+ * task queue too, the syncs go through the task queue instead, and every worker takes
+ * its share (`eagerWhileAlone`).
  *
  * Heartbeats carry the id below which every sync has ended. A retry after a crash
  * resumes there: orders synced since are no longer pending, and a sync still running
  * is joined, not started twice.
  */
 class WorkerStopping extends Error {}
+
+/** How often a chunk looks again at who polls its task queue: a worker that joins gets syncs within this. */
+const pollersCheckMs = 10_000;
+
+/**
+ * Whether this worker process is the only one polling the task queue's workflow tasks,
+ * as the server sees its pollers (an identity is `<pid>@<host>`). The server remembers a
+ * poller for a few minutes after its last poll: a worker that left keeps the syncs off
+ * eager start for that long, which costs the server a little more, never a sync.
+ */
+async function aloneOnTaskQueue(client: Client, taskQueue: string): Promise<boolean> {
+  const identity = client.options.identity;
+  const res = await client.workflowService.describeTaskQueue({
+    namespace: client.options.namespace,
+    taskQueue: { name: taskQueue },
+    taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+  });
+  const others = (res.pollers ?? []).filter((p) => p.identity && p.identity !== identity);
+  return others.length === 0;
+}
 
 export function createSweepActivities({
   pool,
@@ -95,6 +119,16 @@ export function createSweepActivities({
       let listedTo = settledTo;
       if (resumed) log.info({ cursor: settledTo, handled }, 'CBB sweep chunk resumed from its last heartbeat');
 
+      // Eager start while this worker is alone on the task queue; looked at again every pollersCheckMs.
+      let eager = true;
+      const lookAtPollers = () =>
+        aloneOnTaskQueue(client, taskQueue).then(
+          (alone) => void (eager = alone),
+          (err: unknown) => log.warn({ err: errorMessage(err) }, 'could not list the task queue pollers'),
+        );
+      await lookAtPollers();
+      const looking = setInterval(() => void lookAtPollers(), pollersCheckMs);
+
       // Started syncs in id order; the checkpoint moves past a prefix once all of it has ended.
       const started: { id: string; ended: boolean }[] = [];
       const window = new Set<Promise<void>>();
@@ -115,7 +149,7 @@ export function createSweepActivities({
             ...options,
             taskQueue,
             memo: { [correlationMemoKey]: correlationId },
-            requestEagerStart: true,
+            requestEagerStart: eager,
           });
           totals.started++;
         } catch (err) {
@@ -202,6 +236,7 @@ export function createSweepActivities({
       } finally {
         returned = true;
         clearInterval(beating);
+        clearInterval(looking);
         stopping.removeEventListener('abort', onStop);
       }
     },

@@ -9,7 +9,7 @@ export interface IsolatedStack {
   /** The configuration of this process, pointed at the stack. */
   config: Config;
   /** Starts an app part; `instance` 2 and up starts another process of it (`worker-2`, its own metrics port). */
-  startApp(name: AppName, env?: NodeJS.ProcessEnv, opts?: { instance?: number }): Promise<number>;
+  startApp(name: AppName, env?: NodeJS.ProcessEnv, opts?: { instance?: number; nodeArgs?: string[] }): Promise<number>;
   /** Stops every part, unless KEEP_BENCH_STACK is set (to look at the stack after a run). */
   stop(): Promise<void>;
 }

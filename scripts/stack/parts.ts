@@ -54,6 +54,9 @@ const infrastructureStop = { signal: 'SIGTERM' as const, graceMs: 20_000 };
  */
 const workerInstances = 9;
 
+/** The worker's V8 heap limit, per isolate: its main thread's and its workflow thread's. */
+export const workerHeapLimit = '--max-old-space-size=256';
+
 function app(
   spec: Omit<AppSpec, 'env'> & Pick<StackPart, 'ports' | 'endpoints'> & { graceMs?: number },
 ): StackPart & { app: AppSpec } {
@@ -179,6 +182,10 @@ export const parts = [
       max: workerInstances,
       env: (s, n) => ({ WORKER_METRICS_PORT: String(s.ports.workerMetrics + n) }),
     },
+    // A bounded heap: left to V8's default (a quarter of the machine's memory, up to 4 GB) the
+    // worker grew to 1.2 GB during a sweep of 200 syncs at a time; 256 MB held it near 340 MB
+    // with no more CPU per sync (docs/cbb-sync.md, "Worker tuning and memory").
+    nodeArgs: [workerHeapLimit],
     // A worker drains its running activities before it exits.
     graceMs: 60_000,
     endpoints: (s) => [['Worker metrics', `http://127.0.0.1:${s.ports.workerMetrics}/metrics`]],
@@ -253,13 +260,14 @@ function appProcessEnv(s: StackSettings): NodeJS.ProcessEnv {
 /**
  * Starts one of the project's own processes (worker, API, local CBB server), with extra
  * environment if given; `instance` 2 and up starts one more of it (`worker-2`), where the
- * part allows more than one. `npm run up` and `down`'s supervisor know only the first.
+ * part allows more than one; `nodeArgs` are Node's options for the process (`--cpu-prof`).
+ * `npm run up` and `down`'s supervisor know only the first.
  */
 export function startAppPart(
   s: StackSettings,
   name: AppName,
   env: NodeJS.ProcessEnv = {},
-  opts: { instance?: number } = {},
+  opts: { instance?: number; nodeArgs?: string[] } = {},
 ): Promise<number> {
   const spec = part(name).app;
   if (!spec) throw new Error(`${name} is not one of the project's own processes`);

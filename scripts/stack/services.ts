@@ -153,6 +153,8 @@ export interface AppSpec {
    * instance `n` (2 and up) gets beside the part's environment, its own metrics port say.
    */
   instances?: { max: number; env: (s: StackSettings, instance: number) => NodeJS.ProcessEnv };
+  /** Node's own options the process always runs with (the worker's heap limit). */
+  nodeArgs?: string[];
 }
 
 /** The pid-file and log name of an app's instance: the part's own name for the first, `worker-2` for the second. */
@@ -164,7 +166,7 @@ export async function startApp(
   s: StackSettings,
   app: AppSpec,
   env: NodeJS.ProcessEnv = {},
-  opts: { instance?: number } = {},
+  opts: { instance?: number; nodeArgs?: string[] } = {},
 ): Promise<number> {
   const instance = opts.instance ?? 1;
   const max = app.instances?.max ?? 1;
@@ -182,7 +184,8 @@ export async function startApp(
     spawnDetached(s, {
       name,
       command: process.execPath,
-      args: ['--enable-source-maps', join(s.root, app.entry)],
+      // Node's own options (a profiler's, say) go on the command line: NODE_OPTIONS refuses some.
+      args: ['--enable-source-maps', ...(app.nodeArgs ?? []), ...(opts.nodeArgs ?? []), join(s.root, app.entry)],
       env: { ...process.env, ...app.env(s), ...(instance > 1 ? app.instances?.env(s, instance) : {}), ...env },
     });
   await waitFor(name, () => app.ready(s, name), {

@@ -19,7 +19,7 @@ export interface OrderRecord extends Order {
   whatsappReason: string | null;
 }
 
-function fromRow(r: Record<string, unknown>): OrderRecord {
+export function fromRow(r: Record<string, unknown>): OrderRecord {
   return {
     id: String(r.id),
     externalId: r.external_id as string,
@@ -50,7 +50,7 @@ function fromRow(r: Record<string, unknown>): OrderRecord {
 }
 
 // entry_date goes out as text: a JS Date would shift it by the process's time zone.
-const columns = `*, to_char(entry_date, 'YYYY-MM-DD') AS entry_date_text`;
+export const columns = `*, to_char(entry_date, 'YYYY-MM-DD') AS entry_date_text`;
 
 export async function getOrder(db: Db, id: string): Promise<OrderRecord | undefined> {
   const { rows } = await db.query(`SELECT ${columns} FROM orders WHERE id = $1`, [id]);

@@ -10,6 +10,10 @@ export const workerEnv = z.object({
   // A workflow task stays open while its local activities run: this bounds the CBB syncs in progress.
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(1).max(10000).default(250),
   WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: z.coerce.number().int().min(1).max(10000).default(250),
+  // Runs kept in memory between their workflow tasks. The SDK's default follows the heap limit
+  // (about 2,000 on a 4 GB heap, fewer than the syncs in flight on a small one, which would then
+  // be replayed from their histories); a sync leaves the cache when it completes.
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100000).default(500),
 });
 
 export interface WorkerConfig {
@@ -20,6 +24,7 @@ export interface WorkerConfig {
     maxConcurrentActivities: number;
     maxConcurrentWorkflowTasks: number;
     maxConcurrentLocalActivities: number;
+    maxCachedWorkflows: number;
   };
 }
 
@@ -32,6 +37,7 @@ export function workerConfig(e: z.infer<typeof workerEnv>): WorkerConfig {
       maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentWorkflowTasks: e.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
       maxConcurrentLocalActivities: e.WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES,
+      maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
     },
   };
 }

@@ -43,8 +43,9 @@ export type SettleOutcome =
 function caller() {
   const info = Context.current().info;
   const workflowId = info.workflowExecution?.workflowId ?? 'standalone';
-  const run = `${workflowId}/${info.workflowExecution?.runId ?? info.activityId}`;
-  return { workflowId, run, attempt: `${run}/${info.activityId}/${info.attempt}` };
+  const runId = info.workflowExecution?.runId ?? info.activityId;
+  const run = `${workflowId}/${runId}`;
+  return { workflowId, runId, run, attempt: `${run}/${info.activityId}/${info.attempt}` };
 }
 
 export function createCbbActivities({
@@ -64,10 +65,10 @@ export function createCbbActivities({
     loadOrderForSync: async (orderId: string): Promise<SyncPlan> => {
       const order = await store.getOrder(pool, orderId);
       if (!order) throw notFound(`order ${orderId} does not exist`);
-      const { workflowId, run } = caller();
+      const { workflowId, runId, run } = caller();
       await inTransaction(pool, async (c) => {
         if (await store.addEvent(c, orderId, { type: 'sync_started', workflowId, dedupeKey: `${run}/sync_started` })) {
-          await store.setSyncState(c, orderId, { countAttempt: true });
+          await store.setSyncState(c, orderId, { countAttempt: true, step: 'loading', run: { workflowId, runId } });
         }
       });
       if (!cbbBranches.has(order.branch))
@@ -110,7 +111,7 @@ export function createCbbActivities({
             fields: draft.fields.map((f) => ({ name: f.name, value: f.value })),
             tags: ['visa-order'],
           }));
-        await store.setSyncState(c, orderId, { contactId: contact.id });
+        await store.setSyncState(c, orderId, { contactId: contact.id, step: 'contact' });
         const type = existing ? 'contact_found' : 'contact_created';
         await store.addEvent(c, orderId, {
           type,
@@ -148,7 +149,7 @@ export function createCbbActivities({
         throw err;
       }
       const first = await inTransaction(pool, async (c) => {
-        await store.setSyncState(c, orderId, { status: 'synced', lastError: null });
+        await store.setSyncState(c, orderId, { status: 'synced', lastError: null, step: 'fields' });
         const detail = { contactId, set: stale.map((f) => f.name), unchanged: fields.length - stale.length };
         return store.addEvent(c, orderId, { type: 'synced', detail, workflowId, dedupeKey: `${run}/synced` });
       });
@@ -168,7 +169,7 @@ export function createCbbActivities({
     },
 
     /**
-     * Records how a sync ended when it did not end synced. Safe to run twice: plain updates and a deduplicated event.
+     * Records how a sync ended when it did not end synced (its step: done). Safe to run twice: plain updates and a deduplicated event.
      * An order that does not exist has nothing to record (its events would break their foreign key, retry after retry).
      */
     settleOrder: async (orderId: string, outcome: SettleOutcome): Promise<void> => {
@@ -179,6 +180,7 @@ export function createCbbActivities({
           await store.setSyncState(c, orderId, {
             status: outcome.kind === 'skipped' ? 'skipped' : 'failed',
             lastError: outcome.reason,
+            step: 'done',
           });
           await store.setWhatsappState(
             c,
@@ -187,11 +189,11 @@ export function createCbbActivities({
             outcome.kind === 'skipped' ? outcome.reason : 'order not synced to CBB',
           );
         } else if (outcome.kind === 'confirmation-failed') {
-          await store.setWhatsappState(c, orderId, 'failed', outcome.reason);
+          await store.setWhatsappState(c, orderId, 'failed', outcome.reason, 'done');
         } else if (outcome.kind === 'error') {
-          await store.setSyncState(c, orderId, { lastError: outcome.reason });
+          await store.setSyncState(c, orderId, { lastError: outcome.reason, step: 'done' });
         } else {
-          await store.setWhatsappState(c, orderId, 'skipped', outcome.reason);
+          await store.setWhatsappState(c, orderId, 'skipped', outcome.reason, 'done');
         }
         await store.addEvent(c, orderId, {
           type: outcome.kind,

@@ -4,7 +4,7 @@ import type { Request } from 'express';
 import { z } from 'zod';
 import { conflict, errorMessage, notFound } from '../../lib/errors';
 import { orderDifferences, orderInput } from '../../lib/cbb/order';
-import { getOrder, insertOrder, listEvents, type OrderRecord } from '../../store/cbb/orders';
+import { getOrder, getOrderWithEvents, insertOrder, type OrderRecord } from '../../store/cbb/orders';
 import { syncProgressOf, type SyncProgressView } from '../../lib/cbb/sync-progress';
 import { toE164 } from '../../lib/cbb/phone';
 import { workflowUiUrl } from '../../lib/infra/temporal';
@@ -236,13 +236,13 @@ export function orderRoutes(ctx: ApiContext): ApiRouter {
   router.get('/:id', async (req, res) => {
     const { id } = parse(idParams, req.params);
     const live = parse(readQuery, req.query).live === 'true';
-    // Independent reads: one round trip's wait, not two (three with Temporal's).
-    const [order, events, described] = await Promise.all([
-      getOrder(ctx.pool, id),
-      listEvents(ctx.pool, id),
+    // The row with its events is one statement; Temporal's description, when asked, goes alongside it.
+    const [found, described] = await Promise.all([
+      getOrderWithEvents(ctx.pool, id),
       live ? liveWorkflow(ctx, id) : undefined,
     ]);
-    if (!order) throw notFound(`order ${id} does not exist`);
+    if (!found) throw notFound(`order ${id} does not exist`);
+    const { order, events } = found;
     const progress = syncProgressOf(order);
     res.json({ ...view(order, progress), workflow: described ?? recordedWorkflow(ctx, order, progress), events });
   });

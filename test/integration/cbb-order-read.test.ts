@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import type { PoolClient } from '../../lib/infra/db';
+import { listEvents } from '../../store/cbb/orders';
 import { apiTestPorts, startTestApi, type TestApi } from '../helpers/api-server';
 import { orderFixture, settleOrders } from '../helpers/cbb';
 import { eventually } from '../helpers/http';
@@ -95,6 +96,9 @@ test('with Temporal unreachable, a read answers the sync as it runs and as it en
       status: 'RUNNING',
       webUiUrl: expect.stringContaining(`/workflows/${workflow.workflowId}/${workflow.runId}/history`),
     });
+    // One statement reads the row and its events; they read as the events' own query gives them.
+    const events = await listEvents(stack.pool, order.id);
+    expect(midway.body.events).toEqual(events.map((e) => ({ ...e, createdAt: e.createdAt.toISOString() })));
     expect(midway.body.events.map((e: { type: string }) => e.type)).toEqual(['sync_started']);
 
     await gate.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [`cbb-contact:${input.phone}`]);

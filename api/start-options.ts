@@ -12,8 +12,8 @@ export function startOptions(ctx: ApiContext, req: Request) {
 }
 
 /**
- * Starts a workflow by its type name with the options above, and counts it among the
- * workflows the API started.
+ * Starts a workflow by its type name with the options above, counts it among the
+ * workflows the API started, and times the wait on Temporal.
  */
 export async function startWorkflow<W extends Workflow>(
   ctx: ApiContext,
@@ -21,10 +21,17 @@ export async function startWorkflow<W extends Workflow>(
   type: string,
   options: Omit<WorkflowStartOptions<W>, 'taskQueue'>,
 ): Promise<WorkflowHandleWithFirstExecutionRunId<W>> {
-  const handle = await ctx.client.workflow.start<W>(type, {
-    ...startOptions(ctx, req),
-    ...options,
-  } as WorkflowStartOptions<W>);
-  ctx.metrics.started.inc({ type });
-  return handle;
+  const end = ctx.metrics.startDuration.startTimer({ type });
+  let outcome = 'failed';
+  try {
+    const handle = await ctx.client.workflow.start<W>(type, {
+      ...startOptions(ctx, req),
+      ...options,
+    } as WorkflowStartOptions<W>);
+    outcome = 'started';
+    ctx.metrics.started.inc({ type });
+    return handle;
+  } finally {
+    end({ outcome });
+  }
 }

@@ -44,8 +44,9 @@ export type SettleOutcome =
 function caller() {
   const info = Context.current().info;
   const workflowId = info.workflowExecution?.workflowId ?? 'standalone';
-  const run = `${workflowId}/${info.workflowExecution?.runId ?? info.activityId}`;
-  return { workflowId, run, attempt: `${run}/${info.activityId}/${info.attempt}` };
+  const runId = info.workflowExecution?.runId ?? info.activityId;
+  const run = `${workflowId}/${runId}`;
+  return { workflowId, runId, run, attempt: `${run}/${info.activityId}/${info.attempt}` };
 }
 
 export function createCbbActivities({
@@ -63,13 +64,18 @@ export function createCbbActivities({
      * which a second call does not write again.
      */
     loadOrderForSync: async (orderId: string): Promise<SyncPlan> => {
-      const { workflowId, run } = caller();
-      // One statement: the read, the event and the attempt count.
-      const order = await writes.startOrderSync(pool, orderId, {
-        type: 'sync_started',
-        workflowId,
-        dedupeKey: `${run}/sync_started`,
-      });
+      const { workflowId, runId, run } = caller();
+      // One statement: the read, the event, the attempt count and the run reads show.
+      const order = await writes.startOrderSync(
+        pool,
+        orderId,
+        { workflowId, runId },
+        {
+          type: 'sync_started',
+          workflowId,
+          dedupeKey: `${run}/sync_started`,
+        },
+      );
       if (!order) throw notFound(`order ${orderId} does not exist`);
       if (!cbbBranches.has(order.branch))
         return { action: 'skip', reason: `branch ${order.branch} does not sync to CBB`, branch: order.branch };
@@ -170,7 +176,7 @@ export function createCbbActivities({
     },
 
     /**
-     * Records how a sync ended when it did not end synced. Safe to run twice: plain updates and a deduplicated event.
+     * Records how a sync ended when it did not end synced (its step: done). Safe to run twice: plain updates and a deduplicated event.
      * An order that does not exist has nothing to record (its events would break their foreign key, retry after retry).
      */
     settleOrder: async (orderId: string, outcome: SettleOutcome): Promise<void> => {
@@ -181,6 +187,7 @@ export function createCbbActivities({
           await store.setSyncState(c, orderId, {
             status: outcome.kind === 'skipped' ? 'skipped' : 'failed',
             lastError: outcome.reason,
+            step: 'done',
           });
           await store.setWhatsappState(
             c,
@@ -189,11 +196,11 @@ export function createCbbActivities({
             outcome.kind === 'skipped' ? outcome.reason : 'order not synced to CBB',
           );
         } else if (outcome.kind === 'confirmation-failed') {
-          await store.setWhatsappState(c, orderId, 'failed', outcome.reason);
+          await store.setWhatsappState(c, orderId, 'failed', outcome.reason, 'done');
         } else if (outcome.kind === 'error') {
-          await store.setSyncState(c, orderId, { lastError: outcome.reason });
+          await store.setSyncState(c, orderId, { lastError: outcome.reason, step: 'done' });
         } else {
-          await store.setWhatsappState(c, orderId, 'skipped', outcome.reason);
+          await store.setWhatsappState(c, orderId, 'skipped', outcome.reason, 'done');
         }
         await store.addEvent(c, orderId, {
           type: outcome.kind,

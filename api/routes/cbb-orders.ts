@@ -4,7 +4,8 @@ import type { Request } from 'express';
 import { z } from 'zod';
 import { conflict, errorMessage, notFound } from '../../lib/errors';
 import { orderDifferences, orderInput } from '../../lib/cbb/order';
-import { getOrder, insertOrder, listEvents, type OrderRecord } from '../../store/cbb/orders';
+import { getOrder, getOrderWithEvents, insertOrder, type OrderRecord } from '../../store/cbb/orders';
+import { syncProgressOf, type SyncProgressView } from '../../lib/cbb/sync-progress';
 import { toE164 } from '../../lib/cbb/phone';
 import { workflowUiUrl } from '../../lib/infra/temporal';
 import {
@@ -18,7 +19,12 @@ import { anyObject, errorResponses, json, jsonBody } from '../openapi';
 import { startWorkflow } from '../start-options';
 import { parse } from '../validate';
 
-/** Orders: create one (and start its CBB sync), read it with its sync state, sync it again. */
+/**
+ * Orders: create one (and start its CBB sync), read it with its sync state, sync it again.
+ * A read answers from Postgres alone: the sync's activities keep its progress in the
+ * order's row. Temporal's own description of the workflow costs a round trip to the
+ * server, so it is given only to a read that asks for it (`?live=true`).
+ */
 
 const createBody = orderInput.superRefine((o, ctx) => {
   if (!toE164(o.phone))
@@ -29,6 +35,16 @@ const createBody = orderInput.superRefine((o, ctx) => {
     });
 });
 const idParams = z.object({ id: z.string().regex(/^\d{1,18}$/, 'a numeric order id') });
+const readQuery = z.object({
+  live: z
+    .enum(['true', 'false'])
+    .optional()
+    .openapi({
+      description:
+        "`true`: `workflow` is Temporal's description of the sync's latest run (one round trip to Temporal, " +
+        'which must be reachable). Absent or `false`: every field comes from the order as the sync recorded it.',
+    }),
+});
 
 registerRoute({
   scope: 'orders:write',
@@ -60,8 +76,12 @@ registerRoute({
   path: '/api/v1/orders/{id}',
   operationId: 'getOrder',
   summary: 'An order with its CBB sync state, WhatsApp confirmation, audit events and workflow link',
-  request: { params: idParams },
-  responses: { 200: json(anyObject), 404: errorResponses[404] },
+  description:
+    'Answers from Postgres only: `sync.step`, `sync.progress` and `sync.running` are the progress the sync recorded, ' +
+    'and `workflow.status` is the status it implies (NOT_STARTED, RUNNING, COMPLETED or FAILED). A run terminated or ' +
+    "cancelled from outside records nothing and stays RUNNING here; `?live=true` gives Temporal's own description.",
+  request: { params: idParams, query: readQuery },
+  responses: { 200: json(anyObject), 404: errorResponses[404], 503: errorResponses[503] },
 });
 registerRoute({
   scope: 'orders:write',
@@ -112,7 +132,45 @@ async function startOrQueueSync(ctx: ApiContext, req: Request, orderId: string) 
   }
 }
 
-function view(o: OrderRecord) {
+/**
+ * The workflow's status as the order's row implies it: a sync that ends `failed` or
+ * `error` throws (workflows/cbb-sync.ts), any other end completes.
+ */
+function recordedWorkflowStatus(p: SyncProgressView): string {
+  if (p.step === null) return 'NOT_STARTED';
+  if (p.running) return 'RUNNING';
+  return p.status === 'failed' || p.status === 'error' ? 'FAILED' : 'COMPLETED';
+}
+
+function recordedWorkflow(ctx: ApiContext, o: OrderRecord, progress: SyncProgressView) {
+  const workflowId = o.cbbWorkflowId ?? cbbSyncWorkflowId(o.id);
+  return {
+    workflowId,
+    runId: o.cbbRunId,
+    status: recordedWorkflowStatus(progress),
+    webUiUrl: workflowUiUrl(ctx.config, workflowId, o.cbbRunId ?? undefined),
+  };
+}
+
+/** Temporal's description of the sync's latest run: a round trip, for reads that ask (`?live=true`). */
+async function liveWorkflow(ctx: ApiContext, orderId: string) {
+  const workflowId = cbbSyncWorkflowId(orderId);
+  try {
+    const d = await ctx.client.workflow.getHandle(workflowId).describe();
+    return {
+      workflowId,
+      runId: d.runId,
+      status: d.status.name,
+      webUiUrl: workflowUiUrl(ctx.config, workflowId, d.runId),
+    };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError)
+      return { workflowId, status: 'NOT_STARTED', webUiUrl: workflowUiUrl(ctx.config, workflowId) };
+    throw err;
+  }
+}
+
+function view(o: OrderRecord, progress: SyncProgressView = syncProgressOf(o)) {
   return {
     id: o.id,
     externalId: o.externalId,
@@ -134,6 +192,9 @@ function view(o: OrderRecord) {
       syncedAt: o.cbbSyncedAt,
       attempts: o.cbbAttempts,
       reason: o.cbbLastError,
+      step: progress.step,
+      progress: progress.status,
+      running: progress.running,
     },
     whatsappConfirmation: { status: o.whatsappStatus, sentAt: o.whatsappSentAt, reason: o.whatsappReason },
   };
@@ -174,30 +235,16 @@ export function orderRoutes(ctx: ApiContext): ApiRouter {
 
   router.get('/:id', async (req, res) => {
     const { id } = parse(idParams, req.params);
-    const workflowId = cbbSyncWorkflowId(id);
-    // The row, its events and the workflow's state are independent reads: one round trip's wait, not three.
-    const [order, events, workflow] = await Promise.all([
-      getOrder(ctx.pool, id),
-      listEvents(ctx.pool, id),
-      ctx.client.workflow
-        .getHandle(workflowId)
-        .describe()
-        .then(
-          (d) => ({
-            workflowId,
-            runId: d.runId,
-            status: d.status.name,
-            webUiUrl: workflowUiUrl(ctx.config, workflowId, d.runId),
-          }),
-          (err) => {
-            if (err instanceof WorkflowNotFoundError)
-              return { workflowId, status: 'NOT_STARTED', webUiUrl: workflowUiUrl(ctx.config, workflowId) };
-            throw err;
-          },
-        ),
+    const live = parse(readQuery, req.query).live === 'true';
+    // The row with its events is one statement; Temporal's description, when asked, goes alongside it.
+    const [found, described] = await Promise.all([
+      getOrderWithEvents(ctx.pool, id),
+      live ? liveWorkflow(ctx, id) : undefined,
     ]);
-    if (!order) throw notFound(`order ${id} does not exist`);
-    res.json({ ...view(order), workflow, events });
+    if (!found) throw notFound(`order ${id} does not exist`);
+    const { order, events } = found;
+    const progress = syncProgressOf(order);
+    res.json({ ...view(order, progress), workflow: described ?? recordedWorkflow(ctx, order, progress), events });
   });
 
   router.post('/:id/resync', async (req, res) => {

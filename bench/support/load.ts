@@ -22,6 +22,16 @@ export interface Figures {
   okP99: number;
   shedP99: number;
   shedMax: number;
+  /** Every answer's latency and class, so rounds can be pooled (`pooled`). */
+  samples: Sample[];
+  /** Connection errors and timeouts: no answer, so no latency. */
+  unanswered: number;
+}
+
+type Class = 'ok' | 'shed' | 'failed';
+export interface Sample {
+  ms: number;
+  cls: Class;
 }
 
 export interface LoadOptions {
@@ -36,11 +46,57 @@ function percentile(sorted: number[], p: number): number {
   return Math.round(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]);
 }
 
+/** The share of requests that were not answered below 500: shed, failed or never answered. */
+export const errorRate = (f: Figures): number => (f.shed + f.failed) / (f.total || 1);
+
+/** Figures from answers and a rate, with exact percentiles of the answers' latencies. */
+function figuresOf(name: string, rps: number, samples: Sample[], unanswered: number): Figures {
+  const all = samples.map((l) => l.ms).sort((a, b) => a - b);
+  const of = (cls: Class) =>
+    samples
+      .filter((l) => l.cls === cls)
+      .map((l) => l.ms)
+      .sort((a, b) => a - b);
+  const ok = of('ok');
+  const shed = of('shed');
+  return {
+    name,
+    rps,
+    p50: percentile(all, 50),
+    p95: percentile(all, 95),
+    p99: percentile(all, 99),
+    max: Math.round(all.at(-1) ?? 0),
+    total: samples.length + unanswered,
+    ok: ok.length,
+    shed: shed.length,
+    // Connection errors and timeouts get no response, so they are counted apart from the answered failures.
+    failed: samples.length - ok.length - shed.length + unanswered,
+    okP99: percentile(ok, 99),
+    shedP99: percentile(shed, 99),
+    shedMax: Math.round(shed.at(-1) ?? 0),
+    samples,
+    unanswered,
+  };
+}
+
+/** Several rounds of one arm as one: percentiles over every answer, the rate the median round's. */
+export function pooled(name: string, rounds: readonly Figures[]): Figures {
+  const rates = rounds.map((f) => f.rps).sort((a, b) => a - b);
+  const mid = rates.length >> 1;
+  const rps = rates.length % 2 ? rates[mid]! : (rates[mid - 1]! + rates[mid]!) / 2;
+  return figuresOf(
+    name,
+    rps,
+    rounds.flatMap((f) => f.samples),
+    rounds.reduce((n, f) => n + f.unanswered, 0),
+  );
+}
+
 export async function measure(name: string, url: string, next: () => Request, opts: LoadOptions): Promise<Figures> {
-  const latencies: { ms: number; cls: 'ok' | 'shed' | 'failed' }[] = [];
+  const latencies: Sample[] = [];
   // autocannon calls onResponse and then emits 'response' for the same answer in one tick,
   // so the class onResponse read from the headers is the one the latency belongs to.
-  let lastClass: 'ok' | 'shed' | 'failed' = 'ok';
+  let lastClass: Class = 'ok';
   let instance!: autocannon.Instance;
   // The callback form returns the instance, whose 'response' event carries each answer's latency.
   const done = new Promise<autocannon.Result>((resolve, reject) => {
@@ -66,29 +122,5 @@ export async function measure(name: string, url: string, next: () => Request, op
   });
   instance.on('response', (_client, _status, _bytes, ms) => latencies.push({ ms, cls: lastClass }));
   const result = await done;
-  const lat = result.latency as unknown as Record<string, number>;
-  const of = (cls: string) =>
-    latencies
-      .filter((l) => l.cls === cls)
-      .map((l) => l.ms)
-      .sort((a, b) => a - b);
-  const ok = of('ok');
-  const shed = of('shed');
-  return {
-    name,
-    rps: result.requests.average,
-    p50: lat.p50,
-    // autocannon's latency object reports p97_5 and p99; p95 sits between p90 and p97.5.
-    p95: lat.p97_5 !== undefined && lat.p90 !== undefined ? (lat.p90 + lat.p97_5) / 2 : lat.p99,
-    p99: lat.p99,
-    max: lat.max,
-    total: latencies.length + result.errors,
-    ok: ok.length,
-    shed: shed.length,
-    // Connection errors and timeouts get no response, so they are counted apart from the answered failures.
-    failed: latencies.length - ok.length - shed.length + result.errors,
-    okP99: percentile(ok, 99),
-    shedP99: percentile(shed, 99),
-    shedMax: Math.round(shed.at(-1) ?? 0),
-  };
+  return figuresOf(name, result.requests.average, latencies, result.errors);
 }

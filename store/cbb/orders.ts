@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from '../../lib/infra/db';
 import type { CbbStatus, Order, OrderInput, WhatsappStatus } from '../../lib/cbb/order';
+import type { StoredSyncStep } from '../../lib/cbb/sync-progress';
 import { iso } from '../rows';
 
 /** The one module that owns the queries of `orders`, `order_events` and `cbb_confirmations`. */
@@ -17,6 +18,11 @@ export interface OrderRecord extends Order {
   whatsappStatus: WhatsappStatus;
   whatsappSentAt: string | null;
   whatsappReason: string | null;
+  /** The last step the latest run recorded (lib/cbb/sync-progress.ts); null before any run. */
+  cbbStep: StoredSyncStep | null;
+  /** The run that began last, for the Web UI link. */
+  cbbWorkflowId: string | null;
+  cbbRunId: string | null;
 }
 
 export function fromRow(r: Record<string, unknown>): OrderRecord {
@@ -46,6 +52,9 @@ export function fromRow(r: Record<string, unknown>): OrderRecord {
     whatsappStatus: r.whatsapp_status as WhatsappStatus,
     whatsappSentAt: iso(r.whatsapp_sent_at as Date | null),
     whatsappReason: r.whatsapp_reason as string | null,
+    cbbStep: (r.cbb_step ?? null) as StoredSyncStep | null,
+    cbbWorkflowId: (r.cbb_workflow_id ?? null) as string | null,
+    cbbRunId: (r.cbb_run_id ?? null) as string | null,
   };
 }
 
@@ -55,6 +64,38 @@ export const columns = `*, to_char(entry_date, 'YYYY-MM-DD') AS entry_date_text`
 export async function getOrder(db: Db, id: string): Promise<OrderRecord | undefined> {
   const { rows } = await db.query(`SELECT ${columns} FROM orders WHERE id = $1`, [id]);
   return rows[0] ? fromRow(rows[0]) : undefined;
+}
+
+export type OrderEventRow = {
+  type: string;
+  detail: Record<string, unknown>;
+  workflowId: string | null;
+  createdAt: string;
+};
+
+/**
+ * The order and its audit events in one statement: the API's read, where a second round
+ * trip to Postgres cost as much as the rest of the request. createdAt is formatted as
+ * JavaScript's toISOString formats a Date, so the answer reads as it did from two queries.
+ */
+export async function getOrderWithEvents(
+  db: Db,
+  id: string,
+): Promise<{ order: OrderRecord; events: OrderEventRow[] } | undefined> {
+  const { rows } = await db.query(
+    `SELECT o.*, to_char(o.entry_date, 'YYYY-MM-DD') AS entry_date_text,
+       COALESCE((
+         SELECT json_agg(json_build_object(
+             'type', e.type, 'detail', e.detail, 'workflowId', e.workflow_id,
+             'createdAt', to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+           ) ORDER BY e.id)
+         FROM order_events e WHERE e.order_id = o.id
+       ), '[]') AS events
+     FROM orders o WHERE o.id = $1`,
+    [id],
+  );
+  if (!rows[0]) return undefined;
+  return { order: fromRow(rows[0]), events: rows[0].events as OrderEventRow[] };
 }
 
 /** Inserts an order; an external id seen before returns the existing row (created: false). */
@@ -123,10 +164,22 @@ export async function listEvents(db: Db, orderId: string) {
   return rows as { type: string; detail: Record<string, unknown>; workflowId: string | null; createdAt: Date }[];
 }
 
+/**
+ * The sync's state. `step` is the step the calling run has reached (lib/cbb/sync-progress.ts);
+ * `run` names a run that begins, for the read's Web UI link. Both ride on the statement the
+ * step already runs, so recording progress costs the sync no round trip.
+ */
 export async function setSyncState(
   db: Db,
   orderId: string,
-  s: { status?: CbbStatus; contactId?: string; lastError?: string | null; countAttempt?: boolean },
+  s: {
+    status?: CbbStatus;
+    contactId?: string;
+    lastError?: string | null;
+    countAttempt?: boolean;
+    step?: StoredSyncStep;
+    run?: { workflowId: string; runId: string };
+  },
 ): Promise<void> {
   await db.query(
     `UPDATE orders SET
@@ -136,6 +189,9 @@ export async function setSyncState(
        cbb_contact_id = COALESCE($3, cbb_contact_id),
        cbb_last_error = CASE WHEN $4 THEN $5 ELSE cbb_last_error END,
        cbb_attempts = cbb_attempts + CASE WHEN $6 THEN 1 ELSE 0 END,
+       cbb_step = COALESCE($7, cbb_step),
+       cbb_workflow_id = COALESCE($8, cbb_workflow_id),
+       cbb_run_id = COALESCE($9, cbb_run_id),
        updated_at = now()
      WHERE id = $1`,
     [
@@ -145,6 +201,9 @@ export async function setSyncState(
       s.lastError !== undefined,
       s.lastError ?? null,
       s.countAttempt ?? false,
+      s.step ?? null,
+      s.run?.workflowId ?? null,
+      s.run?.runId ?? null,
     ],
   );
 }
@@ -154,13 +213,15 @@ export async function setWhatsappState(
   orderId: string,
   status: WhatsappStatus,
   reason: string | null,
+  step?: StoredSyncStep,
 ): Promise<void> {
   await db.query(
     `UPDATE orders SET whatsapp_status = $2, whatsapp_reason = $3,
        whatsapp_sent_at = CASE WHEN $2 = 'sent' THEN COALESCE(whatsapp_sent_at, now()) ELSE whatsapp_sent_at END,
+       cbb_step = COALESCE($4, cbb_step),
        updated_at = now()
      WHERE id = $1`,
-    [orderId, status, reason],
+    [orderId, status, reason, step ?? null],
   );
 }
 
@@ -183,7 +244,7 @@ export async function claimConfirmation(
 
 /**
  * Settles a claimed confirmation as sent or unconfirmed: the claim, the order's WhatsApp
- * state and the audit event, in one statement. One round trip, because the time between
+ * state (and the run's step: the confirmation is the sync's last), and the audit event, in one statement. One round trip, because the time between
  * CBB's answer and this record is when a lost worker leaves the outcome unknown.
  */
 export async function recordConfirmation(
@@ -198,6 +259,7 @@ export async function recordConfirmation(
      ), ord AS (
        UPDATE orders SET whatsapp_status = $2::text, whatsapp_reason = $3,
          whatsapp_sent_at = CASE WHEN $2::text = 'sent' THEN COALESCE(whatsapp_sent_at, now()) ELSE whatsapp_sent_at END,
+         cbb_step = 'done',
          updated_at = now()
        WHERE id = $1
      )

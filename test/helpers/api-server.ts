@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { Client } from '@temporalio/client';
 import { createApp } from '../../api/app';
 import { createMetrics } from '../../api/metrics';
 import type { Config } from '../../lib/infra/config';
@@ -25,11 +26,17 @@ export interface TestApi {
 export async function startTestApi(
   stack: StackHandles,
   port: number,
-  over: { config?: Partial<Config>; pool?: Pool; redis?: Redis; headers?: Record<string, string> } = {},
+  over: {
+    config?: Partial<Config>;
+    client?: Client;
+    pool?: Pool;
+    redis?: Redis;
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<TestApi> {
   const app = createApp({
     config: { ...stack.config, ...over.config },
-    client: stack.client,
+    client: over.client ?? stack.client,
     pool: over.pool ?? stack.pool,
     redis: over.redis ?? stack.redis,
     log: stack.deps.log,

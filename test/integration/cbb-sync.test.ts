@@ -64,6 +64,10 @@ test('an IL order becomes a CBB contact with every field, is marked synced and c
     cbbContactId: result.contactId,
     whatsappStatus: 'sent',
     cbbAttempts: 1,
+    // The run recorded its steps and its end where a read finds them without Temporal.
+    cbbStep: 'done',
+    cbbWorkflowId: handle.workflowId,
+    cbbRunId: handle.firstExecutionRunId,
   });
   const traffic = await trafficOf(orderId);
   expect(traffic.contacts).toHaveLength(1);

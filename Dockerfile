@@ -16,4 +16,4 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/migrations ./migrations
 COPY package.json ./
 USER node
-CMD ["node", "--enable-source-maps", "dist/workers/orchestrator.js"]
+CMD ["node", "--enable-source-maps", "--max-old-space-size=256", "dist/workers/orchestrator.js"]

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { load } from 'js-yaml';
 import { envSchema } from '../../lib/infra/config';
 import { temporalServerVersion, temporalUiVersion } from '../../scripts/stack/temporal-tools';
+import { workerHeapLimit } from '../../scripts/stack/parts';
 
 /** docker-compose.yml cannot be run here (no Docker engine), so it is checked as far as it can be. */
 const root = join(__dirname, '..', '..');
@@ -162,6 +163,11 @@ test('Temporal runs the server image on a schema the admin tools apply, not the 
   expect(compose.services.setup.depends_on).toMatchObject({
     'temporal-namespace': { condition: 'service_completed_successfully' },
   });
+});
+
+test("compose's and the image's worker run with the local stack's heap limit", () => {
+  expect(words(config().services.worker.command)).toContain(workerHeapLimit);
+  expect(readFileSync(join(root, 'Dockerfile'), 'utf8')).toContain(`"${workerHeapLimit}"`);
 });
 
 test("the local stack's real-server mode builds the versions compose runs", () => {

@@ -57,3 +57,24 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/**
+ * An update's answer, waited out. The API answers 202 with the update still pending when
+ * its deadline comes first, which a loaded machine makes likely; a test about what the
+ * update did follows the answer's link until the outcome is there (200 `completed`, whose
+ * `result` is what the first answer would have carried) or refused.
+ */
+export async function settled(api: ReturnType<typeof apiClient>, res: ApiResponse): Promise<ApiResponse> {
+  const link = res.status === 202 ? (res.body?.follow?.update as string | undefined) : undefined;
+  if (!link) return res;
+  const outcome = await eventually(
+    `update ${String(res.body.updateId)} to settle`,
+    async () => {
+      const followed = await api.get(link);
+      return followed.status === 202 ? undefined : followed;
+    },
+    60_000,
+    250,
+  );
+  return { ...outcome, body: outcome.body?.status === 'completed' ? outcome.body.result : outcome.body };
+}

@@ -1,6 +1,7 @@
 import { recordHistory } from '../helpers/histories';
 import { rolloutTestFile } from '../helpers/rollout-live';
 import { waitUntil } from '../helpers/wait';
+import { settled } from '../helpers/http';
 
 /**
  * canaryRollout with the real activities, judged on Prometheus: HAProxy (the Debian package)
@@ -87,12 +88,11 @@ test('a canary that starts failing at 50 % is aborted by analysis to 0 in one st
       async () => (await file.promValue(`sum(increase(demo_requests_total{run="${run}",outcome="error"}[10s]))`)) === 0,
     );
   }
-  const retried = await file.api.post(`/api/v1/rollouts/${id}/retry`);
+  const retried = await settled(file.api, await file.api.post(`/api/v1/rollouts/${id}/retry`));
   expect(retried.status).toBe(200);
   expect(retried.body).toMatchObject({ attempt: 2, weight: 20 });
   // Ends here: the HAProxy backend is shared by the rollouts that follow.
-  expect((await file.api.post(`/api/v1/rollouts/${id}/abort`, { reason: 'test over' })).body).toMatchObject({
-    weight: 0,
-  });
+  const over = await settled(file.api, await file.api.post(`/api/v1/rollouts/${id}/abort`, { reason: 'test over' }));
+  expect(over.body).toMatchObject({ weight: 0 });
   await recordHistory(file.stack.client.workflow.getHandle(id), 'aborted-by-analysis-retried');
 }, 180_000);

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { recordHistory } from '../helpers/histories';
+import { settled } from '../helpers/http';
 import { projectRoot } from '../helpers/paths';
 import type { z } from 'zod';
 import { providerSpec } from '../../lib/rollout/metric-spec';
@@ -33,10 +34,13 @@ test('abort through the API and through the Temporal CLI each take the weight to
   expect(bad.status).toBe(400);
   expect(JSON.stringify(bad.body)).toMatch(/reason.*must not contain control characters/);
   expect(await statusOf(id)).toMatchObject({ phase: 'paused', weight: 50 });
-  const aborted = await file.api.post(
-    `/api/v1/rollouts/${id}/abort`,
-    { reason: 'checkout errors reported by support' },
-    { 'x-requested-by': 'support-desk' },
+  const aborted = await settled(
+    file.api,
+    await file.api.post(
+      `/api/v1/rollouts/${id}/abort`,
+      { reason: 'checkout errors reported by support' },
+      { 'x-requested-by': 'support-desk' },
+    ),
   );
   expect(aborted.status).toBe(200);
   expect(aborted.body).toMatchObject({
@@ -47,13 +51,13 @@ test('abort through the API and through the Temporal CLI each take the weight to
   });
   expect(await haproxyWeight()).toBe(0);
   expect(callsFor(target).slice(before)).toEqual([0]);
-  const refused = await file.api.post(`/api/v1/rollouts/${id}/abort`, { reason: 'again' });
+  const refused = await settled(file.api, await file.api.post(`/api/v1/rollouts/${id}/abort`, { reason: 'again' }));
   expect(refused.status).toBe(409);
   expect(refused.body.detail).toMatch(
     /^abort refused: the rollout is already aborted by support-desk: checkout errors/,
   );
 
-  expect((await file.api.post(`/api/v1/rollouts/${id}/retry`)).status).toBe(200);
+  expect((await settled(file.api, await file.api.post(`/api/v1/rollouts/${id}/retry`))).status).toBe(200);
   await until(id, 'paused at 50 % again', (st) => st.attempt === 2 && st.phase === 'paused' && st.weight === 50);
   const beforeCli = callsFor(target).length;
   const cli = await updateByCli(id, 'abort', '"p95 regressed (from the CLI)"', '"carol"');

@@ -54,7 +54,7 @@ export function realServerLeftovers(s: StackSettings): string[] {
 function renderConfig(s: StackSettings, password: string): void {
   const p = servicePorts(s);
   const dir = join(serverDir(s), 'config');
-  mkdirSync(join(dir, 'dynamicconfig'), { recursive: true });
+  mkdirSync(dir, { recursive: true });
   const store = (databaseName: string, maxConns: number) => ({
     sql: {
       pluginName: 'postgres12',
@@ -111,12 +111,13 @@ function renderConfig(s: StackSettings, password: string): void {
     publicClient: { hostPort: frontend },
     archival: { history: { state: 'disabled' }, visibility: { state: 'disabled' } },
     namespaceDefaults: { archival: { history: { state: 'disabled' }, visibility: { state: 'disabled' } } },
-    dynamicConfigClient: { filepath: join(dir, 'dynamicconfig', 'stack.yaml'), pollInterval: '10s' },
+    // The same file compose's server reads.
+    dynamicConfigClient: {
+      filepath: join(s.root, 'deploy', 'compose', 'temporal-dynamic-config.yaml'),
+      pollInterval: '10s',
+    },
   };
   writeFileSync(join(dir, 'development.yaml'), JSON.stringify(config, null, 2), { mode: 0o600 });
-  // Workflow ids such as `cbb-sync-order-<uuid>` and Schedule ids stay far below 255; the same cap as compose's.
-  const dynamic = { 'limit.maxIDLength': [{ value: 255, constraints: {} }] };
-  writeFileSync(join(dir, 'dynamicconfig', 'stack.yaml'), JSON.stringify(dynamic, null, 2));
 }
 
 async function asAdmin<T>(s: StackSettings, fn: (c: Client) => Promise<T>): Promise<T> {

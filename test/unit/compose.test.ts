@@ -170,6 +170,24 @@ test("compose's and the image's worker run with the local stack's heap limit", (
   expect(readFileSync(join(root, 'Dockerfile'), 'utf8')).toContain(`"${workerHeapLimit}"`);
 });
 
+test("compose's server reads the dynamic config the local stack's real server reads", () => {
+  type Volume = string | { source?: string; target?: string };
+  const temporal = config().services.temporal as Service & { volumes?: Volume[] };
+  const path = temporal.environment!.DYNAMIC_CONFIG_FILE_PATH;
+  // docker-compose renders a bind mount as `source:target[:mode]` or as an object, by version.
+  const mounts = (temporal.volumes ?? []).map((v) =>
+    typeof v === 'string' ? { source: v.split(':')[0], target: v.split(':')[1] } : v,
+  );
+  const mount = mounts.find((v) => path.startsWith(`${v.target}/`));
+  expect(mount?.source).toBe(join(root, 'deploy', 'compose'));
+  expect(readFileSync(join(mount!.source!, path.slice(mount!.target!.length)), 'utf8')).toMatch(
+    /^frontend\.namespaceRPS\.visibility:/m,
+  );
+  expect(readFileSync(join(root, 'scripts/stack/temporal-server.ts'), 'utf8')).toContain(
+    "'deploy', 'compose', 'temporal-dynamic-config.yaml'",
+  );
+});
+
 test("the local stack's real-server mode builds the versions compose runs", () => {
   const compose = config();
   const version = (image?: string) => image?.split(':')[1];

@@ -44,8 +44,10 @@ export function adminDatabaseUrl(s: StackSettings, database = 'postgres'): strin
   return url(s, adminRole, password, database);
 }
 
-async function withClient<T>(connectionString: string, fn: (c: Client) => Promise<T>): Promise<T> {
+/** One client for `fn`; a server lost meanwhile fails `fn`'s query, and its 'error' event must not kill the process. */
+export async function withClient<T>(connectionString: string, fn: (c: Client) => Promise<T>): Promise<T> {
   const client = new Client({ connectionString, connectionTimeoutMillis: 5_000 });
+  client.on('error', () => undefined);
   await client.connect();
   try {
     return await fn(client);

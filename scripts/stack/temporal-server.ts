@@ -2,11 +2,10 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Client } from 'pg';
 import { Connection } from '@temporalio/client';
 import { ensureSearchAttributes } from '../../lib/infra/temporal-setup';
 import { storedSecret } from '../../lib/infra/secret-file';
-import { adminDatabaseUrl } from './postgres-roles';
+import { adminDatabaseUrl, withClient } from './postgres-roles';
 import { commandLine, logFile, runningPid, spawnDetached, stopProcess, waitFor } from './proc';
 import type { StackSettings } from './settings';
 import { missingTools, temporalServerVersion, temporalTools, type TemporalTools } from './temporal-tools';
@@ -120,20 +119,9 @@ function renderConfig(s: StackSettings, password: string): void {
   writeFileSync(join(dir, 'development.yaml'), JSON.stringify(config, null, 2), { mode: 0o600 });
 }
 
-async function asAdmin<T>(s: StackSettings, fn: (c: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: adminDatabaseUrl(s), connectionTimeoutMillis: 5_000 });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
 /** Temporal's own role and its two databases, apart from the project's role and data. */
 async function ensureDatabases(s: StackSettings, password: string, fresh: boolean): Promise<void> {
-  await asAdmin(s, async (c) => {
+  await withClient(adminDatabaseUrl(s), async (c) => {
     if (fresh) for (const db of databases) await c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
     const exists = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
     const quoted = `'${password.replace(/'/g, "''")}'`;

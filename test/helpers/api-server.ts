@@ -58,3 +58,26 @@ export async function startTestApi(
       }),
   };
 }
+
+/**
+ * A test file's API servers on its own task queue, each on the next port from `firstPort`;
+ * `closeAll` closes every one opened. `stack` is read at each open (set in beforeAll).
+ */
+export function testApis(stack: () => StackHandles, firstPort: number, taskQueue: string) {
+  let port = firstPort;
+  const opened: TestApi[] = [];
+  return {
+    async open(over: Parameters<typeof startTestApi>[2] = {}): Promise<TestApi> {
+      const s = stack();
+      const server = await startTestApi(s, port++, {
+        ...over,
+        config: { ...over.config, temporal: { ...s.config.temporal, taskQueue } },
+      });
+      opened.push(server);
+      return server;
+    },
+    async closeAll(): Promise<void> {
+      for (const server of opened) await server.close();
+    },
+  };
+}

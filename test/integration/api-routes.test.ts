@@ -3,7 +3,7 @@ import { createPool } from '../../lib/infra/db';
 import { createRedis } from '../../lib/infra/redis';
 import { seedTrades } from '../../store/batch-migration/seed-trades';
 import { getRun } from '../../store/batch-migration/runs';
-import { apiTestPorts, startTestApi, type TestApi } from '../helpers/api-server';
+import { apiTestPorts, testApis } from '../helpers/api-server';
 import { holdRows } from '../helpers/gate';
 import { connectStack, stackWorker, type StackHandles } from '../helpers/stack';
 import { uniqueTaskQueue } from '../helpers/time-skipping';
@@ -18,16 +18,8 @@ let stack: StackHandles;
 let worker: Worker;
 let running: Promise<void>;
 const taskQueue = uniqueTaskQueue('it-api');
-let port = apiTestPorts.first;
-const opened: TestApi[] = [];
-const open = async (over: Parameters<typeof startTestApi>[2] = {}) => {
-  const server = await startTestApi(stack, port++, {
-    ...over,
-    config: { ...over.config, temporal: { ...stack.config.temporal, taskQueue } },
-  });
-  opened.push(server);
-  return server;
-};
+const apis = testApis(() => stack, apiTestPorts.first, taskQueue);
+const open = apis.open;
 
 beforeAll(async () => {
   stack = await connectStack();
@@ -36,7 +28,7 @@ beforeAll(async () => {
   await seedTrades(stack.pool, 20_000);
 }, 60_000);
 afterAll(async () => {
-  for (const server of opened) await server.close();
+  await apis.closeAll();
   worker?.shutdown();
   await running;
   await stack?.close();

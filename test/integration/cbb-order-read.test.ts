@@ -2,7 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import type { PoolClient } from '../../lib/infra/db';
 import { listEvents } from '../../store/cbb/orders';
-import { apiTestPorts, startTestApi, type TestApi } from '../helpers/api-server';
+import { apiTestPorts, testApis, type TestApi } from '../helpers/api-server';
 import { orderFixture, settleOrders } from '../helpers/cbb';
 import { eventually } from '../helpers/http';
 import { connectStack, stackWorker, type StackHandles } from '../helpers/stack';
@@ -19,20 +19,11 @@ let stack: StackHandles;
 let worker: Worker;
 let running: Promise<void>;
 const taskQueue = uniqueTaskQueue('it-order-read');
-let port = apiTestPorts.first + 60;
-const opened: TestApi[] = [];
+const apis = testApis(() => stack, apiTestPorts.first + 60, taskQueue);
+const open = apis.open;
 const orders: string[] = [];
 /** Never closed: the client's retries of the live read outlast the request, and a closed channel throws in them. */
 let unreachable: Connection;
-
-const open = async (over: Parameters<typeof startTestApi>[2] = {}) => {
-  const server = await startTestApi(stack, port++, {
-    ...over,
-    config: { ...over.config, temporal: { ...stack.config.temporal, taskQueue } },
-  });
-  opened.push(server);
-  return server;
-};
 
 let withTemporal: TestApi;
 /** The same API with a Temporal client whose server is not there: any call to it fails. */
@@ -49,7 +40,7 @@ beforeAll(async () => {
   });
 }, 60_000);
 afterAll(async () => {
-  for (const server of opened) await server.close();
+  await apis.closeAll();
   worker?.shutdown();
   await running;
   if (stack) await settleOrders(stack.pool, orders);

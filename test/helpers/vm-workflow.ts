@@ -75,7 +75,8 @@ export async function untilReady(handle: WorkflowHandle): Promise<void> {
 /**
  * Sends an operation and waits for its result. On a loaded machine the time-skipping server
  * has answered "update … not found" to an update it had just been given (once in three
- * runs beside a CPU hog); sent again under the same id, it still runs at most once.
+ * runs beside a CPU hog, and three times in a row in one run); sent again under the same id,
+ * after a growing pause, it still runs at most once.
  */
 export async function update<K extends keyof typeof operationUpdates>(
   handle: WorkflowHandle,
@@ -91,7 +92,9 @@ export async function update<K extends keyof typeof operationUpdates>(
       });
     } catch (err) {
       const lost = err instanceof WorkflowNotFoundError && /^update .* not found/.test(err.message);
-      if (!lost || attempt === 3) throw err;
+      if (!lost || attempt === 8) throw err;
+      // Three immediate resends once met the same answer each time: give the server a moment first.
+      await new Promise((r) => setTimeout(r, 100 * attempt));
     }
   }
 }
